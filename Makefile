@@ -1,0 +1,39 @@
+# Every target creates or reuses the local virtualenv, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run demo test lint typecheck check bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)            ## run the gateway with CONFIG (default config/gateway.toml)
+	$(BIN)/python -m gateway serve --config $${CONFIG:-config/gateway.toml}
+
+demo: $(STAMP)           ## simulator + gateway on 127.0.0.1, offline, with a fresh demo licence
+	$(BIN)/python -m gateway demo
+
+test: $(STAMP)           ## the test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)           ## ruff, mypy --strict and the import-layer contracts
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+check: lint test
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

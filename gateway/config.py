@@ -1,0 +1,239 @@
+"""Settings: a TOML file plus ``GATEWAY_*`` environment overrides, validated once at start.
+
+This is the only module that reads the environment. ``load_settings`` returns frozen settings or
+raises :class:`ConfigError` whose message names the offending key (``server.port``,
+``accounts[1].session_token``, ``GATEWAY_PORT``). Every setting can be overridden from the
+environment as ``GATEWAY_<SECTION>_<FIELD>`` (``GATEWAY_FLOW_API_BASE_URL``); the server section's
+fields also go without the section (``GATEWAY_PORT``, ``GATEWAY_HOST``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+MIB = 1024 * 1024
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/149.0.0.0 Safari/537.36"
+)
+FLOW_SITE_KEY = "6LdsFiUsAAAAAIjVDZcuLhaHiDn5nnHVXVRQGeMV"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key and what was expected."""
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every settings section: frozen, and unknown keys are errors, not silently ignored."""
+
+
+class ServerSettings(_Section):
+    """The HTTP listener and request limits."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_path: str = "/flow"
+    public_url: str = ""
+    max_body_bytes: int = 64 * MIB
+    shutdown_timeout: float = 30.0
+    trust_forwarded: bool = False
+
+
+class LoggingSettings(_Section):
+    """Structured logging."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+    log_prompts: bool = False
+
+
+class StoreSettings(_Section):
+    """Where state lives: ``sqlite`` (default, one machine) or ``memory`` (tests, throwaway runs)."""
+
+    backend: Literal["sqlite", "memory"] = "sqlite"
+    path: str = "data/gateway.sqlite3"
+
+
+class MediaSettings(_Section):
+    """Result storage, signed URLs and the SSRF-safe fetching of client-supplied image URLs."""
+
+    root: str = "data/media"
+    signing_key: str = ""
+    url_ttl_seconds: int = 24 * 3600
+    max_input_bytes: int = 20 * MIB
+    max_input_images: int = 16
+    fetch_timeout: float = 20.0
+    max_redirects: int = 3
+    allow_private_urls: bool = False
+
+
+class FlowSettings(_Section):
+    """The legacy REST upstream (labs.google + aisandbox-pa); base URLs point at the simulator in tests."""
+
+    labs_base_url: str = "https://labs.google"
+    api_base_url: str = "https://aisandbox-pa.googleapis.com"
+    user_agent: str = DEFAULT_USER_AGENT
+    accept_language: str = "en-US,en;q=0.9"
+    connect_timeout: float = 10.0
+    request_timeout: float = 60.0
+    image_timeout: float = 60.0
+    upsample_timeout: float = 300.0
+    token_refresh_margin: float = 600.0
+    credits_ttl: float = 300.0
+    generation_timeout: float = 300.0
+    max_attempts: int = 3
+
+
+class CaptchaSettings(_Section):
+    """The reCAPTCHA solver (anti-captcha protocol: YesCaptcha, CapSolver, CapMonster, EzCaptcha)."""
+
+    provider: Literal["anticaptcha", "none"] = "anticaptcha"
+    base_url: str = "https://api.yescaptcha.com"
+    client_key: str = ""
+    task_type: str = "RecaptchaV3TaskProxylessM1S9"
+    min_score: float | None = None
+    website_key: str = FLOW_SITE_KEY
+    poll_interval: float = 3.0
+    timeout: float = 120.0
+
+
+class AccountSettings(_Section):
+    """One Flow account from the config file."""
+
+    session_token: str
+    label: str = ""
+    proxy: str = ""
+    groups: tuple[str, ...] = ()
+    image_concurrency: int = 4
+    video_concurrency: int = 2
+
+
+class LicenceSettings(_Section):
+    """One client licence; only the SHA-256 of the key is stored (``python -m gateway licence new``)."""
+
+    id: str
+    key_sha256: str
+    name: str = ""
+
+
+class Settings(_Section):
+    """All settings, as validated at start."""
+
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    store: StoreSettings = msgspec.field(default_factory=StoreSettings)
+    media: MediaSettings = msgspec.field(default_factory=MediaSettings)
+    flow: FlowSettings = msgspec.field(default_factory=FlowSettings)
+    captcha: CaptchaSettings = msgspec.field(default_factory=CaptchaSettings)
+    catalog_path: str = "config/models.toml"
+    accounts: tuple[AccountSettings, ...] = ()
+    licences: tuple[LicenceSettings, ...] = ()
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "server": ServerSettings,
+    "logging": LoggingSettings,
+    "store": StoreSettings,
+    "media": MediaSettings,
+    "flow": FlowSettings,
+    "captcha": CaptchaSettings,
+}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def load_settings(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (if given), apply ``GATEWAY_*`` overrides from ``environ``, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = _read_toml(Path(path))
+    _apply_environment(raw, os.environ if environ is None else environ)
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {_humanise(str(exc))}") from None
+    _check(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def environment_names() -> dict[str, tuple[str, str]]:
+    """Every accepted ``GATEWAY_*`` variable name, mapped to its (section, field)."""
+    names: dict[str, tuple[str, str]] = {}
+    for section, cls in _SECTIONS.items():
+        for name in cls.__struct_fields__:
+            names[f"GATEWAY_{section}_{name}".upper()] = (section, name)
+            if section == "server":
+                names[f"GATEWAY_{name}".upper()] = (section, name)
+    names["GATEWAY_CATALOG_PATH"] = ("", "catalog_path")
+    return names
+
+
+def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    known = environment_names()
+    for key, value in environ.items():
+        if not key.startswith("GATEWAY_") or key == "GATEWAY_CONFIG":
+            continue
+        if key not in known:
+            raise ConfigError(f"unknown environment variable {key}; valid names: see config/gateway.example.toml")
+        section, name = known[key]
+        target = raw if not section else raw.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        target[name] = _env_value(value)
+
+
+def _env_value(value: str) -> Any:
+    """Environment strings: booleans as true/false; everything else converted by msgspec (strict=False)."""
+    lowered = value.strip().lower()
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    return value
+
+
+def _humanise(message: str) -> str:
+    """msgspec says ``... - at `$.server.port```; say ``server.port`` instead."""
+    match = re.search(r"- at `\$\.?(.*)`$", message)
+    if not match:
+        return message
+    where = match.group(1) or "(top level)"
+    return f"{where}: {message[: match.start()].strip()}"
+
+
+def _check(settings: Settings) -> None:
+    """Cross-field rules msgspec's types cannot express."""
+    problems: list[str] = []
+    if not 0 < settings.server.port < 65536:
+        problems.append("server.port: must be between 1 and 65535")
+    if settings.server.base_path and not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", settings.server.base_path):
+        problems.append("server.base_path: must look like /flow (or be empty)")
+    if settings.flow.max_attempts < 1:
+        problems.append("flow.max_attempts: must be at least 1")
+    for i, licence in enumerate(settings.licences):
+        if not _HEX64.match(licence.key_sha256):
+            problems.append(f"licences[{i}].key_sha256: must be 64 lowercase hex characters")
+    seen: set[str] = set()
+    for i, account in enumerate(settings.accounts):
+        if not account.session_token.strip():
+            problems.append(f"accounts[{i}].session_token: must not be empty")
+        label = account.label or f"#{i}"
+        if label in seen:
+            problems.append(f"accounts[{i}].label: duplicate label {label!r}")
+        seen.add(label)
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))

@@ -1,0 +1,184 @@
+"""Value types shared by the layers: what a generation asks for and what it yields.
+
+Frozen dataclasses and StrEnums only; no I/O, no HTTP, no Flow wire shapes (those live in
+``gateway.upstream.flow``). Secrets are wrapped in :class:`Secret` so that a stray ``repr`` or log
+line can never show them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Kind(enum.StrEnum):
+    """What a model produces."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class Tier(enum.StrEnum):
+    """Flow paygate tiers, valued as Flow names them (``userPaygateTier``)."""
+
+    FREE = "PAYGATE_TIER_NOT_PAID"
+    PRO = "PAYGATE_TIER_ONE"
+    ULTRA = "PAYGATE_TIER_TWO"
+
+    @property
+    def rank(self) -> int:
+        """0 for free, 1 for Pro, 2 for Ultra: an account serves a spec when its rank is >= the spec's."""
+        return _TIER_RANK[self]
+
+    @property
+    def label(self) -> str:
+        """The short human name (free, pro, ultra)."""
+        return _TIER_LABEL[self]
+
+
+_TIER_RANK = {Tier.FREE: 0, Tier.PRO: 1, Tier.ULTRA: 2}
+_TIER_LABEL = {Tier.FREE: "free", Tier.PRO: "pro", Tier.ULTRA: "ultra"}
+
+
+class Aspect(enum.StrEnum):
+    """Aspect ratio of a generated image or video."""
+
+    PORTRAIT = "9:16"
+    LANDSCAPE = "16:9"
+    SQUARE = "1:1"
+    LANDSCAPE_4_3 = "4:3"
+    PORTRAIT_3_4 = "3:4"
+
+    @property
+    def ratio(self) -> float:
+        """Width divided by height."""
+        width, height = self.value.split(":")
+        return int(width) / int(height)
+
+
+class ImageResolution(enum.StrEnum):
+    """Output resolution of an image; 2K and 4K are an upsample after generation."""
+
+    R1K = "1K"
+    R2K = "2K"
+    R4K = "4K"
+
+
+class VideoSpeed(enum.StrEnum):
+    """Veo queue/quality variant."""
+
+    QUALITY = "quality"
+    FAST = "fast"
+    RELAXED = "relaxed"
+    LITE = "lite"
+
+
+class VideoResolution(enum.StrEnum):
+    """Output resolution of a video; 1080p and 4K are an upscale after generation."""
+
+    SD = "720p"
+    HD = "1080p"
+    UHD = "4K"
+
+
+class ResponseFormat(enum.StrEnum):
+    """How generated images are returned to the client."""
+
+    B64_JSON = "b64_json"
+    URL = "url"
+
+
+class AccountKind(enum.StrEnum):
+    """How the gateway reaches Flow for an account."""
+
+    REST = "rest"
+    WORKER = "worker"
+
+
+class Capability(enum.StrEnum):
+    """What a lease is for; limits are counted per capability."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class Secret:
+    """A credential that never shows itself in ``repr``, ``str`` or logs; ``reveal()`` to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret value, for the one place that sends it upstream."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value  # noqa: SLF001
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class VideoOptions:
+    """The video-only part of a generation spec."""
+
+    speed: VideoSpeed = VideoSpeed.QUALITY
+    frames: bool = False
+    seconds: int = 8
+    resolution: VideoResolution = VideoResolution.SD
+    extend: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSpec:
+    """A fully resolved model request: which upstream model, at which aspect and size, for which tier."""
+
+    model: str
+    kind: Kind
+    upstream_model: str
+    aspect: Aspect
+    tier: Tier
+    credits: int
+    name: str
+    groups: tuple[str, ...] = ()
+    resolution: ImageResolution = ImageResolution.R1K
+    video: VideoOptions | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageData:
+    """Raw image bytes with their sniffed MIME type."""
+
+    data: bytes
+    mime: str
+
+    def __repr__(self) -> str:
+        return f"ImageData(mime={self.mime!r}, size={len(self.data)})"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamMedia:
+    """A media item Flow holds for one account (uploads and generations are per account/project)."""
+
+    name: str
+    project_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedImage:
+    """One image Flow produced; ``url`` is the upstream (expiring) URL, ``data`` the bytes if inline."""
+
+    media: UpstreamMedia
+    url: str | None = None
+    data: bytes | None = field(default=None, repr=False)

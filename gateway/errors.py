@@ -1,0 +1,189 @@
+"""The gateway's client-facing error tree; rendered once, by the error middleware.
+
+Every error a client can see is one of these. Each class carries its HTTP status, the OpenAI
+``type`` and default ``code``; instances add the message, the offending ``param`` and retry hints.
+This module knows nothing of HTTP frameworks or of Flow: upstream errors live in
+``gateway.upstream.flow.errors`` and are mapped onto this tree by ``gateway.service.retry``.
+
+::
+
+    GatewayError                     status, type, code, message, param, retry_after, should_retry
+    ├── InvalidRequestError          400  invalid_request_error   invalid_request (param set)
+    │   ├── ContentPolicyError       400  invalid_request_error   moderation_blocked    x-should-retry: false
+    │   └── PayloadTooLargeError     413  invalid_request_error   payload_too_large
+    ├── AuthenticationError          401  invalid_request_error   invalid_api_key
+    ├── PermissionDeniedError        403  permission_error        model_not_allowed / licence_expired
+    ├── NotFoundError                404  invalid_request_error   not_found
+    │   └── ModelNotFoundError       404  invalid_request_error   model_not_found
+    ├── MethodNotAllowedError        405  invalid_request_error   method_not_allowed
+    ├── QuotaExceededError           429  insufficient_quota      insufficient_quota    x-should-retry: false
+    ├── NoCapacityError              429  requests                rate_limit_exceeded   Retry-After / retry-after-ms
+    ├── ServiceUnavailableError      503  server_error            no_usable_accounts / draining   Retry-After
+    ├── BadGatewayError              502  server_error            upstream_error
+    ├── GatewayTimeoutError          504  server_error            upstream_timeout
+    └── InternalError                500  server_error            internal_error (message = request id only)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every client-facing error; subclasses fix status, type and default code."""
+
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "server_error"
+    default_code: ClassVar[str] = "internal_error"
+    default_should_retry: ClassVar[bool | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code or self.default_code
+        self.retry_after = retry_after
+        self.should_retry = should_retry if should_retry is not None else self.default_should_retry
+
+    def body(self) -> dict[str, dict[str, str | None]]:
+        """The OpenAI error envelope for this error."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def headers(self) -> dict[str, str]:
+        """Retry hints the OpenAI SDK reads (``retry-after``, ``retry-after-ms``, ``x-should-retry``)."""
+        out: dict[str, str] = {}
+        if self.retry_after is not None:
+            seconds = max(1, round(self.retry_after + 0.499))
+            out["retry-after"] = str(seconds)
+            out["retry-after-ms"] = str(max(1, int(self.retry_after * 1000)))
+        if self.should_retry is not None:
+            out["x-should-retry"] = "true" if self.should_retry else "false"
+        return out
+
+
+class InvalidRequestError(GatewayError):
+    """The request is malformed or names an invalid value (400)."""
+
+    status = 400
+    type = "invalid_request_error"
+    default_code = "invalid_request"
+    default_should_retry = False
+
+
+class ContentPolicyError(InvalidRequestError):
+    """Flow refused the prompt or the images (400, never retried)."""
+
+    default_code = "moderation_blocked"
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """The body or one of its parts is larger than allowed (413)."""
+
+    status = 413
+    default_code = "payload_too_large"
+
+
+class AuthenticationError(GatewayError):
+    """The licence key is missing or unknown (401)."""
+
+    status = 401
+    type = "invalid_request_error"
+    default_code = "invalid_api_key"
+    default_should_retry = False
+
+
+class PermissionDeniedError(GatewayError):
+    """The licence, or every entitled account, may not do this (403)."""
+
+    status = 403
+    type = "permission_error"
+    default_code = "model_not_allowed"
+    default_should_retry = False
+
+
+class NotFoundError(GatewayError):
+    """The route or the resource does not exist for this caller (404)."""
+
+    status = 404
+    type = "invalid_request_error"
+    default_code = "not_found"
+    default_should_retry = False
+
+
+class ModelNotFoundError(NotFoundError):
+    """The model name is not in the catalogue (404)."""
+
+    default_code = "model_not_found"
+
+
+class MethodNotAllowedError(GatewayError):
+    """The route exists but not for this method (405)."""
+
+    status = 405
+    type = "invalid_request_error"
+    default_code = "method_not_allowed"
+    default_should_retry = False
+
+
+class QuotaExceededError(GatewayError):
+    """A budget is spent: the licence's, or every account's credits (429, not retryable)."""
+
+    status = 429
+    type = "insufficient_quota"
+    default_code = "insufficient_quota"
+    default_should_retry = False
+
+
+class NoCapacityError(GatewayError):
+    """Every capable account is busy or cooling down (429 with Retry-After)."""
+
+    status = 429
+    type = "requests"
+    default_code = "rate_limit_exceeded"
+
+
+class ServiceUnavailableError(GatewayError):
+    """No account can serve now, or the gateway is draining (503 with Retry-After)."""
+
+    status = 503
+    type = "server_error"
+    default_code = "no_usable_accounts"
+
+
+class BadGatewayError(GatewayError):
+    """Flow failed after the retries allowed (502)."""
+
+    status = 502
+    type = "server_error"
+    default_code = "upstream_error"
+
+
+class GatewayTimeoutError(GatewayError):
+    """Flow did not answer within the deadline (504)."""
+
+    status = 504
+    type = "server_error"
+    default_code = "upstream_timeout"
+
+
+class InternalError(GatewayError):
+    """A bug in the gateway (500); the message names only the request id."""
+
+    status = 500
+    type = "server_error"
+    default_code = "internal_error"
