@@ -34,7 +34,7 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Base of every settings section: frozen, and unknown keys are errors, not silently ignored."""
 
 
-class ServerSettings(_Section):
+class ServerSettings(_Section, frozen=True):
     """The HTTP listener and request limits."""
 
     host: str = "127.0.0.1"
@@ -46,7 +46,7 @@ class ServerSettings(_Section):
     trust_forwarded: bool = False
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(_Section, frozen=True):
     """Structured logging."""
 
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -54,14 +54,14 @@ class LoggingSettings(_Section):
     log_prompts: bool = False
 
 
-class StoreSettings(_Section):
+class StoreSettings(_Section, frozen=True):
     """Where state lives: ``sqlite`` (default, one machine) or ``memory`` (tests, throwaway runs)."""
 
     backend: Literal["sqlite", "memory"] = "sqlite"
     path: str = "data/gateway.sqlite3"
 
 
-class MediaSettings(_Section):
+class MediaSettings(_Section, frozen=True):
     """Result storage, signed URLs and the SSRF-safe fetching of client-supplied image URLs."""
 
     root: str = "data/media"
@@ -74,7 +74,7 @@ class MediaSettings(_Section):
     allow_private_urls: bool = False
 
 
-class FlowSettings(_Section):
+class FlowSettings(_Section, frozen=True):
     """The legacy REST upstream (labs.google + aisandbox-pa); base URLs point at the simulator in tests."""
 
     labs_base_url: str = "https://labs.google"
@@ -91,7 +91,7 @@ class FlowSettings(_Section):
     max_attempts: int = 3
 
 
-class CaptchaSettings(_Section):
+class CaptchaSettings(_Section, frozen=True):
     """The reCAPTCHA solver (anti-captcha protocol: YesCaptcha, CapSolver, CapMonster, EzCaptcha)."""
 
     provider: Literal["anticaptcha", "none"] = "anticaptcha"
@@ -104,7 +104,7 @@ class CaptchaSettings(_Section):
     timeout: float = 120.0
 
 
-class AccountSettings(_Section):
+class AccountSettings(_Section, frozen=True):
     """One Flow account from the config file."""
 
     session_token: str
@@ -115,7 +115,7 @@ class AccountSettings(_Section):
     video_concurrency: int = 2
 
 
-class LicenceSettings(_Section):
+class LicenceSettings(_Section, frozen=True):
     """One client licence; only the SHA-256 of the key is stored (``python -m gateway licence new``)."""
 
     id: str
@@ -123,7 +123,7 @@ class LicenceSettings(_Section):
     name: str = ""
 
 
-class Settings(_Section):
+class Settings(_Section, frozen=True):
     """All settings, as validated at start."""
 
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
@@ -190,7 +190,9 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
         if not key.startswith("GATEWAY_") or key == "GATEWAY_CONFIG":
             continue
         if key not in known:
-            raise ConfigError(f"unknown environment variable {key}; valid names: see config/gateway.example.toml")
+            raise ConfigError(
+                f"unknown environment variable {key}; valid names: see config/gateway.example.toml"
+            )
         section, name = known[key]
         target = raw if not section else raw.setdefault(section, {})
         if not isinstance(target, dict):

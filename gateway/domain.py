@@ -118,7 +118,7 @@ class Secret:
         return bool(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value  # noqa: SLF001
+        return isinstance(other, Secret) and other._value == self._value
 
     def __hash__(self) -> int:
         return hash(self._value)
@@ -182,3 +182,39 @@ class GeneratedImage:
     media: UpstreamMedia
     url: str | None = None
     data: bytes | None = field(default=None, repr=False)
+
+
+class CaptchaAction(enum.StrEnum):
+    """reCAPTCHA Enterprise actions Flow checks tokens against."""
+
+    IMAGE_GENERATION = "IMAGE_GENERATION"
+    VIDEO_GENERATION = "VIDEO_GENERATION"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptchaToken:
+    """A single-use reCAPTCHA token, and the user agent the upstream call must then present."""
+
+    token: Secret
+    user_agent: str | None = None
+
+
+class CaptchaFailedError(Exception):
+    """No token could be had (solver error, timeout); shared by ``captcha`` and ``upstream``."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """A result the gateway stored: who owns it, and where upstream holds it (for re-use as an input)."""
+
+    id: str
+    owner: str
+    mime: str
+    size: int
+    created_at: float
+    account_id: str = ""
+    upstream: UpstreamMedia | None = None

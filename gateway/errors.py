@@ -7,7 +7,7 @@ This module knows nothing of HTTP frameworks or of Flow: upstream errors live in
 
 ::
 
-    GatewayError                     status, type, code, message, param, retry_after, should_retry
+    GatewayError                     (status, type, code; message, param, retry_after, should_retry)
     ├── InvalidRequestError          400  invalid_request_error   invalid_request (param set)
     │   ├── ContentPolicyError       400  invalid_request_error   moderation_blocked    x-should-retry: false
     │   └── PayloadTooLargeError     413  invalid_request_error   payload_too_large
@@ -17,8 +17,8 @@ This module knows nothing of HTTP frameworks or of Flow: upstream errors live in
     │   └── ModelNotFoundError       404  invalid_request_error   model_not_found
     ├── MethodNotAllowedError        405  invalid_request_error   method_not_allowed
     ├── QuotaExceededError           429  insufficient_quota      insufficient_quota    x-should-retry: false
-    ├── NoCapacityError              429  requests                rate_limit_exceeded   Retry-After / retry-after-ms
-    ├── ServiceUnavailableError      503  server_error            no_usable_accounts / draining   Retry-After
+    ├── NoCapacityError              429  requests                rate_limit_exceeded   Retry-After(-ms)
+    ├── ServiceUnavailableError      503  server_error            no_usable_accounts / draining  Retry-After
     ├── BadGatewayError              502  server_error            upstream_error
     ├── GatewayTimeoutError          504  server_error            upstream_timeout
     └── InternalError                500  server_error            internal_error (message = request id only)

@@ -8,9 +8,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.catalog import Catalog
 from gateway.config import Settings
+from gateway.licensing import Licence
+from gateway.media.signing import UrlSigner
+from gateway.media.storage import DiskMediaStore
+from gateway.obs.metrics import GatewayMetrics
+from gateway.pool.pool import AccountPool
+from gateway.service.images import ImageRequests
+from gateway.store.base import Store
 
 SETTINGS = web.AppKey("gateway.settings", Settings)
+METRICS = web.AppKey("gateway.metrics", GatewayMetrics)
+CATALOG = web.AppKey("gateway.catalog", Catalog)
+POOL = web.AppKey("gateway.pool", AccountPool)
+STORE = web.AppKey("gateway.store", Store)
+MEDIA = web.AppKey("gateway.media", DiskMediaStore)
+SIGNER = web.AppKey("gateway.signer", UrlSigner)
+IMAGES = web.AppKey("gateway.images", ImageRequests)
 
 # Request-scoped values set by the middleware.
 REQUEST_ID = web.RequestKey("gateway.request_id", str)
+LICENCE = web.RequestKey("gateway.licence", Licence)

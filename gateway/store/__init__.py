@@ -1,1 +1,1 @@
-"""store package."""
+"""State backends behind one Protocol: memory (tests), SQLite (default), Redis later (replicas)."""

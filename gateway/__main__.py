@@ -1,0 +1,160 @@
+"""Command line: ``serve`` the gateway, run the offline ``demo``, make a ``licence``.
+
+The only place that configures logging and runs a server. ``demo`` starts the Flow simulator and
+the gateway in one process on 127.0.0.1, with a fresh licence key written to ``.demo/licence``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.licensing import hash_key, new_licence_key
+from gateway.obs.access_log import AccessLogger
+from gateway.obs.logging import configure_logging
+
+DEMO_DIR = Path(".demo")
+DEMO_CAPTCHA_KEY = "demo-captcha-key"
+DEMO_ACCOUNTS = (
+    ("demo-ultra-1", "ultra1@demo.invalid", "PAYGATE_TIER_TWO", ("ultra",)),
+    ("demo-ultra-2", "ultra2@demo.invalid", "PAYGATE_TIER_TWO", ("ultra",)),
+    ("demo-pro-1", "pro1@demo.invalid", "PAYGATE_TIER_ONE", ("pro",)),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m gateway``."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__)
+    sub = parser.add_subparsers(required=True)
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", default=os.environ.get("GATEWAY_CONFIG", "config/gateway.toml"))
+    serve.set_defaults(func=_serve)
+    demo = sub.add_parser("demo", help="simulator + gateway on 127.0.0.1, offline")
+    demo.set_defaults(func=_demo)
+    licence = sub.add_parser("licence", help="licence keys")
+    licence_sub = licence.add_subparsers(required=True)
+    new = licence_sub.add_parser("new", help="print a new key and the config entry holding its hash")
+    new.add_argument("--id", required=True)
+    new.add_argument("--name", default="")
+    new.set_defaults(func=_licence_new)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    configure_logging(settings.logging)
+    web.run_app(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        access_log_class=AccessLogger,
+        shutdown_timeout=settings.server.shutdown_timeout,
+        print=None,
+    )
+    return 0
+
+
+def _licence_new(args: argparse.Namespace) -> int:
+    key = new_licence_key()
+    sys.stdout.write(
+        f"key (give it to the client; it is not stored): {key}\n\n"
+        f'[[licences]]\nid = "{args.id}"\nname = "{args.name}"\nkey_sha256 = "{hash_key(key)}"\n'
+    )
+    return 0
+
+
+def _demo(_: argparse.Namespace) -> int:
+    asyncio.run(_run_demo())
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _write_demo_config(key: str, sim_port: int) -> Path:
+    DEMO_DIR.mkdir(exist_ok=True)
+    licence_file = DEMO_DIR / "licence"
+    licence_file.write_text(key + "\n")
+    licence_file.chmod(0o600)
+    sim = f"http://127.0.0.1:{sim_port}"
+    accounts = "".join(
+        f'[[accounts]]\nlabel = "{token}"\nsession_token = "{token}"\ngroups = {list(groups)!r}\n\n'.replace(
+            "'", '"'
+        )
+        for token, _, _, groups in DEMO_ACCOUNTS
+    )
+    config = DEMO_DIR / "gateway.toml"
+    config.write_text(
+        "# Written by `make demo`: the gateway against the local Flow simulator.\n"
+        f'[server]\nhost = "127.0.0.1"\nport = 8000\n\n'
+        f'[logging]\nformat = "console"\n\n'
+        f'[store]\nbackend = "sqlite"\npath = "{DEMO_DIR}/gateway.sqlite3"\n\n'
+        f'[media]\nroot = "{DEMO_DIR}/media"\nallow_private_urls = true\n\n'
+        f'[flow]\nlabs_base_url = "{sim}"\napi_base_url = "{sim}"\n\n'
+        f'[captcha]\nbase_url = "{sim}/captcha"\nclient_key = "{DEMO_CAPTCHA_KEY}"\n'
+        f'task_type = "RecaptchaV3TaskProxylessM1S9"\n\n'
+        f'[[licences]]\nid = "demo"\nname = "demo licence"\nkey_sha256 = "{hash_key(key)}"\n\n{accounts}'
+    )
+    return config
+
+
+async def _run_demo() -> None:
+    from gateway.simulator import SimAccount, Simulator, SimulatorConfig  # noqa: PLC0415 - demo-only dependency
+
+    key, sim_port = new_licence_key(), _free_port()
+    settings: Settings = load_settings(_write_demo_config(key, sim_port))
+    configure_logging(settings.logging)
+    sim = Simulator(
+        SimulatorConfig(captcha_client_key=DEMO_CAPTCHA_KEY),
+        accounts=[
+            SimAccount(session_token=t, email=e, tier=tier, credits=10_000) for t, e, tier, _ in DEMO_ACCOUNTS
+        ],
+    )
+    runners = [
+        web.AppRunner(sim.create_app()),
+        web.AppRunner(create_app(settings), access_log_class=AccessLogger),
+    ]
+    for runner in runners:
+        await runner.setup()
+    await web.TCPSite(runners[0], "127.0.0.1", sim_port).start()
+    await web.TCPSite(runners[1], settings.server.host, settings.server.port).start()
+    base = f"http://{settings.server.host}:{settings.server.port}{settings.server.base_path}/v1"
+    sys.stdout.write(
+        f"\nFlow simulator:  http://127.0.0.1:{sim_port}\nGateway:         {base}\n"
+        f"Licence key:     {key}   (also in {DEMO_DIR / 'licence'})\n\nPress Ctrl-C to stop.\n\n"
+    )
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

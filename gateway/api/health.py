@@ -1,0 +1,25 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (the store answers and some account can serve)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway import keys
+from gateway.api.render import json_response
+
+SERVING_STATES = frozenset({"active", "cooling_down"})
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """Liveness."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 503 while the store is down or no account is in a serving state."""
+    store_ok = await request.app[keys.STORE].ping()
+    accounts = request.app[keys.POOL].snapshot()
+    serving = sum(1 for a in accounts if a.state in SERVING_STATES)
+    ready = store_ok and serving > 0
+    body = {"status": "ready" if ready else "not_ready", "store": store_ok, "accounts_serving": serving}
+    return json_response(body, status=200 if ready else 503)

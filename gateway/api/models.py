@@ -1,0 +1,38 @@
+"""``GET /v1/models`` and ``GET /v1/models/{id}``: the catalogue with capability metadata."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway import keys
+from gateway.api.render import json_response
+from gateway.catalog import ModelInfo
+
+CREATED = 1_760_000_000  # a fixed timestamp: the catalogue is data, it has no creation date of its own
+
+
+def render_model(info: ModelInfo) -> dict[str, object]:
+    """One OpenAI ``Model`` plus our capability fields."""
+    return {
+        "id": info.id,
+        "object": "model",
+        "created": CREATED,
+        "owned_by": "google-flow",
+        "kind": info.kind.value,
+        "description": info.description,
+        "tier": info.tier.label,
+        "credits": info.credits,
+        "parameters": {p.name: {"values": list(p.values), "default": p.default} for p in info.parameters},
+    }
+
+
+async def list_models(request: web.Request) -> web.Response:
+    """Every model of the catalogue."""
+    catalog = request.app[keys.CATALOG]
+    return json_response({"object": "list", "data": [render_model(m) for m in catalog.models()]})
+
+
+async def get_model(request: web.Request) -> web.Response:
+    """One model, or 404 ``model_not_found``."""
+    info = request.app[keys.CATALOG].get(request.match_info["model_id"])
+    return json_response(render_model(info))

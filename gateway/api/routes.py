@@ -1,0 +1,33 @@
+"""The route table: every public route, under the canonical base (``/flow``) and at the root."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.api import health, images, media, models
+
+API_ROUTES: tuple[tuple[str, str, web.typedefs.Handler], ...] = (
+    ("POST", "/v1/images/generations", images.create_image),
+    ("POST", "/v1/images/edits", images.edit_image),
+    ("GET", "/v1/models", models.list_models),
+    ("GET", "/v1/models/{model_id}", models.get_model),
+    ("GET", "/v1/media/{media_id}", media.get_media),
+)
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def add_routes(app: web.Application, *, base_path: str) -> None:
+    """Register the API under ``base_path`` and at the root, plus the licence-free probes."""
+    prefixes = [""] if not base_path else [base_path, ""]
+    for prefix in prefixes:
+        for method, path, handler in API_ROUTES:
+            app.router.add_route(method, prefix + path, handler)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+
+
+def is_licence_exempt(request: web.Request) -> bool:
+    """Probes, metrics and signed media URLs need no licence."""
+    if request.path in EXEMPT_PATHS:
+        return True
+    return "/v1/media/" in request.path and media.is_signed(request)

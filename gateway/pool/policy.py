@@ -1,0 +1,119 @@
+"""Pure rules: how an outcome changes an account's health, and when an account may serve.
+
+No clock, no I/O: ``now`` is an argument, so every rule is table-tested with plain numbers.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+
+class AccountState(enum.StrEnum):
+    """Where an account stands; every state but ACTIVE carries a reason and a timestamp."""
+
+    ACTIVE = "active"
+    COOLING_DOWN = "cooling_down"
+    NEEDS_RELOGIN = "needs_relogin"
+    OUT_OF_CREDITS = "out_of_credits"
+    DISABLED = "disabled"
+
+
+class Outcome(enum.StrEnum):
+    """What happened on a leased account (reported by the service)."""
+
+    SUCCESS = "success"
+    RATE_LIMITED = "rate_limited"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    AUTH_FAILED = "auth_failed"
+    FORBIDDEN = "forbidden"
+    CAPTCHA = "captcha"
+    CONTENT = "content"
+    TRANSIENT = "transient"
+    CLIENT_ERROR = "client_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Tunable numbers of the policy."""
+
+    base_cooldown: float = 30.0
+    max_cooldown: float = 900.0
+    auth_failures_to_relogin: int = 2
+    failures_to_disable: int = 5
+    transient_cooldown: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """An account's health at one moment."""
+
+    state: AccountState = AccountState.ACTIVE
+    reason: str = ""
+    since: float = 0.0
+    cooldown_until: float = 0.0
+    rate_limit_streak: int = 0
+    auth_failures: int = 0
+    consecutive_failures: int = 0
+
+
+def can_serve(health: Health, now: float) -> bool:
+    """True when the account may take a new lease now."""
+    if health.state is AccountState.ACTIVE:
+        return health.cooldown_until <= now
+    return health.state is AccountState.COOLING_DOWN and health.cooldown_until <= now
+
+
+def apply(health: Health, outcome: Outcome, *, now: float, retry_after: float | None, rules: Rules) -> Health:
+    """The account's health after ``outcome``."""
+    if outcome is Outcome.SUCCESS:
+        return Health(since=now if health.state is not AccountState.ACTIVE else health.since)
+    if outcome in {Outcome.CAPTCHA, Outcome.CONTENT, Outcome.CLIENT_ERROR, Outcome.FORBIDDEN}:
+        return health  # not the account's fault (FORBIDDEN is handled per capability by the caller)
+    if outcome is Outcome.RATE_LIMITED:
+        return _cool(health, now=now, retry_after=retry_after, rules=rules)
+    if outcome is Outcome.QUOTA_EXHAUSTED:
+        return replace(health, state=AccountState.OUT_OF_CREDITS, reason="credits exhausted", since=now)
+    if outcome is Outcome.AUTH_FAILED:
+        return _auth_failed(health, now=now, rules=rules)
+    return _transient(health, now=now, rules=rules)
+
+
+def _cool(health: Health, *, now: float, retry_after: float | None, rules: Rules) -> Health:
+    streak = health.rate_limit_streak + 1
+    backoff = min(rules.max_cooldown, rules.base_cooldown * 2 ** (streak - 1))
+    seconds = retry_after if retry_after is not None and retry_after > 0 else backoff
+    return replace(
+        health,
+        state=AccountState.COOLING_DOWN,
+        reason="rate limited upstream",
+        since=now,
+        cooldown_until=now + seconds,
+        rate_limit_streak=streak,
+    )
+
+
+def _auth_failed(health: Health, *, now: float, rules: Rules) -> Health:
+    failures = health.auth_failures + 1
+    if failures >= rules.auth_failures_to_relogin:
+        return replace(
+            health,
+            state=AccountState.NEEDS_RELOGIN,
+            reason="session rejected",
+            since=now,
+            auth_failures=failures,
+        )
+    return replace(health, auth_failures=failures)
+
+
+def _transient(health: Health, *, now: float, rules: Rules) -> Health:
+    failures = health.consecutive_failures + 1
+    if failures >= rules.failures_to_disable:
+        return replace(
+            health,
+            state=AccountState.DISABLED,
+            reason=f"{failures} consecutive failures",
+            since=now,
+            consecutive_failures=failures,
+        )
+    return replace(health, consecutive_failures=failures, cooldown_until=now + rules.transient_cooldown)

@@ -1,0 +1,206 @@
+"""The account pool: leases with limits, fair waiting, outcomes turned into health.
+
+``lease()`` is the only way to use an account: an async context manager that holds one slot of the
+account's per-capability limit and frees it on exit, whatever happens. When every capable account
+is busy or cooling down, callers wait (bounded) for a slot; when none could ever serve, they get an
+immediate error that says why. Selection here is a linear scan, kept behind this interface so a
+heap-based selection can replace it without touching callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from gateway.domain import Capability, Tier
+from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
+from gateway.pool import policy
+from gateway.pool.account import Account
+from gateway.pool.policy import AccountState, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRequest:
+    """What a lease must satisfy."""
+
+    capability: Capability
+    tier: Tier = Tier.FREE
+    groups: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()
+
+
+class Lease:
+    """One held slot on one account; report the outcome before leaving the context."""
+
+    def __init__(self, pool: AccountPool, account: Account, capability: Capability) -> None:
+        self.account = account
+        self.capability = capability
+        self._pool = pool
+        self.outcome: Outcome | None = None
+
+    def report(self, outcome: Outcome, *, retry_after: float | None = None) -> None:
+        """Record what happened; the pool updates the account's health at once."""
+        self.outcome = outcome
+        self._pool.record(self.account, outcome, retry_after=retry_after)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """A read-only snapshot of one account, for metrics and admin listings (no secrets)."""
+
+    id: str
+    label: str
+    state: str
+    reason: str
+    tier: str | None
+    credits: int | None
+    cooldown_until: float
+    inflight: dict[str, int]
+    limits: dict[str, int]
+    groups: tuple[str, ...]
+
+
+class AccountPool:
+    """Accounts, their limits and health, and fair leasing."""
+
+    def __init__(
+        self,
+        accounts: Iterable[Account],
+        *,
+        rules: policy.Rules | None = None,
+        wait_timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._accounts: dict[str, Account] = {a.id: a for a in accounts}
+        self._rules = rules or policy.Rules()
+        self._wait_timeout = wait_timeout
+        self._clock = clock
+        self._rr = itertools.count()
+        self._changed = asyncio.Condition()
+
+    @property
+    def accounts(self) -> Sequence[Account]:
+        """Every account (for the service's refresh loop)."""
+        return list(self._accounts.values())
+
+    @asynccontextmanager
+    async def lease(self, request: LeaseRequest) -> AsyncIterator[Lease]:
+        """Hold a slot on the best account for ``request``; waits (bounded) when all are busy."""
+        account = await self._acquire(request)
+        lease = Lease(self, account, request.capability)
+        try:
+            yield lease
+        finally:
+            account.inflight[request.capability] -= 1
+            await self._notify()
+
+    def record(self, account: Account, outcome: Outcome, *, retry_after: float | None) -> None:
+        """Apply an outcome to an account's health (policy is pure; this is the only mutation)."""
+        account.health = policy.apply(
+            account.health, outcome, now=self._clock(), retry_after=retry_after, rules=self._rules
+        )
+
+    def update_info(self, account_id: str, *, tier: Tier, credits: int, email: str = "") -> None:
+        """What Flow reported about an account (tier, credits); credits back lift OUT_OF_CREDITS."""
+        account = self._accounts[account_id]
+        account.tier, account.credits, account.info_at = tier, credits, self._clock()
+        account.email = email or account.email
+        if account.health.state is AccountState.OUT_OF_CREDITS and credits > 0:
+            account.health = policy.Health(since=self._clock())
+
+    def snapshot(self) -> list[AccountView]:
+        """Every account's state, for metrics and admin."""
+        now = self._clock()
+        return [_view(a, now) for a in self._accounts.values()]
+
+    async def _acquire(self, request: LeaseRequest) -> Account:
+        capable = self._capable(request)
+        deadline = self._clock() + self._wait_timeout
+        async with self._changed:
+            while True:
+                account = self._pick(capable, request.capability)
+                if account is not None:
+                    account.inflight[request.capability] += 1
+                    return account
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    raise self._no_capacity(capable)
+                try:
+                    async with asyncio.timeout(min(remaining, self._next_change(capable))):
+                        await self._changed.wait()
+                except TimeoutError:
+                    continue
+
+    def _capable(self, request: LeaseRequest) -> list[Account]:
+        """Accounts that could ever serve this request, or an immediate error saying why none can."""
+        in_group = [a for a in self._accounts.values() if not request.groups or a.groups & request.groups]
+        if not in_group:
+            names = ", ".join(sorted(request.groups))
+            raise PermissionDeniedError(
+                f"no account in group(s) {names} can serve this request",
+                param="model",
+                code="no_account_in_group",
+            )
+        entitled = [a for a in in_group if a.tier is None or a.tier.rank >= request.tier.rank]
+        if not entitled:
+            raise PermissionDeniedError(
+                f"this model needs a Flow {request.tier.label} account and none is available", param="model"
+            )
+        alive = [a for a in entitled if a.id not in request.exclude and _alive(a)]
+        if not alive:
+            raise ServiceUnavailableError("no usable Flow account for this request right now", retry_after=30)
+        return alive
+
+    def _pick(self, capable: list[Account], capability: Capability) -> Account | None:
+        now = self._clock()
+        ready = [a for a in capable if policy.can_serve(a.health, now) and a.has_room(capability)]
+        if not ready:
+            return None
+        turn = next(self._rr)
+        return min(ready, key=lambda a: (a.load(capability), (hash(a.id) + turn) % len(ready)))
+
+    def _next_change(self, capable: list[Account]) -> float:
+        """Seconds until the soonest cooldown ends (so a waiter wakes without a release)."""
+        now = self._clock()
+        ends = [a.health.cooldown_until - now for a in capable if a.health.cooldown_until > now]
+        return max(0.01, min(ends)) if ends else self._wait_timeout
+
+    def _no_capacity(self, capable: list[Account]) -> NoCapacityError:
+        now = self._clock()
+        ends = [a.health.cooldown_until - now for a in capable if a.health.cooldown_until > now]
+        retry = min(ends) if ends else 1.0
+        return NoCapacityError(
+            "every Flow account able to serve this request is busy or cooling down; retry later",
+            retry_after=max(1.0, retry),
+        )
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+def _alive(account: Account) -> bool:
+    return account.health.state in {AccountState.ACTIVE, AccountState.COOLING_DOWN}
+
+
+def _view(account: Account, now: float) -> AccountView:
+    health = account.health
+    state = health.state
+    if state is AccountState.COOLING_DOWN and health.cooldown_until <= now:
+        state = AccountState.ACTIVE
+    return AccountView(
+        id=account.id,
+        label=account.label,
+        state=state.value,
+        reason=health.reason if state is not AccountState.ACTIVE else "",
+        tier=account.tier.label if account.tier else None,
+        credits=account.credits,
+        cooldown_until=health.cooldown_until if health.cooldown_until > now else 0.0,
+        inflight={c.value: n for c, n in account.inflight.items()},
+        limits={c.value: n for c, n in account.limits.items()},
+        groups=tuple(sorted(account.groups)),
+    )

@@ -1,0 +1,220 @@
+"""Image generation: lease an account, upload inputs, generate, upscale, store, with bounded retries.
+
+The service decides the order of operations and, through ``retry.decide``, what each failure means.
+It never touches HTTP or Flow's JSON (that is ``upstream``), never picks accounts itself (that is
+the pool) and never renders responses (that is ``api``). ``n`` images are generated in parallel,
+each with its own lease and retry budget; partial success returns what succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from gateway.config import FlowSettings
+from gateway.domain import (
+    AccountKind,
+    Capability,
+    GenerationSpec,
+    ImageResolution,
+    Kind,
+    MediaRecord,
+    UpstreamMedia,
+)
+from gateway.errors import GatewayError, GatewayTimeoutError, InternalError
+from gateway.media.images import sniff_mime
+from gateway.media.storage import MediaStore, StoredMedia
+from gateway.obs.metrics import GatewayMetrics
+from gateway.pool.account import Account
+from gateway.pool.policy import Outcome
+from gateway.pool.pool import AccountPool, Lease, LeaseRequest
+from gateway.service.inputs import ResolvedImage
+from gateway.service.retry import decide
+from gateway.store.base import Store
+from gateway.upstream.flow.errors import UpstreamError, UpstreamForbiddenError
+from gateway.upstream.flow.transport import FlowCredentials, FlowTransport, ImageGenerationRequest
+
+log = structlog.get_logger("gateway.service.generation")
+UPLOAD_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class ImageJob:
+    """What the client asked for, resolved: the spec, the prompt, input images and who owns the results."""
+
+    spec: GenerationSpec
+    prompt: str
+    owner: str
+    inputs: tuple[ResolvedImage, ...] = ()
+    groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    """One stored result and its bytes (for b64 responses)."""
+
+    media: StoredMedia
+    data: bytes
+
+
+class ImageService:
+    """Generates images over the pool and the transports."""
+
+    def __init__(  # noqa: PLR0913 - the composition root passes each collaborator by name
+        self,
+        *,
+        pool: AccountPool,
+        transports: Mapping[AccountKind, FlowTransport],
+        media: MediaStore,
+        store: Store,
+        settings: FlowSettings,
+        metrics: GatewayMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._pool = pool
+        self._transports = transports
+        self._media = media
+        self._store = store
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._uploads: OrderedDict[tuple[str, str], UpstreamMedia] = OrderedDict()
+
+    async def generate(self, job: ImageJob, *, n: int) -> list[ImageResult]:
+        """``n`` images in parallel; raises the most telling error only when none succeeded."""
+        if job.spec.kind is not Kind.IMAGE:
+            raise InternalError("image service given a non-image spec")
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._settings.generation_timeout):
+                outcomes = await asyncio.gather(
+                    *(self._one(job, i) for i in range(n)), return_exceptions=True
+                )
+        except TimeoutError:
+            raise GatewayTimeoutError("image generation did not finish in time") from None
+        results = [r for r in outcomes if isinstance(r, ImageResult)]
+        if self._metrics is not None:
+            self._metrics.observe_generation("image", time.monotonic() - started)
+        if results:
+            return results
+        for failure in outcomes:
+            if isinstance(failure, GatewayError):
+                raise failure
+        for failure in outcomes:
+            if isinstance(failure, BaseException):
+                raise failure
+        raise InternalError("no image and no error")
+
+    async def _one(self, job: ImageJob, index: int) -> ImageResult:
+        exclude: set[str] = set()
+        last: UpstreamError | None = None
+        for attempt in range(1, self._settings.max_attempts + 1):
+            request = LeaseRequest(Capability.IMAGE, job.spec.tier, job.groups, frozenset(exclude))
+            leased = False
+            try:
+                async with self._pool.lease(request) as lease:
+                    leased = True
+                    try:
+                        result = await self._attempt(lease, job, attempt=attempt, index=index)
+                    except UpstreamError as exc:
+                        last = exc
+                        if not self._after_failure(lease, exc, exclude, attempt=attempt):
+                            raise decide(exc).to_client(exc) from None
+                        continue
+                    lease.report(Outcome.SUCCESS)
+                    return result
+            except GatewayError:
+                # The pool found no account after an upstream failure: the failure explains it best.
+                if leased or last is None:
+                    raise
+                raise decide(last).to_client(last) from None
+        assert last is not None
+        raise decide(last).to_client(last)
+
+    def _after_failure(self, lease: Lease, exc: UpstreamError, exclude: set[str], *, attempt: int) -> bool:
+        """Report the outcome; True when another attempt should follow."""
+        decision = decide(exc)
+        lease.report(decision.outcome, retry_after=exc.retry_after)
+        log.warning(
+            "upstream_attempt_failed",
+            account=lease.account.id,
+            endpoint=exc.endpoint,
+            error=type(exc).__name__,
+            reason=exc.reason,
+            attempt=attempt,
+            retry=decision.retry,
+        )
+        if decision.elsewhere:
+            exclude.add(lease.account.id)
+        return decision.retry
+
+    async def _attempt(self, lease: Lease, job: ImageJob, *, attempt: int, index: int) -> ImageResult:
+        account = lease.account
+        transport = self._transports[account.kind]
+        creds = FlowCredentials(account.id, account.session_token, account.proxy)
+        await self._ensure_entitled(account, creds, transport, job.spec)
+        inputs = tuple([await self._upload(account, creds, transport, item) for item in job.inputs])
+        request = ImageGenerationRequest(
+            job.spec.upstream_model,
+            job.prompt,
+            job.spec.aspect,
+            secrets.randbelow(999_999) + 1,
+            inputs,
+        )
+        log.info("image_generate", account=account.id, model=job.spec.name, attempt=attempt, index=index)
+        generated = (await transport.generate_images(creds, request))[0]
+        if job.spec.resolution is not ImageResolution.R1K:
+            data = await transport.upscale_image(creds, generated.media, job.spec.resolution)
+        elif generated.data is not None:
+            data = generated.data
+        else:
+            data = await transport.download(generated.url or "")
+        return await self._keep(data, job.owner, account.id, generated.media)
+
+    async def _ensure_entitled(
+        self, account: Account, creds: FlowCredentials, transport: FlowTransport, spec: GenerationSpec
+    ) -> None:
+        """Refresh tier and credits when unknown or stale; refuse an account below the spec's tier."""
+        if account.tier is None or self._clock() - account.info_at > self._settings.credits_ttl:
+            info = await transport.account_info(creds)
+            self._pool.update_info(account.id, tier=info.tier, credits=info.credits, email=info.email)
+        if account.tier is not None and account.tier.rank < spec.tier.rank:
+            raise UpstreamForbiddenError(
+                f"account tier {account.tier.label} below {spec.tier.label}", endpoint="tier"
+            )
+
+    async def _upload(
+        self, account: Account, creds: FlowCredentials, transport: FlowTransport, item: ResolvedImage
+    ) -> UpstreamMedia:
+        """Upload an input once per account; our own results already held by this account are reused."""
+        if (
+            item.record is not None
+            and item.record.account_id == account.id
+            and item.record.upstream is not None
+        ):
+            return item.record.upstream
+        key = (account.id, hashlib.sha256(item.image.data).hexdigest())
+        cached = self._uploads.get(key)
+        if cached is not None:
+            self._uploads.move_to_end(key)
+            return cached
+        media = await transport.upload_image(creds, item.image)
+        self._uploads[key] = media
+        if len(self._uploads) > UPLOAD_CACHE_SIZE:
+            self._uploads.popitem(last=False)
+        return media
+
+    async def _keep(self, data: bytes, owner: str, account_id: str, upstream: UpstreamMedia) -> ImageResult:
+        mime = sniff_mime(data) or "image/jpeg"
+        stored = await self._media.put(data, mime=mime, prefix="img")
+        await self._store.put_media(
+            MediaRecord(stored.id, owner, stored.mime, stored.size, stored.created_at, account_id, upstream)
+        )
+        return ImageResult(stored, data)

@@ -1,0 +1,39 @@
+"""The store Protocol: every piece of state the gateway must keep outside a process.
+
+Backends (``memory``, ``sqlite``; ``redis`` later for several replicas) implement it whole. Callers
+depend on the Protocol only, so moving state between backends never touches the layers above.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from gateway.domain import MediaRecord
+
+
+class Store(Protocol):
+    """Persistent gateway state."""
+
+    async def get_project(self, account_id: str) -> str | None:
+        """The Flow project id remembered for an account."""
+        ...
+
+    async def set_project(self, account_id: str, project_id: str) -> None:
+        """Remember an account's Flow project id."""
+        ...
+
+    async def put_media(self, record: MediaRecord) -> None:
+        """Record a stored result."""
+        ...
+
+    async def get_media(self, media_id: str) -> MediaRecord | None:
+        """A stored result's record."""
+        ...
+
+    async def delete_media(self, media_id: str) -> bool:
+        """Forget a stored result; False when it was unknown."""
+        ...
+
+    async def ping(self) -> bool:
+        """True when the backend answers (readiness)."""
+        ...

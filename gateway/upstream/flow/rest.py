@@ -1,0 +1,323 @@
+"""The legacy REST transport: labs.google (session cookie, tRPC) and aisandbox-pa (Bearer).
+
+Implements :class:`FlowTransport` over flow-protocol.md: session token → access token (cached,
+single-flight, refreshed ahead of expiry), one project per account (cached, persisted through a
+``ProjectCache``), a fresh reCAPTCHA token for every generation-class call with the solver's user
+agent on that same request, and every failure raised as a typed ``UpstreamError``. It knows
+nothing of leases, pools or retries: one call, one attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gateway.config import FlowSettings
+from gateway.domain import (
+    CaptchaAction,
+    CaptchaFailedError,
+    GeneratedImage,
+    ImageData,
+    ImageResolution,
+    UpstreamMedia,
+)
+from gateway.upstream.flow import rest_schemas as wire
+from gateway.upstream.flow.auth import AccessTokens
+from gateway.upstream.flow.errors import (
+    UpstreamCaptchaError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+    classify,
+    parse_google_error,
+)
+from gateway.upstream.flow.transport import (
+    AccountInfo,
+    FlowCredentials,
+    ImageGenerationRequest,
+    ProjectCache,
+    TokenSource,
+)
+from gateway.upstream.http import FlowSessions
+
+SESSION_COOKIE = "__Secure-next-auth.session-token"
+FLOW_PROJECT_URL = "https://labs.google/fx/tools/flow/project/{project_id}"
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
+# Headers the Flow web client sends on generation-class calls (flow-protocol.md §2).
+GENERATION_HEADERS = {
+    "Accept": "*/*",
+    "Origin": "https://labs.google",
+    "Referer": "https://labs.google/",
+    "Priority": "u=1, i",
+    "sec-fetch-dest": "empty",
+    "sec-fetch-mode": "cors",
+    "sec-fetch-site": "cross-site",
+    "x-browser-channel": "stable",
+    "x-browser-year": "2026",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One HTTP exchange: which session, method, path, operation name (metrics/errors) and timeout."""
+
+    session: aiohttp.ClientSession
+    method: str
+    path: str
+    endpoint: str
+    timeout: float
+
+
+class RestTransport:
+    """Flow over the labs.google + aisandbox-pa REST hosts."""
+
+    name = "rest"
+
+    def __init__(
+        self,
+        sessions: FlowSessions,
+        settings: FlowSettings,
+        *,
+        captcha: TokenSource,
+        projects: ProjectCache,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._s = sessions
+        self._settings = settings
+        self._captcha = captcha
+        self._projects = projects
+        self._clock = clock
+        self._tokens = AccessTokens(self._exchange, margin=settings.token_refresh_margin, clock=clock)
+        self._project_ids: dict[str, str] = {}
+        self._project_locks: dict[str, asyncio.Lock] = {}
+        self._info: dict[str, tuple[float, AccountInfo]] = {}
+
+    # --- operations -------------------------------------------------------------------------
+
+    async def account_info(self, creds: FlowCredentials) -> AccountInfo:
+        """``GET /v1/credits``: credits and paygate tier."""
+        call = _Call(self._s.api, "GET", "/v1/credits", "credits", self._settings.request_timeout)
+        doc = await self._api(call, creds)
+        info = wire.parse_credits(doc)
+        token = await self._tokens.get(creds)
+        result = AccountInfo(info.credits, info.tier, token.email)
+        self._info[creds.account_id] = (self._clock(), result)
+        return result
+
+    async def upload_image(self, creds: FlowCredentials, image: ImageData) -> UpstreamMedia:
+        """``POST /v1/flow/uploadImage`` into the account's project."""
+        project_id = await self.project_id(creds)
+        now_ms = int(self._clock() * 1000)
+        body = wire.build_upload(
+            image, session_id=wire.new_session_id(now_ms), project_id=project_id, now_ms=now_ms
+        )
+        call = _Call(self._s.api, "POST", "/v1/flow/uploadImage", "upload", self._settings.request_timeout)
+        doc = await self._api(call, creds, body=body)
+        return wire.parse_upload(doc, project_id)
+
+    async def generate_images(
+        self, creds: FlowCredentials, request: ImageGenerationRequest
+    ) -> list[GeneratedImage]:
+        """``flowMedia:batchGenerateImages`` with a fresh reCAPTCHA token."""
+        project_id = await self.project_id(creds)
+        path = f"/v1/projects/{project_id}/flowMedia:batchGenerateImages"
+        call = _Call(self._s.api, "POST", path, "images.generate", self._settings.image_timeout)
+        ctx, user_agent = await self._generation_context(CaptchaAction.IMAGE_GENERATION, project_id, None)
+        doc = await self._api(
+            call, creds, body=wire.build_generate_images(request, ctx), user_agent=user_agent
+        )
+        return wire.parse_generated_images(doc, project_id)
+
+    async def upscale_image(
+        self, creds: FlowCredentials, media: UpstreamMedia, resolution: ImageResolution
+    ) -> bytes:
+        """``/v1/flow/upsampleImage`` (2K/4K) with a fresh reCAPTCHA token; returns the image bytes."""
+        info = await self._cached_info(creds)
+        call = _Call(
+            self._s.api, "POST", "/v1/flow/upsampleImage", "images.upsample", self._settings.upsample_timeout
+        )
+        ctx, user_agent = await self._generation_context(
+            CaptchaAction.IMAGE_GENERATION, media.project_id, info
+        )
+        doc = await self._api(
+            call, creds, body=wire.build_upsample(media, resolution, ctx), user_agent=user_agent
+        )
+        return wire.parse_upsample(doc)
+
+    async def download(self, url: str) -> bytes:
+        """GET a signed media URL (no credentials), bounded in size."""
+        call = _Call(self._s.downloads, "GET", url, "media.download", self._settings.request_timeout)
+        headers = {"User-Agent": self._settings.user_agent}
+        async with self._guard(call), call.session.get(url, headers=headers) as resp:
+            if resp.status != 200:
+                raise classify(parse_google_error(resp.status, b""), endpoint=call.endpoint)
+            if (resp.content_length or 0) > MAX_DOWNLOAD_BYTES:
+                raise UpstreamProtocolError("media too large", endpoint=call.endpoint)
+            return await resp.content.read()
+
+    async def project_id(self, creds: FlowCredentials) -> str:
+        """The account's project: memory, then the project cache, then ``project.createProject``."""
+        known = self._project_ids.get(creds.account_id)
+        if known:
+            return known
+        lock = self._project_locks.setdefault(creds.account_id, asyncio.Lock())
+        async with lock:
+            project_id = self._project_ids.get(creds.account_id) or await self._projects.get_project(
+                creds.account_id
+            )
+            if not project_id:
+                project_id = await self._create_project(creds)
+                await self._projects.set_project(creds.account_id, project_id)
+            self._project_ids[creds.account_id] = project_id
+            return project_id
+
+    def forget(self, account_id: str) -> None:
+        """Drop cached tokens and project for an account."""
+        self._tokens.forget(account_id)
+        self._project_ids.pop(account_id, None)
+        self._info.pop(account_id, None)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _cached_info(self, creds: FlowCredentials) -> AccountInfo:
+        """Tier for upsample contexts: fresh within ``credits_ttl``, else asked again."""
+        cached = self._info.get(creds.account_id)
+        if cached is not None and self._clock() - cached[0] < self._settings.credits_ttl:
+            return cached[1]
+        return await self.account_info(creds)
+
+    async def _create_project(self, creds: FlowCredentials) -> str:
+        title = time.strftime("%b %d - %H:%M", time.gmtime(self._clock())) + " gateway"
+        call = _Call(
+            self._s.labs,
+            "POST",
+            "/fx/api/trpc/project.createProject",
+            "project.create",
+            self._settings.request_timeout,
+        )
+        doc = await self._send(
+            call, creds, body=wire.build_create_project(title), headers=self._labs_headers(creds)
+        )
+        return wire.parse_create_project(doc)
+
+    async def _exchange(self, creds: FlowCredentials) -> wire.AccessToken | None:
+        call = _Call(
+            self._s.labs, "GET", "/fx/api/auth/session", "auth.session", self._settings.request_timeout
+        )
+        doc = await self._send(call, creds, body=None, headers=self._labs_headers(creds))
+        return wire.parse_session(doc)
+
+    async def _generation_context(
+        self, action: CaptchaAction, project_id: str, info: AccountInfo | None
+    ) -> tuple[dict[str, Any], str]:
+        website_url = FLOW_PROJECT_URL.format(project_id=project_id)
+        try:
+            solved = await self._captcha.solve(action=action, website_url=website_url)
+        except CaptchaFailedError as exc:
+            raise UpstreamCaptchaError(f"no reCAPTCHA token: {exc}", endpoint="captcha") from exc
+        session_id = wire.new_session_id(int(self._clock() * 1000))
+        ctx = wire.client_context(
+            session_id=session_id,
+            project_id=project_id,
+            token=solved.token.reveal(),
+            tier=info.tier if info else None,
+        )
+        return ctx, solved.user_agent or self._settings.user_agent
+
+    async def _api(
+        self, call: _Call, creds: FlowCredentials, *, body: object = None, user_agent: str | None = None
+    ) -> object:
+        token = await self._tokens.get(creds)
+        headers = {"authorization": f"Bearer {token.token.reveal()}", **self._base_headers(user_agent)}
+        if user_agent is not None:
+            headers.update(GENERATION_HEADERS)
+        try:
+            return await self._send(call, creds, body=body, headers=headers)
+        except UpstreamError as exc:
+            if exc.error is not None and exc.error.http_status == 401:
+                self._tokens.invalidate(creds.account_id)
+            raise
+
+    async def _send(
+        self, call: _Call, creds: FlowCredentials, *, body: object, headers: Mapping[str, str]
+    ) -> object:
+        data = orjson.dumps(body) if body is not None else None
+        async with self._guard(call), call.session.request(
+            call.method, call.path, data=data, headers=headers, proxy=creds.proxy or None
+        ) as resp:
+            raw = await resp.read()
+            if resp.status >= 400:
+                raise classify(
+                    parse_google_error(resp.status, raw),
+                    endpoint=call.endpoint,
+                    retry_after=_retry_after(resp.headers.get("Retry-After")),
+                )
+        try:
+            return orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError(
+                f"{call.endpoint}: reply is not JSON", endpoint=call.endpoint
+            ) from None
+
+    def _guard(self, call: _Call) -> _Guard:
+        return _Guard(call)
+
+    def _base_headers(self, user_agent: str | None) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "User-Agent": user_agent or self._settings.user_agent,
+            "Accept-Language": self._settings.accept_language,
+        }
+
+    def _labs_headers(self, creds: FlowCredentials) -> dict[str, str]:
+        return {
+            **self._base_headers(None),
+            "Cookie": f"{SESSION_COOKIE}={creds.session_token.reveal()}",
+            "Origin": "https://labs.google",
+        }
+
+
+class _Guard:
+    """Bounds one exchange in time and turns transport failures into typed upstream errors."""
+
+    def __init__(self, call: _Call) -> None:
+        self._call = call
+        self._timeout = asyncio.timeout(call.timeout)
+
+    async def __aenter__(self) -> None:
+        await self._timeout.__aenter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        try:
+            await self._timeout.__aexit__(exc_type, exc, tb)  # type: ignore[arg-type]
+        except TimeoutError:
+            raise UpstreamTimeoutError(
+                f"{self._call.endpoint}: no answer within {self._call.timeout:g}s",
+                endpoint=self._call.endpoint,
+            ) from None
+        if isinstance(exc, TimeoutError):
+            raise UpstreamTimeoutError(
+                f"{self._call.endpoint}: timed out", endpoint=self._call.endpoint
+            ) from exc
+        if isinstance(exc, aiohttp.ClientError):
+            raise UpstreamUnavailableError(
+                f"{self._call.endpoint}: {type(exc).__name__}", endpoint=self._call.endpoint
+            ) from exc
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,58 @@
+import pytest
+
+from gateway.pool.policy import AccountState, Health, Outcome, Rules, apply, can_serve
+
+RULES = Rules(base_cooldown=30, max_cooldown=300, auth_failures_to_relogin=2, failures_to_disable=3,
+              transient_cooldown=5)
+
+
+def test_rate_limit_uses_retry_after_then_recovers() -> None:
+    h = apply(Health(), Outcome.RATE_LIMITED, now=100, retry_after=20, rules=RULES)
+    assert h.state is AccountState.COOLING_DOWN
+    assert not can_serve(h, 119.9)
+    assert can_serve(h, 120)
+
+
+def test_rate_limit_backoff_doubles_and_caps() -> None:
+    h = Health()
+    ends = []
+    for _ in range(6):
+        h = apply(h, Outcome.RATE_LIMITED, now=0, retry_after=None, rules=RULES)
+        ends.append(h.cooldown_until)
+    assert ends == [30, 60, 120, 240, 300, 300]
+
+
+def test_success_resets_everything() -> None:
+    h = apply(Health(), Outcome.RATE_LIMITED, now=0, retry_after=None, rules=RULES)
+    h = apply(h, Outcome.SUCCESS, now=50, retry_after=None, rules=RULES)
+    assert h == Health(since=50)
+
+
+@pytest.mark.parametrize("outcome", [Outcome.CAPTCHA, Outcome.CONTENT, Outcome.CLIENT_ERROR, Outcome.FORBIDDEN])
+def test_not_the_accounts_fault(outcome: Outcome) -> None:
+    assert apply(Health(), outcome, now=0, retry_after=None, rules=RULES) == Health()
+
+
+def test_auth_failures_lead_to_relogin() -> None:
+    h = apply(Health(), Outcome.AUTH_FAILED, now=0, retry_after=None, rules=RULES)
+    assert h.state is AccountState.ACTIVE
+    h = apply(h, Outcome.AUTH_FAILED, now=1, retry_after=None, rules=RULES)
+    assert h.state is AccountState.NEEDS_RELOGIN
+    assert not can_serve(h, 10_000)
+
+
+def test_transient_strikes_then_disabled() -> None:
+    h = Health()
+    for i in range(2):
+        h = apply(h, Outcome.TRANSIENT, now=i, retry_after=None, rules=RULES)
+        assert h.state is AccountState.ACTIVE
+        assert not can_serve(h, i + 4.9)
+    h = apply(h, Outcome.TRANSIENT, now=3, retry_after=None, rules=RULES)
+    assert h.state is AccountState.DISABLED
+    assert "3 consecutive" in h.reason
+
+
+def test_quota_means_out_of_credits() -> None:
+    h = apply(Health(), Outcome.QUOTA_EXHAUSTED, now=7, retry_after=None, rules=RULES)
+    assert (h.state, h.since) == (AccountState.OUT_OF_CREDITS, 7)
+    assert not can_serve(h, 1e9)

@@ -1,0 +1,151 @@
+import asyncio
+
+import pytest
+
+from gateway.domain import Capability, Secret, Tier
+from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
+from gateway.pool.account import Account, account_id_for
+from gateway.pool.policy import Outcome
+from gateway.pool.pool import AccountPool, LeaseRequest
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def account(name: str, *, tier: Tier | None = Tier.ULTRA, groups: tuple[str, ...] = (), image: int = 2) -> Account:
+    return Account(id=name, label=name, session_token=Secret(f"st-{name}"), tier=tier, groups=frozenset(groups),
+                   limits={Capability.IMAGE: image, Capability.VIDEO: 1})
+
+
+IMAGE = LeaseRequest(Capability.IMAGE)
+
+
+async def test_lease_holds_and_frees_a_slot() -> None:
+    pool = AccountPool([account("a")])
+    async with pool.lease(IMAGE) as lease:
+        assert lease.account.inflight[Capability.IMAGE] == 1
+        assert pool.snapshot()[0].inflight["image"] == 1
+    assert pool.snapshot()[0].inflight["image"] == 0
+
+
+async def test_slot_freed_on_error() -> None:
+    pool = AccountPool([account("a")])
+    with pytest.raises(RuntimeError):
+        async with pool.lease(IMAGE):
+            raise RuntimeError("boom")
+    assert pool.snapshot()[0].inflight["image"] == 0
+
+
+async def test_least_loaded_first() -> None:
+    pool = AccountPool([account("a"), account("b")])
+    async with pool.lease(IMAGE) as first, pool.lease(IMAGE) as second:
+        assert {first.account.id, second.account.id} == {"a", "b"}
+
+
+async def test_limit_is_never_exceeded_under_a_burst() -> None:
+    pool = AccountPool([account("a", image=2), account("b", image=1)], wait_timeout=5)
+    peak = {"a": 0, "b": 0}
+
+    async def work() -> None:
+        async with pool.lease(IMAGE) as lease:
+            peak[lease.account.id] = max(peak[lease.account.id], lease.account.inflight[Capability.IMAGE])
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(work() for _ in range(30)))
+    assert peak == {"a": 2, "b": 1}
+
+
+async def test_waiter_gets_a_freed_slot() -> None:
+    pool = AccountPool([account("a", image=1)], wait_timeout=5)
+    order: list[str] = []
+
+    async def holder() -> None:
+        async with pool.lease(IMAGE):
+            order.append("held")
+            await asyncio.sleep(0.05)
+        order.append("released")
+
+    async def waiter() -> None:
+        await asyncio.sleep(0.01)
+        async with pool.lease(IMAGE):
+            order.append("waiter")
+
+    await asyncio.gather(holder(), waiter())
+    assert order == ["held", "released", "waiter"]
+
+
+async def test_wait_is_bounded_with_retry_after() -> None:
+    pool = AccountPool([account("a", image=1)], wait_timeout=0.05)
+    async with pool.lease(IMAGE):
+        with pytest.raises(NoCapacityError) as info:
+            async with pool.lease(IMAGE):
+                pass
+    assert info.value.status == 429
+    assert float(info.value.headers()["retry-after"]) >= 1
+
+
+async def test_cooldown_then_used_again() -> None:
+    clock = FakeClock()
+    pool = AccountPool([account("a")], clock=clock, wait_timeout=0)
+    async with pool.lease(IMAGE) as lease:
+        lease.report(Outcome.RATE_LIMITED, retry_after=30)
+    assert pool.snapshot()[0].state == "cooling_down"
+    with pytest.raises(NoCapacityError) as info:
+        async with pool.lease(IMAGE):
+            pass
+    assert info.value.retry_after == pytest.approx(30)
+    clock.advance(30)
+    async with pool.lease(IMAGE) as lease:
+        assert lease.account.id == "a"
+    assert pool.snapshot()[0].state == "active"
+
+
+async def test_group_filter_and_unknown_group_error() -> None:
+    pool = AccountPool([account("a", groups=("pro",)), account("b", groups=("ultra",))])
+    async with pool.lease(LeaseRequest(Capability.IMAGE, groups=frozenset({"ultra"}))) as lease:
+        assert lease.account.id == "b"
+    with pytest.raises(PermissionDeniedError, match="vip"):
+        async with pool.lease(LeaseRequest(Capability.IMAGE, groups=frozenset({"vip"}))):
+            pass
+
+
+async def test_tier_filter() -> None:
+    pool = AccountPool([account("free", tier=Tier.FREE), account("unknown", tier=None)])
+    async with pool.lease(LeaseRequest(Capability.IMAGE, tier=Tier.ULTRA)) as lease:
+        assert lease.account.id == "unknown"
+    pool.update_info("unknown", tier=Tier.PRO, credits=10)
+    with pytest.raises(PermissionDeniedError, match="ultra"):
+        async with pool.lease(LeaseRequest(Capability.IMAGE, tier=Tier.ULTRA)):
+            pass
+
+
+async def test_excluded_accounts_are_skipped() -> None:
+    pool = AccountPool([account("a"), account("b")])
+    async with pool.lease(LeaseRequest(Capability.IMAGE, exclude=frozenset({"a"}))) as lease:
+        assert lease.account.id == "b"
+    with pytest.raises(ServiceUnavailableError):
+        async with pool.lease(LeaseRequest(Capability.IMAGE, exclude=frozenset({"a", "b"}))):
+            pass
+
+
+async def test_credits_back_lift_out_of_credits() -> None:
+    pool = AccountPool([account("a")], wait_timeout=0)
+    async with pool.lease(IMAGE) as lease:
+        lease.report(Outcome.QUOTA_EXHAUSTED)
+    assert pool.snapshot()[0].state == "out_of_credits"
+    pool.update_info("a", tier=Tier.ULTRA, credits=100)
+    assert pool.snapshot()[0].state == "active"
+
+
+def test_account_id_is_stable_and_hides_the_token() -> None:
+    assert account_id_for("secret-token") == account_id_for("secret-token")
+    assert "secret" not in account_id_for("secret-token")
+    assert "st-a" not in repr(account("a"))
