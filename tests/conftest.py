@@ -1,1 +1,97 @@
-"""Shared fixtures."""
+"""Shared fixtures: a Flow simulator on a real port, and gateway settings pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from gateway.config import Settings, load_settings
+from gateway.licensing import hash_key, new_licence_key
+from gateway.simulator import SimAccount, Simulator, SimulatorConfig
+
+CAPTCHA_KEY = "test-captcha-key"
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+@dataclass
+class SimHandle:
+    """A running simulator: the object (faults, stats) and its base URL."""
+
+    sim: Simulator
+    url: str
+
+
+@pytest.fixture
+def sim_accounts() -> list[SimAccount]:
+    return [
+        SimAccount(session_token="st-ultra-1", email="ultra1@example.com", tier="PAYGATE_TIER_TWO", credits=1000),
+        SimAccount(session_token="st-ultra-2", email="ultra2@example.com", tier="PAYGATE_TIER_TWO", credits=1000),
+        SimAccount(session_token="st-pro-1", email="pro1@example.com", tier="PAYGATE_TIER_ONE", credits=1000),
+    ]
+
+
+@pytest.fixture
+def sim_config() -> SimulatorConfig:
+    return SimulatorConfig(image_scale=0.1, captcha_client_key=CAPTCHA_KEY, video_duration=1.0)
+
+
+@pytest.fixture
+async def simulator(aiohttp_server: ServerFactory, sim_accounts: list[SimAccount],
+                    sim_config: SimulatorConfig) -> SimHandle:
+    sim = Simulator(sim_config, accounts=sim_accounts)
+    server = await aiohttp_server(sim.create_app())
+    return SimHandle(sim, str(server.make_url("")).rstrip("/"))
+
+
+@pytest.fixture
+def licence_key() -> str:
+    return new_licence_key()
+
+
+@pytest.fixture
+def accounts_toml(sim_accounts: list[SimAccount]) -> str:
+    groups = {"PAYGATE_TIER_TWO": '["ultra"]', "PAYGATE_TIER_ONE": '["pro"]', "PAYGATE_TIER_NOT_PAID": "[]"}
+    return "".join(
+        f'[[accounts]]\nlabel = "{a.email.split("@")[0]}"\nsession_token = "{a.session_token}"\n'
+        f"groups = {groups[a.tier]}\n\n"
+        for a in sim_accounts
+    )
+
+
+@pytest.fixture
+def settings_factory(simulator: SimHandle, tmp_path: Path, licence_key: str,
+                     accounts_toml: str) -> Callable[..., Settings]:
+    def make(env: dict[str, str] | None = None, accounts: str | None = None) -> Settings:
+        text = (
+            f'catalog_path = "{Path(__file__).parents[1] / "config" / "models.toml"}"\n'
+            f'[logging]\nlevel = "warning"\n'
+            f'[store]\nbackend = "memory"\n'
+            f'[media]\nroot = "{tmp_path / "media"}"\nallow_private_urls = true\n'
+            f'[flow]\nlabs_base_url = "{simulator.url}"\napi_base_url = "{simulator.url}"\n'
+            f"request_timeout = 10.0\nimage_timeout = 10.0\ngeneration_timeout = 30.0\n"
+            f'[captcha]\nbase_url = "{simulator.url}/captcha"\nclient_key = "{CAPTCHA_KEY}"\npoll_interval = 0.05\n'
+            f'[[licences]]\nid = "lic-a"\nkey_sha256 = "{hash_key(licence_key)}"\n'
+            f"{accounts_toml if accounts is None else accounts}"
+        )
+        path = tmp_path / "gateway.toml"
+        path.write_text(text)
+        return load_settings(path, environ=env or {})
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+def app_factory() -> Callable[[Settings], web.Application]:
+    from gateway.app import create_app
+
+    return create_app

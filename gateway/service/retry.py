@@ -97,7 +97,7 @@ _DEFAULT = Decision(Outcome.TRANSIENT, retry=False, elsewhere=False, to_client=_
 def decide(exc: up.UpstreamError) -> Decision:
     """The row for this error's class (the nearest base class listed, else a conservative default)."""
     for cls in type(exc).__mro__:
-        row = TABLE.get(cls)  # type: ignore[arg-type]
+        row = TABLE.get(cls)
         if row is not None:
             return row
     return _DEFAULT

@@ -1,0 +1,123 @@
+"""Result storage: a blob store Protocol and its local-disk implementation.
+
+Ids are random (``img_…``/``vid_…``) and validated before any path is built, so a client-supplied
+id can never leave the root. Writes go to a temporary file then ``os.replace`` (atomic), in a
+thread so large files never block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from gateway.media.images import EXTENSIONS, extension_for
+
+_ID = re.compile(r"^(img|vid)_[a-z0-9]{26}$")
+_MIME_OF = {ext: mime for mime, ext in EXTENSIONS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    """A stored blob."""
+
+    id: str
+    mime: str
+    size: int
+    created_at: float
+
+
+class MediaStore(Protocol):
+    """Where results live."""
+
+    async def put(self, data: bytes, *, mime: str, prefix: str = "img") -> StoredMedia:
+        """Store bytes under a new id."""
+        ...
+
+    async def stat(self, media_id: str) -> StoredMedia | None:
+        """The blob's metadata, or None."""
+        ...
+
+    async def path(self, media_id: str) -> Path | None:
+        """A local path for sendfile, or None."""
+        ...
+
+    async def read(self, media_id: str) -> bytes | None:
+        """The bytes, or None."""
+        ...
+
+    async def delete(self, media_id: str) -> bool:
+        """Remove the blob; False when unknown."""
+        ...
+
+
+def new_media_id(prefix: str) -> str:
+    """``<prefix>_`` and 26 random lowercase base32 characters."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    return f"{prefix}_" + "".join(secrets.choice(alphabet) for _ in range(26))
+
+
+class DiskMediaStore:
+    """Blobs on local disk, sharded by the first two characters of the random part."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    async def put(self, data: bytes, *, mime: str, prefix: str = "img") -> StoredMedia:
+        """Store bytes atomically."""
+        media_id = new_media_id(prefix)
+        target = self._file(media_id, extension_for(mime))
+        await asyncio.to_thread(_write_atomic, target, data)
+        return StoredMedia(media_id, mime, len(data), time.time())
+
+    async def stat(self, media_id: str) -> StoredMedia | None:
+        """Metadata from the file system."""
+        found = await self.path(media_id)
+        if found is None:
+            return None
+        info = await asyncio.to_thread(found.stat)
+        return StoredMedia(
+            media_id, _MIME_OF.get(found.suffix[1:], "application/octet-stream"), info.st_size, info.st_mtime
+        )
+
+    async def path(self, media_id: str) -> Path | None:
+        """The file holding the blob."""
+        if not _ID.match(media_id):
+            return None
+        return await asyncio.to_thread(_find, self._root / media_id[4:6], media_id)
+
+    async def read(self, media_id: str) -> bytes | None:
+        """The blob's bytes."""
+        found = await self.path(media_id)
+        return await asyncio.to_thread(found.read_bytes) if found is not None else None
+
+    async def delete(self, media_id: str) -> bool:
+        """Remove the blob."""
+        found = await self.path(media_id)
+        if found is None:
+            return False
+        await asyncio.to_thread(found.unlink, missing_ok=True)
+        return True
+
+    def _file(self, media_id: str, ext: str) -> Path:
+        return self._root / media_id[4:6] / f"{media_id}.{ext}"
+
+
+def _find(folder: Path, media_id: str) -> Path | None:
+    for ext in _MIME_OF:
+        candidate = folder / f"{media_id}.{ext}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + f".{secrets.token_hex(4)}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)

@@ -1,0 +1,50 @@
+"""Request metrics labelled by route template (``/v1/models/{model_id}``), never by raw path."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from gateway.errors import GatewayError
+from gateway.obs.metrics import GatewayMetrics
+
+
+def route_of(request: web.Request) -> str:
+    """The matched route's template, or ``unmatched``."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def metrics_middleware(metrics: GatewayMetrics) -> Middleware:
+    """Count, time and gauge every request."""
+
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        route = route_of(request)
+        inflight = metrics.http_inflight.labels(route)
+        inflight.inc()
+        started = time.monotonic()
+        status = 500
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except GatewayError as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away (nginx's convention)
+            raise
+        else:
+            status = response.status
+            return response
+        finally:
+            inflight.dec()
+            metrics.http_requests.labels(request.method, route, str(status)).inc()
+            metrics.http_duration.labels(request.method, route).observe(time.monotonic() - started)
+
+    return record

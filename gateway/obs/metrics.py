@@ -1,0 +1,130 @@
+"""Prometheus metrics on a per-app registry (never the global one), named by Prometheus conventions.
+
+``GatewayMetrics`` owns the registry and the instruments; ``metrics_handler`` serves it at
+``/metrics``; ``upstream_trace_config`` feeds the upstream instruments from aiohttp client traces.
+Collectors that read state at scrape time (the pool) are added with ``register_collector``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import yarl
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+GENERATION_BUCKETS = (1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900)
+
+
+class GatewayMetrics:
+    """Every instrument of the gateway, on one registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.http_requests = Counter(
+            "gateway_http_requests", "HTTP requests served.", ["method", "route", "status"], registry=r
+        )
+        self.http_duration = Histogram(
+            "gateway_http_request_duration_seconds",
+            "HTTP request latency.",
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
+            registry=r,
+        )
+        self.http_inflight = Gauge(
+            "gateway_http_inflight_requests", "HTTP requests in flight.", ["route"], registry=r
+        )
+        self.upstream_requests = Counter(
+            "gateway_upstream_requests", "Upstream HTTP calls.", ["endpoint", "outcome"], registry=r
+        )
+        self.upstream_duration = Histogram(
+            "gateway_upstream_request_duration_seconds",
+            "Upstream call latency.",
+            ["endpoint"],
+            buckets=HTTP_BUCKETS,
+            registry=r,
+        )
+        self.captcha_solves = Counter(
+            "gateway_captcha_solves", "reCAPTCHA solves.", ["provider", "outcome"], registry=r
+        )
+        self.captcha_duration = Histogram(
+            "gateway_captcha_solve_duration_seconds",
+            "reCAPTCHA solve latency.",
+            ["provider"],
+            buckets=GENERATION_BUCKETS,
+            registry=r,
+        )
+        self.generation_duration = Histogram(
+            "gateway_generation_duration_seconds",
+            "Whole generation latency.",
+            ["kind"],
+            buckets=GENERATION_BUCKETS,
+            registry=r,
+        )
+        self.upstream_attempts = Counter(
+            "gateway_generation_attempts", "Upstream generation attempts.", ["kind", "outcome"], registry=r
+        )
+
+    def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
+        """One upstream HTTP call."""
+        self.upstream_requests.labels(endpoint, outcome).inc()
+        self.upstream_duration.labels(endpoint).observe(seconds)
+
+    def observe_captcha(self, provider: str, outcome: str, seconds: float) -> None:
+        """One captcha solve."""
+        self.captcha_solves.labels(provider, outcome).inc()
+        self.captcha_duration.labels(provider).observe(seconds)
+
+    def observe_generation(self, kind: str, seconds: float) -> None:
+        """One whole generation request."""
+        self.generation_duration.labels(kind).observe(seconds)
+
+    def observe_attempt(self, kind: str, outcome: str) -> None:
+        """One upstream generation attempt and its outcome class."""
+        self.upstream_attempts.labels(kind, outcome).inc()
+
+    def register_collector(self, collector: Collector) -> None:
+        """Add a scrape-time collector (e.g. pool gauges)."""
+        self.registry.register(collector)
+
+
+def metrics_handler(metrics: GatewayMetrics) -> Callable[[web.Request], Any]:
+    """An aiohttp handler serving the registry in the Prometheus text format."""
+
+    async def handle(_: web.Request) -> web.Response:
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return handle
+
+
+def upstream_trace_config(
+    metrics: GatewayMetrics, endpoint_of: Callable[[yarl.URL], str]
+) -> aiohttp.TraceConfig:
+    """A client trace config recording each upstream call's endpoint, outcome and duration."""
+    trace = aiohttp.TraceConfig()
+
+    async def on_start(_: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
+        ctx.started = time.monotonic()
+        ctx.endpoint = endpoint_of(params.url)
+
+    async def on_end(_: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
+        metrics.observe_upstream(
+            ctx.endpoint, f"{params.response.status // 100}xx", time.monotonic() - ctx.started
+        )
+
+    async def on_error(_: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
+        metrics.observe_upstream(ctx.endpoint, "error", time.monotonic() - ctx.started)
+
+    trace.on_request_start.append(on_start)
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_error)
+    return trace

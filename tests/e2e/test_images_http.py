@@ -1,0 +1,192 @@
+"""End to end over raw HTTP: the product document's curl requests, bad input, and upstream failures."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+
+import pytest
+from aiohttp import FormData, web
+from aiohttp.test_utils import TestClient
+from PIL import Image
+
+from gateway.config import Settings
+from tests.conftest import SimHandle
+
+ClientFactory = Callable[..., object]
+
+
+def png_bytes(size: tuple[int, int] = (40, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 10)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+async def http(aiohttp_client: ClientFactory, settings: Settings,
+               app_factory: Callable[[Settings], web.Application]) -> TestClient:
+    return await aiohttp_client(app_factory(settings))  # type: ignore[no-any-return, operator]
+
+
+@pytest.fixture
+def auth(licence_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {licence_key}"}
+
+
+async def error_of(resp: object) -> dict[str, object]:
+    body = await resp.json()  # type: ignore[attr-defined]
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]  # type: ignore[no-any-return]
+
+
+async def test_doc_multipart_generation(http: TestClient, auth: dict[str, str]) -> None:
+    form = FormData()
+    form.add_field("prompt", "画小猫")
+    form.add_field("model", "nano_banana")
+    resp = await http.post("/flow/v1/images/generations", data=form, headers=auth)
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert Image.open(io.BytesIO(base64.b64decode(body["data"][0]["b64_json"]))).height > 0
+    assert resp.headers["x-request-id"]
+
+
+async def test_doc_multipart_edit(http: TestClient, auth: dict[str, str], simulator: SimHandle) -> None:
+    form = FormData()
+    form.add_field("image[]", png_bytes(), filename="example.jpg", content_type="image/jpeg")
+    form.add_field("prompt", "换一个风格")
+    form.add_field("model", "nano_banana")
+    resp = await http.post("/flow/v1/images/edits", data=form, headers=auth)
+    assert resp.status == 200, await resp.text()
+    assert simulator.sim.stats.calls("upload") == 1
+
+
+async def test_root_routes_and_other_key_headers(http: TestClient, licence_key: str) -> None:
+    for header in ("x-api-key", "x-goog-api-key"):
+        resp = await http.get("/v1/models", headers={header: licence_key})
+        assert resp.status == 200
+    models = await resp.json()
+    ids = {m["id"] for m in models["data"]}
+    assert {"nano_banana", "nano_banana_pro", "imagen_4", "veo_3_1"} <= ids
+
+
+async def test_edit_with_json_data_url(http: TestClient, auth: dict[str, str]) -> None:
+    data_url = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
+    resp = await http.post("/v1/images/edits", json={"model": "nano_banana", "prompt": "p", "image": data_url},
+                           headers=auth)
+    assert resp.status == 200, await resp.text()
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status", "param"),
+    [
+        ("/v1/images/generations", {"data": b"{not json", "headers": {"Content-Type": "application/json"}}, 400,
+         None),
+        ("/v1/images/generations", {"json": ["a"]}, 400, None),
+        ("/v1/images/generations", {"json": {"model": "nano_banana-9K", "prompt": "x"}}, 400, "model"),
+        ("/v1/images/generations", {"json": {"model": "nano_banana", "prompt": "x", "n": 0}}, 400, "n"),
+        ("/v1/images/generations", {"json": {"model": "nano_banana", "prompt": "x", "n": 5}}, 400, "n"),
+        ("/v1/images/generations", {"json": {"model": "nano_banana", "prompt": "x", "colour": "red"}}, 400,
+         "colour"),
+        ("/v1/images/generations", {"json": {"model": "nope", "prompt": "x"}}, 404, "model"),
+        ("/v1/images/edits", {"json": {"model": "nano_banana", "prompt": "x", "image": "%%%notbase64"}}, 400,
+         "image"),
+        ("/v1/images/edits", {"json": {"model": "nano_banana", "prompt": "x", "image": "aGVsbG8gd29ybGQ="}}, 400,
+         "image"),
+        ("/v1/images/edits", {"data": b"--zzz\r\nbroken", "headers": {
+            "Content-Type": "multipart/form-data; boundary=zzz"}}, 400, None),
+    ],
+)
+async def test_bad_input(http: TestClient, auth: dict[str, str], path: str, kwargs: dict[str, object], status: int,
+                         param: str | None) -> None:
+    headers = {**auth, **kwargs.pop("headers", {})}  # type: ignore[dict-item]
+    resp = await http.post(path, headers=headers, **kwargs)  # type: ignore[arg-type]
+    assert resp.status == status, await resp.text()
+    error = await error_of(resp)
+    assert error["param"] == param
+
+
+async def test_missing_licence_is_401(http: TestClient) -> None:
+    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"})
+    assert resp.status == 401
+    assert (await error_of(resp))["code"] == "invalid_api_key"
+
+
+async def test_unknown_route_is_an_openai_404(http: TestClient, auth: dict[str, str]) -> None:
+    resp = await http.post("/v1/nothing", headers=auth)
+    assert resp.status == 404
+    await error_of(resp)
+
+
+async def test_oversized_body_is_413(aiohttp_client: ClientFactory, settings_factory: Callable[..., Settings],
+                                     app_factory: Callable[[Settings], web.Application], auth: dict[str, str]) -> None:
+    client: TestClient = await aiohttp_client(app_factory(settings_factory({"GATEWAY_MAX_BODY_BYTES": "2000"})))  # type: ignore[operator]
+    form = FormData()
+    form.add_field("image", b"\x89PNG\r\n\x1a\n" + b"\0" * 5000, filename="a.png", content_type="image/png")
+    form.add_field("prompt", "x")
+    form.add_field("model", "nano_banana")
+    resp = await client.post("/v1/images/edits", data=form, headers=auth)
+    assert resp.status == 413
+    assert (await error_of(resp))["code"] == "payload_too_large"
+
+
+async def test_loopback_image_url_is_refused(aiohttp_client: ClientFactory, settings_factory: Callable[..., Settings],
+                                             app_factory: Callable[[Settings], web.Application],
+                                             auth: dict[str, str], simulator: SimHandle) -> None:
+    settings = settings_factory({"GATEWAY_MEDIA_ALLOW_PRIVATE_URLS": "false"})
+    client: TestClient = await aiohttp_client(app_factory(settings))  # type: ignore[operator]
+    resp = await client.post("/v1/images/edits", headers=auth, json={
+        "model": "nano_banana", "prompt": "x", "image": "http://127.0.0.1:9/secret.png"})
+    assert resp.status == 400
+    error = await error_of(resp)
+    assert error["param"] == "image"
+    assert simulator.sim.stats.calls("images.generate") == 0
+
+
+async def test_rate_limited_account_fails_over(http: TestClient, auth: dict[str, str], simulator: SimHandle) -> None:
+    for token in ("st-ultra-1", "st-ultra-2", "st-pro-1"):
+        if token != "st-pro-1":
+            simulator.sim.faults.add(route="images.generate", kind="rate_limited", count=1, account=token,
+                                     retry_after=20)
+    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    assert resp.status == 200, await resp.text()
+
+
+async def test_content_refusal_is_not_retried(http: TestClient, auth: dict[str, str], simulator: SimHandle) -> None:
+    simulator.sim.faults.add(route="images.generate", kind="unsafe", count=5)
+    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    assert resp.status == 400
+    assert (await error_of(resp))["code"] == "moderation_blocked"
+    assert simulator.sim.stats.calls("images.generate") == 1
+
+
+async def test_upstream_500_everywhere_is_a_bounded_502(http: TestClient, auth: dict[str, str],
+                                                        simulator: SimHandle, settings: Settings) -> None:
+    simulator.sim.faults.add(route="images.generate", kind="internal", count=100)
+    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    assert resp.status == 502
+    assert (await error_of(resp))["code"] == "upstream_error"
+    assert simulator.sim.stats.calls("images.generate") == settings.flow.max_attempts
+
+
+async def test_every_account_rate_limited_is_429_with_retry_after(http: TestClient, auth: dict[str, str],
+                                                                  simulator: SimHandle) -> None:
+    simulator.sim.faults.add(route="images.generate", kind="rate_limited", count=100, retry_after=20)
+    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    assert resp.status == 429
+    assert (await error_of(resp))["code"] == "rate_limit_exceeded"
+    assert 1 <= int(resp.headers["retry-after"]) <= 20
+
+
+async def test_upstream_hang_is_a_504(aiohttp_client: ClientFactory, settings_factory: Callable[..., Settings],
+                                      app_factory: Callable[[Settings], web.Application], auth: dict[str, str],
+                                      simulator: SimHandle) -> None:
+    simulator.sim.faults.add(route="images.generate", kind="hang", count=100)
+    settings = settings_factory(
+        {"GATEWAY_FLOW_IMAGE_TIMEOUT": "0.3", "GATEWAY_FLOW_GENERATION_TIMEOUT": "5", "GATEWAY_FLOW_MAX_ATTEMPTS": "2"}
+    )
+    client: TestClient = await aiohttp_client(app_factory(settings))  # type: ignore[operator]
+    resp = await client.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    assert resp.status == 504
+    assert simulator.sim.stats.calls("images.generate") == 2
+    assert (await error_of(resp))["code"] == "upstream_timeout"
