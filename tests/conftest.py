@@ -29,8 +29,12 @@ class SimHandle:
 @pytest.fixture
 def sim_accounts() -> list[SimAccount]:
     return [
-        SimAccount(session_token="st-ultra-1", email="ultra1@example.com", tier="PAYGATE_TIER_TWO", credits=1000),
-        SimAccount(session_token="st-ultra-2", email="ultra2@example.com", tier="PAYGATE_TIER_TWO", credits=1000),
+        SimAccount(
+            session_token="st-ultra-1", email="ultra1@example.com", tier="PAYGATE_TIER_TWO", credits=1000
+        ),
+        SimAccount(
+            session_token="st-ultra-2", email="ultra2@example.com", tier="PAYGATE_TIER_TWO", credits=1000
+        ),
         SimAccount(session_token="st-pro-1", email="pro1@example.com", tier="PAYGATE_TIER_ONE", credits=1000),
     ]
 
@@ -41,8 +45,9 @@ def sim_config() -> SimulatorConfig:
 
 
 @pytest.fixture
-async def simulator(aiohttp_server: ServerFactory, sim_accounts: list[SimAccount],
-                    sim_config: SimulatorConfig) -> SimHandle:
+async def simulator(
+    aiohttp_server: ServerFactory, sim_accounts: list[SimAccount], sim_config: SimulatorConfig
+) -> SimHandle:
     sim = Simulator(sim_config, accounts=sim_accounts)
     server = await aiohttp_server(sim.create_app())
     return SimHandle(sim, str(server.make_url("")).rstrip("/"))
@@ -64,8 +69,9 @@ def accounts_toml(sim_accounts: list[SimAccount]) -> str:
 
 
 @pytest.fixture
-def settings_factory(simulator: SimHandle, tmp_path: Path, licence_key: str,
-                     accounts_toml: str) -> Callable[..., Settings]:
+def settings_factory(
+    simulator: SimHandle, tmp_path: Path, licence_key: str, accounts_toml: str
+) -> Callable[..., Settings]:
     def make(env: dict[str, str] | None = None, accounts: str | None = None) -> Settings:
         text = (
             f'catalog_path = "{Path(__file__).parents[1] / "config" / "models.toml"}"\n'
@@ -74,7 +80,8 @@ def settings_factory(simulator: SimHandle, tmp_path: Path, licence_key: str,
             f'[media]\nroot = "{tmp_path / "media"}"\nallow_private_urls = true\n'
             f'[flow]\nlabs_base_url = "{simulator.url}"\napi_base_url = "{simulator.url}"\n'
             f"request_timeout = 10.0\nimage_timeout = 10.0\ngeneration_timeout = 30.0\n"
-            f'[captcha]\nbase_url = "{simulator.url}/captcha"\nclient_key = "{CAPTCHA_KEY}"\npoll_interval = 0.05\n'
+            f'[captcha]\nbase_url = "{simulator.url}/captcha"\nclient_key = "{CAPTCHA_KEY}"\n'
+            "poll_interval = 0.05\n"
             f'[[licences]]\nid = "lic-a"\nkey_sha256 = "{hash_key(licence_key)}"\n'
             f"{accounts_toml if accounts is None else accounts}"
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.domain import ImageData
 from gateway.errors import InvalidRequestError, PayloadTooLargeError
@@ -90,8 +91,8 @@ async def _read_multipart(request: web.Request, limits: Limits) -> Form:
             else:
                 data = await _read_part(part, name, MAX_FIELD_BYTES)
                 form.fields.setdefault(name, []).append(data.decode("utf-8", errors="replace"))
-    except ValueError as exc:  # aiohttp's multipart reader signals malformed bodies with ValueError
-        raise InvalidRequestError(f"malformed multipart body: {exc}", code="invalid_multipart") from None
+    except (ValueError, HttpProcessingError):  # how aiohttp's multipart reader signals a malformed body
+        raise InvalidRequestError("malformed multipart body", code="invalid_multipart") from None
     return form
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway.api import health, images, media, models
 
-API_ROUTES: tuple[tuple[str, str, web.typedefs.Handler], ...] = (
+API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v1/images/generations", images.create_image),
     ("POST", "/v1/images/edits", images.edit_image),
     ("GET", "/v1/models", models.list_models),

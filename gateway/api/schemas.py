@@ -126,11 +126,10 @@ def _string_sources(value: Any, param: str) -> list[ImageSource]:
     items = value if isinstance(value, list) else [value]
     out = []
     for i, item in enumerate(items):
+        name = f"{param}[{i}]" if len(items) > 1 else param
         if not isinstance(item, str):
-            raise InvalidRequestError(
-                "image must be a URL, a data URL, base64 or a result id", param=f"{param}[{i}]"
-            )
-        out.append(ImageSource(param=f"{param}[{i}]" if len(items) > 1 else param, value=item))
+            raise InvalidRequestError("image must be a URL, a data URL, base64 or a result id", param=name)
+        out.append(ImageSource(param=name, value=item))
     return out
 
 

@@ -30,9 +30,7 @@ def mask(key: str) -> str:
     return f"{key[:5]}***{key[-2:]}" if len(key) > 10 else "***"
 
 
-def licence_middleware(
-    licences: LicenceLookup, *, exempt: Callable[[web.Request], bool]
-) -> Middleware:
+def licence_middleware(licences: LicenceLookup, *, exempt: Callable[[web.Request], bool]) -> Middleware:
     """Require a known licence except on exempt requests."""
 
     @web.middleware

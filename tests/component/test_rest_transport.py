@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -86,8 +87,9 @@ async def test_tier_refusal_is_forbidden(transport: RestTransport) -> None:
         ("empty_400", up.UpstreamInvalidRequestError),
     ],
 )
-async def test_faults_are_classified(transport: RestTransport, simulator: SimHandle, kind: str,
-                                     expected: type[up.UpstreamError]) -> None:
+async def test_faults_are_classified(
+    transport: RestTransport, simulator: SimHandle, kind: str, expected: type[up.UpstreamError]
+) -> None:
     simulator.sim.faults.add(route="images.generate", kind=kind, count=1)
     with pytest.raises(expected):
         await transport.generate_images(ULTRA, ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1))
@@ -99,12 +101,14 @@ async def test_dead_session_is_an_auth_error(transport: RestTransport, simulator
         await transport.account_info(PRO)
 
 
-async def test_expired_access_token_is_refreshed(settings: Settings, captcha: AntiCaptchaProvider,
-                                                 simulator: SimHandle) -> None:
-    clock = [1_000_000.0]
+async def test_expired_access_token_is_refreshed(
+    settings: Settings, captcha: AntiCaptchaProvider, simulator: SimHandle
+) -> None:
+    clock = [time.time()]
     async with open_flow_sessions(settings.flow) as sessions:
-        transport = RestTransport(sessions, settings.flow, captcha=captcha, projects=MemoryStore(),
-                                  clock=lambda: clock[0])
+        transport = RestTransport(
+            sessions, settings.flow, captcha=captcha, projects=MemoryStore(), clock=lambda: clock[0]
+        )
         await transport.account_info(ULTRA)
         clock[0] += 10 * 24 * 3600  # far past any access token's expiry: the transport must exchange again
         await transport.account_info(ULTRA)
@@ -126,7 +130,9 @@ async def test_captcha_wrong_key_fails_cleanly(settings: Settings) -> None:
     try:
         provider = AntiCaptchaProvider(session, replace(settings.captcha, client_key="wrong"))
         with pytest.raises(CaptchaFailedError, match="ERROR_KEY_DOES_NOT_EXIST"):
-            await provider.solve(action=CaptchaAction.IMAGE_GENERATION,
-                                 website_url="https://labs.google/fx/tools/flow/project/p")
+            await provider.solve(
+                action=CaptchaAction.IMAGE_GENERATION,
+                website_url="https://labs.google/fx/tools/flow/project/p",
+            )
     finally:
         await session.close()

@@ -24,8 +24,9 @@ def png_bytes(size: tuple[int, int] = (40, 30)) -> bytes:
 
 
 @pytest.fixture
-async def http(aiohttp_client: ClientFactory, settings: Settings,
-               app_factory: Callable[[Settings], web.Application]) -> TestClient:
+async def http(
+    aiohttp_client: ClientFactory, settings: Settings, app_factory: Callable[[Settings], web.Application]
+) -> TestClient:
     return await aiohttp_client(app_factory(settings))  # type: ignore[no-any-return, operator]
 
 
@@ -72,33 +73,60 @@ async def test_root_routes_and_other_key_headers(http: TestClient, licence_key: 
 
 async def test_edit_with_json_data_url(http: TestClient, auth: dict[str, str]) -> None:
     data_url = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
-    resp = await http.post("/v1/images/edits", json={"model": "nano_banana", "prompt": "p", "image": data_url},
-                           headers=auth)
+    resp = await http.post(
+        "/v1/images/edits", json={"model": "nano_banana", "prompt": "p", "image": data_url}, headers=auth
+    )
     assert resp.status == 200, await resp.text()
 
 
 @pytest.mark.parametrize(
     ("path", "kwargs", "status", "param"),
     [
-        ("/v1/images/generations", {"data": b"{not json", "headers": {"Content-Type": "application/json"}}, 400,
-         None),
+        (
+            "/v1/images/generations",
+            {"data": b"{not json", "headers": {"Content-Type": "application/json"}},
+            400,
+            None,
+        ),
         ("/v1/images/generations", {"json": ["a"]}, 400, None),
         ("/v1/images/generations", {"json": {"model": "nano_banana-9K", "prompt": "x"}}, 400, "model"),
         ("/v1/images/generations", {"json": {"model": "nano_banana", "prompt": "x", "n": 0}}, 400, "n"),
         ("/v1/images/generations", {"json": {"model": "nano_banana", "prompt": "x", "n": 5}}, 400, "n"),
-        ("/v1/images/generations", {"json": {"model": "nano_banana", "prompt": "x", "colour": "red"}}, 400,
-         "colour"),
+        (
+            "/v1/images/generations",
+            {"json": {"model": "nano_banana", "prompt": "x", "colour": "red"}},
+            400,
+            "colour",
+        ),
         ("/v1/images/generations", {"json": {"model": "nope", "prompt": "x"}}, 404, "model"),
-        ("/v1/images/edits", {"json": {"model": "nano_banana", "prompt": "x", "image": "%%%notbase64"}}, 400,
-         "image"),
-        ("/v1/images/edits", {"json": {"model": "nano_banana", "prompt": "x", "image": "aGVsbG8gd29ybGQ="}}, 400,
-         "image"),
-        ("/v1/images/edits", {"data": b"--zzz\r\nbroken", "headers": {
-            "Content-Type": "multipart/form-data; boundary=zzz"}}, 400, None),
+        (
+            "/v1/images/edits",
+            {"json": {"model": "nano_banana", "prompt": "x", "image": "%%%notbase64"}},
+            400,
+            "image",
+        ),
+        (
+            "/v1/images/edits",
+            {"json": {"model": "nano_banana", "prompt": "x", "image": "aGVsbG8gd29ybGQ="}},
+            400,
+            "image",
+        ),
+        (
+            "/v1/images/edits",
+            {"data": b"--zzz\r\nbroken", "headers": {"Content-Type": "multipart/form-data; boundary=zzz"}},
+            400,
+            None,
+        ),
     ],
 )
-async def test_bad_input(http: TestClient, auth: dict[str, str], path: str, kwargs: dict[str, object], status: int,
-                         param: str | None) -> None:
+async def test_bad_input(
+    http: TestClient,
+    auth: dict[str, str],
+    path: str,
+    kwargs: dict[str, object],
+    status: int,
+    param: str | None,
+) -> None:
     headers = {**auth, **kwargs.pop("headers", {})}  # type: ignore[dict-item]
     resp = await http.post(path, headers=headers, **kwargs)  # type: ignore[arg-type]
     assert resp.status == status, await resp.text()
@@ -118,9 +146,15 @@ async def test_unknown_route_is_an_openai_404(http: TestClient, auth: dict[str, 
     await error_of(resp)
 
 
-async def test_oversized_body_is_413(aiohttp_client: ClientFactory, settings_factory: Callable[..., Settings],
-                                     app_factory: Callable[[Settings], web.Application], auth: dict[str, str]) -> None:
-    client: TestClient = await aiohttp_client(app_factory(settings_factory({"GATEWAY_MAX_BODY_BYTES": "2000"})))  # type: ignore[operator]
+async def test_oversized_body_is_413(
+    aiohttp_client: ClientFactory,
+    settings_factory: Callable[..., Settings],
+    app_factory: Callable[[Settings], web.Application],
+    auth: dict[str, str],
+) -> None:
+    client: TestClient = await aiohttp_client(
+        app_factory(settings_factory({"GATEWAY_MAX_BODY_BYTES": "2000"}))
+    )  # type: ignore[operator]
     form = FormData()
     form.add_field("image", b"\x89PNG\r\n\x1a\n" + b"\0" * 5000, filename="a.png", content_type="image/png")
     form.add_field("prompt", "x")
@@ -130,63 +164,95 @@ async def test_oversized_body_is_413(aiohttp_client: ClientFactory, settings_fac
     assert (await error_of(resp))["code"] == "payload_too_large"
 
 
-async def test_loopback_image_url_is_refused(aiohttp_client: ClientFactory, settings_factory: Callable[..., Settings],
-                                             app_factory: Callable[[Settings], web.Application],
-                                             auth: dict[str, str], simulator: SimHandle) -> None:
+async def test_loopback_image_url_is_refused(
+    aiohttp_client: ClientFactory,
+    settings_factory: Callable[..., Settings],
+    app_factory: Callable[[Settings], web.Application],
+    auth: dict[str, str],
+    simulator: SimHandle,
+) -> None:
     settings = settings_factory({"GATEWAY_MEDIA_ALLOW_PRIVATE_URLS": "false"})
     client: TestClient = await aiohttp_client(app_factory(settings))  # type: ignore[operator]
-    resp = await client.post("/v1/images/edits", headers=auth, json={
-        "model": "nano_banana", "prompt": "x", "image": "http://127.0.0.1:9/secret.png"})
+    resp = await client.post(
+        "/v1/images/edits",
+        headers=auth,
+        json={"model": "nano_banana", "prompt": "x", "image": "http://127.0.0.1:9/secret.png"},
+    )
     assert resp.status == 400
     error = await error_of(resp)
     assert error["param"] == "image"
     assert simulator.sim.stats.calls("images.generate") == 0
 
 
-async def test_rate_limited_account_fails_over(http: TestClient, auth: dict[str, str], simulator: SimHandle) -> None:
+async def test_rate_limited_account_fails_over(
+    http: TestClient, auth: dict[str, str], simulator: SimHandle
+) -> None:
     for token in ("st-ultra-1", "st-ultra-2", "st-pro-1"):
         if token != "st-pro-1":
-            simulator.sim.faults.add(route="images.generate", kind="rate_limited", count=1, account=token,
-                                     retry_after=20)
-    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+            simulator.sim.faults.add(
+                route="images.generate", kind="rate_limited", count=1, account=token, retry_after=20
+            )
+    resp = await http.post(
+        "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth
+    )
     assert resp.status == 200, await resp.text()
 
 
-async def test_content_refusal_is_not_retried(http: TestClient, auth: dict[str, str], simulator: SimHandle) -> None:
+async def test_content_refusal_is_not_retried(
+    http: TestClient, auth: dict[str, str], simulator: SimHandle
+) -> None:
     simulator.sim.faults.add(route="images.generate", kind="unsafe", count=5)
-    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    resp = await http.post(
+        "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth
+    )
     assert resp.status == 400
     assert (await error_of(resp))["code"] == "moderation_blocked"
     assert simulator.sim.stats.calls("images.generate") == 1
 
 
-async def test_upstream_500_everywhere_is_a_bounded_502(http: TestClient, auth: dict[str, str],
-                                                        simulator: SimHandle, settings: Settings) -> None:
+async def test_upstream_500_everywhere_is_a_bounded_502(
+    http: TestClient, auth: dict[str, str], simulator: SimHandle, settings: Settings
+) -> None:
     simulator.sim.faults.add(route="images.generate", kind="internal", count=100)
-    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    resp = await http.post(
+        "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth
+    )
     assert resp.status == 502
     assert (await error_of(resp))["code"] == "upstream_error"
     assert simulator.sim.stats.calls("images.generate") == settings.flow.max_attempts
 
 
-async def test_every_account_rate_limited_is_429_with_retry_after(http: TestClient, auth: dict[str, str],
-                                                                  simulator: SimHandle) -> None:
+async def test_every_account_rate_limited_is_429_with_retry_after(
+    http: TestClient, auth: dict[str, str], simulator: SimHandle
+) -> None:
     simulator.sim.faults.add(route="images.generate", kind="rate_limited", count=100, retry_after=20)
-    resp = await http.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    resp = await http.post(
+        "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth
+    )
     assert resp.status == 429
     assert (await error_of(resp))["code"] == "rate_limit_exceeded"
     assert 1 <= int(resp.headers["retry-after"]) <= 20
 
 
-async def test_upstream_hang_is_a_504(aiohttp_client: ClientFactory, settings_factory: Callable[..., Settings],
-                                      app_factory: Callable[[Settings], web.Application], auth: dict[str, str],
-                                      simulator: SimHandle) -> None:
+async def test_upstream_hang_is_a_504(
+    aiohttp_client: ClientFactory,
+    settings_factory: Callable[..., Settings],
+    app_factory: Callable[[Settings], web.Application],
+    auth: dict[str, str],
+    simulator: SimHandle,
+) -> None:
     simulator.sim.faults.add(route="images.generate", kind="hang", count=100)
     settings = settings_factory(
-        {"GATEWAY_FLOW_IMAGE_TIMEOUT": "0.3", "GATEWAY_FLOW_GENERATION_TIMEOUT": "5", "GATEWAY_FLOW_MAX_ATTEMPTS": "2"}
+        {
+            "GATEWAY_FLOW_IMAGE_TIMEOUT": "0.3",
+            "GATEWAY_FLOW_GENERATION_TIMEOUT": "5",
+            "GATEWAY_FLOW_MAX_ATTEMPTS": "2",
+        }
     )
     client: TestClient = await aiohttp_client(app_factory(settings))  # type: ignore[operator]
-    resp = await client.post("/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth)
+    resp = await client.post(
+        "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth
+    )
     assert resp.status == 504
     assert simulator.sim.stats.calls("images.generate") == 2
     assert (await error_of(resp))["code"] == "upstream_timeout"

@@ -17,8 +17,9 @@ from tests.conftest import ServerFactory, SimHandle
 
 
 @pytest.fixture
-async def gateway(aiohttp_server: ServerFactory, settings: Settings,
-                  app_factory: Callable[[Settings], web.Application]) -> TestServer:
+async def gateway(
+    aiohttp_server: ServerFactory, settings: Settings, app_factory: Callable[[Settings], web.Application]
+) -> TestServer:
     return await aiohttp_server(app_factory(settings))
 
 
@@ -56,12 +57,16 @@ async def test_pro_4k_landscape_n2_upsamples_each(client: openai.AsyncOpenAI, si
     assert stats.calls("images.upsample", with_token=True) == 2
 
 
-async def test_edit_with_files_uploads_and_references(client: openai.AsyncOpenAI, simulator: SimHandle) -> None:
+async def test_edit_with_files_uploads_and_references(
+    client: openai.AsyncOpenAI, simulator: SimHandle
+) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 10, 10)).save(buf, format="PNG")
     png = buf.getvalue()
     result = await client.images.edit(
-        model="nano_banana-square", prompt="make it blue", image=[("a.png", png, "image/png"), ("b.png", png, "image/png")]
+        model="nano_banana-square",
+        prompt="make it blue",
+        image=[("a.png", png, "image/png"), ("b.png", png, "image/png")],
     )
     assert result.data is not None
     image = decode(result.data[0].b64_json)
@@ -69,7 +74,9 @@ async def test_edit_with_files_uploads_and_references(client: openai.AsyncOpenAI
     assert simulator.sim.stats.calls("upload") == 1  # the same bytes twice: uploaded once per account
 
 
-async def test_url_response_is_served_without_licence(client: openai.AsyncOpenAI, gateway: TestServer) -> None:
+async def test_url_response_is_served_without_licence(
+    client: openai.AsyncOpenAI, gateway: TestServer
+) -> None:
     result = await client.images.generate(model="imagen_4-landscape", prompt="a boat", response_format="url")
     assert result.data is not None
     url = result.data[0].url
@@ -83,12 +90,15 @@ async def test_url_response_is_served_without_licence(client: openai.AsyncOpenAI
     assert Image.open(io.BytesIO(body)).width > 0
 
 
-async def test_result_id_is_reused_as_input(client: openai.AsyncOpenAI, gateway: TestServer,
-                                            simulator: SimHandle) -> None:
+async def test_result_id_is_reused_as_input(
+    client: openai.AsyncOpenAI, gateway: TestServer, simulator: SimHandle
+) -> None:
     first = await client.images.generate(model="nano_banana", prompt="a cat", response_format="url")
     assert first.data is not None and first.data[0].url
     media_id = first.data[0].url.split("/v1/media/")[1].split("?")[0]
-    second = await client.images.edit(model="nano_banana", prompt="blue", image=[], extra_body={"image": media_id})
+    second = await client.images.edit(
+        model="nano_banana", prompt="blue", image=[], extra_body={"image": media_id}
+    )
     assert second.data is not None
     assert simulator.sim.stats.calls("images.generate") == 2
 
@@ -103,8 +113,9 @@ async def test_result_id_is_reused_as_input(client: openai.AsyncOpenAI, gateway:
         ({"model": "nano_banana", "size": "huge"}, openai.BadRequestError, "size"),
     ],
 )
-async def test_sdk_errors(client: openai.AsyncOpenAI, kwargs: dict[str, object], exc: type[openai.APIStatusError],
-                          param: str) -> None:
+async def test_sdk_errors(
+    client: openai.AsyncOpenAI, kwargs: dict[str, object], exc: type[openai.APIStatusError], param: str
+) -> None:
     with pytest.raises(exc) as info:
         await client.images.generate(prompt="x", **kwargs)  # type: ignore[arg-type]
     body = info.value.body

@@ -13,13 +13,21 @@ def gen(doc: dict[str, object]) -> object:
 
 
 def test_json_generation_defaults() -> None:
-    params = parse_image_request(Form(json={"prompt": " cat ", "model": "nano_banana"}), edit=False, max_images=4)
+    params = parse_image_request(
+        Form(json={"prompt": " cat ", "model": "nano_banana"}), edit=False, max_images=4
+    )
     assert (params.prompt, params.model, params.n, params.response_format) == (
-        "cat", "nano_banana", 1, ResponseFormat.B64_JSON)
+        "cat",
+        "nano_banana",
+        1,
+        ResponseFormat.B64_JSON,
+    )
 
 
 def test_multipart_scalars_are_strings() -> None:
-    form = Form(fields={"prompt": ["画小猫"], "model": ["nano_banana"], "n": ["2"], "response_format": ["url"]})
+    form = Form(
+        fields={"prompt": ["画小猫"], "model": ["nano_banana"], "n": ["2"], "response_format": ["url"]}
+    )
     params = parse_image_request(form, edit=False, max_images=4)
     assert (params.n, params.response_format) == (2, ResponseFormat.URL)
 
@@ -52,9 +60,21 @@ def test_generation_errors_name_the_param(doc: dict[str, object], param: str) ->
 
 def test_openai_fields_we_cannot_use_are_accepted() -> None:
     params = parse_image_request(
-        Form(json={"prompt": "x", "model": "m", "quality": "hd", "size": "1024x1024", "user": "u", "style": "vivid",
-                   "moderation": "auto", "output_format": "png", "background": "auto"}),
-        edit=False, max_images=4,
+        Form(
+            json={
+                "prompt": "x",
+                "model": "m",
+                "quality": "hd",
+                "size": "1024x1024",
+                "user": "u",
+                "style": "vivid",
+                "moderation": "auto",
+                "output_format": "png",
+                "background": "auto",
+            }
+        ),
+        edit=False,
+        max_images=4,
     )
     assert (params.quality, params.size) == ("hd", "1024x1024")
 
@@ -68,12 +88,31 @@ def test_edit_file_part_names(name: str) -> None:
 
 
 def test_edit_json_image_and_images() -> None:
-    doc = {"prompt": "p", "model": "m", "image": ["https://a/1.png", "data:image/png;base64,AAAA"],
-           "images": [{"image_url": "https://a/2.png"}, {"file_id": "img_abcdefgh12"}, {"image_url": {"url": "u"}}]}
+    doc = {
+        "prompt": "p",
+        "model": "m",
+        "image": ["https://a/1.png", "data:image/png;base64,AAAA"],
+        "images": [
+            {"image_url": "https://a/2.png"},
+            {"file_id": "img_abcdefgh12"},
+            {"image_url": {"url": "u"}},
+        ],
+    }
     params = parse_image_request(Form(json=doc), edit=True, max_images=8)
-    assert [s.value for s in params.sources] == ["https://a/1.png", "data:image/png;base64,AAAA", "https://a/2.png",
-                                                 "img_abcdefgh12", "u"]
-    assert [s.param for s in params.sources] == ["image[0]", "image[1]", "images[0]", "images[1]", "images[2]"]
+    assert [s.value for s in params.sources] == [
+        "https://a/1.png",
+        "data:image/png;base64,AAAA",
+        "https://a/2.png",
+        "img_abcdefgh12",
+        "u",
+    ]
+    assert [s.param for s in params.sources] == [
+        "image[0]",
+        "image[1]",
+        "images[0]",
+        "images[1]",
+        "images[2]",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -19,12 +19,34 @@ CATALOG = Catalog.load(Path(__file__).parents[2] / "config" / "models.toml")
         ("nano_banana-landscape", Aspect.LANDSCAPE, ImageResolution.R1K, Tier.FREE, "nano_banana-landscape"),
         ("nano_banana-square", Aspect.SQUARE, ImageResolution.R1K, Tier.FREE, "nano_banana-square"),
         ("nano_banana-1:1", Aspect.SQUARE, ImageResolution.R1K, Tier.FREE, "nano_banana-square"),
-        ("nano_banana_pro-4K-16/9", Aspect.LANDSCAPE, ImageResolution.R4K, Tier.ULTRA,
-         "nano_banana_pro-landscape-4K"),
-        ("nano_banana_pro-16:9-4k", Aspect.LANDSCAPE, ImageResolution.R4K, Tier.ULTRA,
-         "nano_banana_pro-landscape-4K"),
-        ("nano_banana_pro-2K-3/4", Aspect.PORTRAIT_3_4, ImageResolution.R2K, Tier.PRO, "nano_banana_pro-3/4-2K"),
-        ("nano_banana_2-4/3-1K", Aspect.LANDSCAPE_4_3, ImageResolution.R1K, Tier.FREE, "nano_banana_2-4/3-1K"),
+        (
+            "nano_banana_pro-4K-16/9",
+            Aspect.LANDSCAPE,
+            ImageResolution.R4K,
+            Tier.ULTRA,
+            "nano_banana_pro-landscape-4K",
+        ),
+        (
+            "nano_banana_pro-16:9-4k",
+            Aspect.LANDSCAPE,
+            ImageResolution.R4K,
+            Tier.ULTRA,
+            "nano_banana_pro-landscape-4K",
+        ),
+        (
+            "nano_banana_pro-2K-3/4",
+            Aspect.PORTRAIT_3_4,
+            ImageResolution.R2K,
+            Tier.PRO,
+            "nano_banana_pro-3/4-2K",
+        ),
+        (
+            "nano_banana_2-4/3-1K",
+            Aspect.LANDSCAPE_4_3,
+            ImageResolution.R1K,
+            Tier.FREE,
+            "nano_banana_2-4/3-1K",
+        ),
         ("imagen_4-landscape", Aspect.LANDSCAPE, ImageResolution.R1K, Tier.FREE, "imagen_4-landscape"),
         ("imagen_4-9/16", Aspect.PORTRAIT, ImageResolution.R1K, Tier.FREE, "imagen_4-portrait"),
     ],
@@ -32,7 +54,12 @@ CATALOG = Catalog.load(Path(__file__).parents[2] / "config" / "models.toml")
 def test_image_names(model: str, aspect: Aspect, resolution: ImageResolution, tier: Tier, name: str) -> None:
     spec = CATALOG.resolve(model)
     assert (spec.kind, spec.aspect, spec.resolution, spec.tier, spec.name) == (
-        Kind.IMAGE, aspect, resolution, tier, name)
+        Kind.IMAGE,
+        aspect,
+        resolution,
+        tier,
+        name,
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,12 +74,23 @@ def test_image_names(model: str, aspect: Aspect, resolution: ImageResolution, ti
         ("veo_3_1-4K", VideoSpeed.QUALITY, False, 8, VideoResolution.UHD, Tier.ULTRA, 100),
     ],
 )
-def test_video_names(model: str, speed: VideoSpeed, frames: bool, seconds: int, resolution: VideoResolution,
-                     tier: Tier, credits: int) -> None:
+def test_video_names(
+    model: str,
+    speed: VideoSpeed,
+    frames: bool,
+    seconds: int,
+    resolution: VideoResolution,
+    tier: Tier,
+    credits: int,
+) -> None:
     spec = CATALOG.resolve(model)
     assert spec.video is not None
     assert (spec.video.speed, spec.video.frames, spec.video.seconds, spec.video.resolution) == (
-        speed, frames, seconds, resolution)
+        speed,
+        frames,
+        seconds,
+        resolution,
+    )
     assert (spec.tier, spec.credits) == (tier, credits)
 
 

@@ -50,8 +50,12 @@ def test_environment_overrides(tmp_path: Path, environ: dict[str, str], check: o
         ("[flow]\nmax_attempts = 0\n", {}, "flow.max_attempts"),
         ("[[licences]]\nid = 'x'\nkey_sha256 = 'short'\n", {}, "licences[0].key_sha256"),
         ("[[accounts]]\nsession_token = ' '\n", {}, "accounts[0].session_token"),
-        ("[[accounts]]\nlabel = 'a'\nsession_token = 'x'\n[[accounts]]\nlabel = 'a'\nsession_token = 'y'\n", {},
-         "accounts[1].label"),
+        (
+            "[[accounts]]\nlabel = 'a'\nsession_token = 'x'\n"
+            "[[accounts]]\nlabel = 'a'\nsession_token = 'y'\n",
+            {},
+            "accounts[1].label",
+        ),
         ("", {"GATEWAY_PORTT": "1"}, "GATEWAY_PORTT"),
         ("", {"GATEWAY_PORT": "99999"}, "server.port"),
         ("[store]\nbackend = 'mongo'\n", {}, "store.backend"),

@@ -2,8 +2,13 @@ import pytest
 
 from gateway.pool.policy import AccountState, Health, Outcome, Rules, apply, can_serve
 
-RULES = Rules(base_cooldown=30, max_cooldown=300, auth_failures_to_relogin=2, failures_to_disable=3,
-              transient_cooldown=5)
+RULES = Rules(
+    base_cooldown=30,
+    max_cooldown=300,
+    auth_failures_to_relogin=2,
+    failures_to_disable=3,
+    transient_cooldown=5,
+)
 
 
 def test_rate_limit_uses_retry_after_then_recovers() -> None:
@@ -28,7 +33,9 @@ def test_success_resets_everything() -> None:
     assert h == Health(since=50)
 
 
-@pytest.mark.parametrize("outcome", [Outcome.CAPTCHA, Outcome.CONTENT, Outcome.CLIENT_ERROR, Outcome.FORBIDDEN])
+@pytest.mark.parametrize(
+    "outcome", [Outcome.CAPTCHA, Outcome.CONTENT, Outcome.CLIENT_ERROR, Outcome.FORBIDDEN]
+)
 def test_not_the_accounts_fault(outcome: Outcome) -> None:
     assert apply(Health(), outcome, now=0, retry_after=None, rules=RULES) == Health()
 

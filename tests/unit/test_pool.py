@@ -20,9 +20,17 @@ class FakeClock:
         self.now += seconds
 
 
-def account(name: str, *, tier: Tier | None = Tier.ULTRA, groups: tuple[str, ...] = (), image: int = 2) -> Account:
-    return Account(id=name, label=name, session_token=Secret(f"st-{name}"), tier=tier, groups=frozenset(groups),
-                   limits={Capability.IMAGE: image, Capability.VIDEO: 1})
+def account(
+    name: str, *, tier: Tier | None = Tier.ULTRA, groups: tuple[str, ...] = (), image: int = 2
+) -> Account:
+    return Account(
+        id=name,
+        label=name,
+        session_token=Secret(f"st-{name}"),
+        tier=tier,
+        groups=frozenset(groups),
+        limits={Capability.IMAGE: image, Capability.VIDEO: 1},
+    )
 
 
 IMAGE = LeaseRequest(Capability.IMAGE)

@@ -12,8 +12,10 @@ def test_generate_body_has_the_current_shape() -> None:
     ctx = wire.client_context(session_id=";1751371234567", project_id="p1", token="tok")
     req = ImageGenerationRequest("GEM_PIX_2", "a cat", Aspect.LANDSCAPE_4_3, 42, (UpstreamMedia("m1", "p1"),))
     body = wire.build_generate_images(req, ctx)
-    assert body["clientContext"]["recaptchaContext"] == {"token": "tok",
-                                                          "applicationType": "RECAPTCHA_APPLICATION_TYPE_WEB"}
+    assert body["clientContext"]["recaptchaContext"] == {
+        "token": "tok",
+        "applicationType": "RECAPTCHA_APPLICATION_TYPE_WEB",
+    }
     assert body["useNewMedia"] is True
     (item,) = body["requests"]
     assert item["clientContext"] is ctx
@@ -57,21 +59,26 @@ def test_parse_upload_accepts_all_known_forms(doc: object) -> None:
 
 
 def test_upload_body() -> None:
-    body = wire.build_upload(ImageData(b"\x89PNG....", "image/png"), session_id=";1", project_id="p", now_ms=5)
+    body = wire.build_upload(
+        ImageData(b"\x89PNG....", "image/png"), session_id=";1", project_id="p", now_ms=5
+    )
     assert base64.b64decode(body["imageBytes"]) == b"\x89PNG...."
     assert body["fileName"].endswith(".png")
     assert body["clientContext"] == {"sessionId": ";1", "tool": "PINHOLE", "projectId": "p"}
 
 
 def test_session_parsing() -> None:
-    token = wire.parse_session({"access_token": "ya29.x", "expires": "2030-01-01T00:00:00.000Z",
-                                "user": {"email": "a@b"}})
+    token = wire.parse_session(
+        {"access_token": "ya29.x", "expires": "2030-01-01T00:00:00.000Z", "user": {"email": "a@b"}}
+    )
     assert token is not None
     assert token.email == "a@b"
     assert token.expires_at == 1893456000
     assert "ya29" not in repr(token)
     assert wire.parse_session({}) is None
-    assert wire.parse_session({"access_token": "x", "error": "RefreshAccessTokenError", "expires": "x"}) is None
+    assert (
+        wire.parse_session({"access_token": "x", "error": "RefreshAccessTokenError", "expires": "x"}) is None
+    )
 
 
 def test_credits_and_project() -> None:

@@ -21,8 +21,9 @@ from gateway.upstream.flow import errors as up
         (up.UpstreamProtocolError, Outcome.CLIENT_ERROR, False, False, 502, "upstream_error"),
     ],
 )
-def test_table(cls: type[up.UpstreamError], outcome: Outcome, retry: bool, elsewhere: bool, status: int,
-               code: str) -> None:
+def test_table(
+    cls: type[up.UpstreamError], outcome: Outcome, retry: bool, elsewhere: bool, status: int, code: str
+) -> None:
     decision = decide(cls("x", endpoint="images.generate"))
     assert (decision.outcome, decision.retry, decision.elsewhere) == (outcome, retry, elsewhere)
     client = decision.to_client(cls("secret-account-detail", endpoint="e"))
@@ -36,8 +37,9 @@ def test_every_upstream_error_class_has_a_row() -> None:
 
 
 def test_rate_limit_carries_retry_after_and_quota_says_do_not_retry() -> None:
-    limited = decide(up.UpstreamRateLimitedError("x", retry_after=20)).to_client(up.UpstreamRateLimitedError("x",
-                                                                                                           retry_after=20))
+    limited = decide(up.UpstreamRateLimitedError("x", retry_after=20)).to_client(
+        up.UpstreamRateLimitedError("x", retry_after=20)
+    )
     assert limited.headers()["retry-after"] == "20"
     assert limited.headers()["retry-after-ms"] == "20000"
     quota = decide(up.UpstreamQuotaError("x")).to_client(up.UpstreamQuotaError("x"))

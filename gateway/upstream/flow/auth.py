@@ -41,6 +41,10 @@ class AccessTokens:
         # shield: one caller being cancelled must not cancel the exchange the others wait for.
         return await asyncio.shield(pending)
 
+    def peek(self, account_id: str) -> AccessToken | None:
+        """The cached token, fresh or not (for the e-mail it carries), without exchanging."""
+        return self._tokens.get(account_id)
+
     def invalidate(self, account_id: str) -> None:
         """Forget the cached token (after a 401), so the next ``get`` exchanges again."""
         self._tokens.pop(account_id, None)

@@ -106,8 +106,8 @@ class RestTransport:
         call = _Call(self._s.api, "GET", "/v1/credits", "credits", self._settings.request_timeout)
         doc = await self._api(call, creds)
         info = wire.parse_credits(doc)
-        token = await self._tokens.get(creds)
-        result = AccountInfo(info.credits, info.tier, token.email)
+        token = self._tokens.peek(creds.account_id)
+        result = AccountInfo(info.credits, info.tier, token.email if token else "")
         self._info[creds.account_id] = (self._clock(), result)
         return result
 
@@ -249,9 +249,12 @@ class RestTransport:
         self, call: _Call, creds: FlowCredentials, *, body: object, headers: Mapping[str, str]
     ) -> object:
         data = orjson.dumps(body) if body is not None else None
-        async with self._guard(call), call.session.request(
-            call.method, call.path, data=data, headers=headers, proxy=creds.proxy or None
-        ) as resp:
+        async with (
+            self._guard(call),
+            call.session.request(
+                call.method, call.path, data=data, headers=headers, proxy=creds.proxy or None
+            ) as resp,
+        ):
             raw = await resp.read()
             if resp.status >= 400:
                 raise classify(

@@ -1,0 +1,132 @@
+"""One simulated Flow call: who is calling, its parsed body, and the wrapper that adds auth checks,
+latency, fault injection and statistics around every route handler."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway.simulator.errors import GoogleError, invalid
+from gateway.simulator.faults import Faults, raise_fault
+from gateway.simulator.state import AccountState, World
+from gateway.simulator.stats import Stats
+
+SESSION_COOKIE = "__Secure-next-auth.session-token"
+
+
+@dataclass(slots=True)
+class Call:
+    """A request as a handler sees it."""
+
+    request: web.Request
+    world: World
+    account: AccountState | None
+    token_ok: bool = False
+    fault_kind: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> AccountState:
+        """The authenticated account (routes with auth always have one)."""
+        assert self.account is not None
+        return self.account
+
+    async def body(self) -> dict[str, Any]:
+        """The JSON object body, or 400."""
+        raw = await self.request.read()
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise invalid("Invalid JSON payload received.") from None
+        if not isinstance(doc, dict):
+            raise invalid("Invalid JSON payload received. Expected an object.")
+        return doc
+
+    def user_agent(self) -> str:
+        """The caller's User-Agent."""
+        return self.request.headers.get("User-Agent", "")
+
+    def origin(self) -> str:
+        """This simulator's origin as the caller reached it (used in media URLs)."""
+        return f"{self.request.scheme}://{self.request.host}"
+
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A route of the fake: method, path, fault/stats name, how it authenticates, its handler."""
+
+    method: str
+    path: str
+    name: str
+    auth: str
+    handler: Handler
+    generation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the wrapper needs from the simulator."""
+
+    world: World
+    faults: Faults
+    stats: Stats
+
+
+def wrap(route: Route, runtime: Runtime) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for ``route``."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        call = Call(request, runtime.world, None)
+        try:
+            call.account = _authenticate(route, request, runtime.world)
+            response = await _run(route, runtime, call)
+        except GoogleError as exc:
+            response = exc.response()
+        except asyncio.CancelledError:
+            _record(runtime, route, call, 499)  # the client gave up (a hang fault, a timeout)
+            raise
+        _record(runtime, route, call, response.status)
+        return response
+
+    return handle
+
+
+def _record(runtime: Runtime, route: Route, call: Call, status: int) -> None:
+    email = call.account.spec.email if call.account else None
+    runtime.stats.record(route.name, email, status=status, with_token=call.token_ok)
+
+
+def _authenticate(route: Route, request: web.Request, world: World) -> AccountState | None:
+    if route.auth == "bearer":
+        return world.bearer(request.headers.get("Authorization"))
+    if route.auth == "cookie":
+        return world.session(request.cookies.get(SESSION_COOKIE))
+    return None
+
+
+async def _run(route: Route, runtime: Runtime, call: Call) -> web.StreamResponse:
+    email = call.account.spec.email if call.account else None
+    if route.generation and email:
+        runtime.stats.enter(email)
+    try:
+        delay = runtime.world.config.route_latency.get(route.name, runtime.world.config.latency)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        identities = (call.account.spec.session_token, call.account.spec.email) if call.account else ()
+        fault = runtime.faults.take(route.name, identities)
+        if fault is not None and fault.kind == "video_failed":
+            call.fault_kind = fault.kind
+        elif fault is not None:
+            await raise_fault(fault)
+        return await route.handler(call)
+    finally:
+        if route.generation and email:
+            runtime.stats.leave(email)

@@ -1,0 +1,90 @@
+"""Google-style error responses, as Flow's hosts send them (flow-protocol.md §9).
+
+Bodies are ``{"error": {"code", "message", "status", "details": [ErrorInfo]}}`` with
+``Content-Type: application/json; charset=UTF-8`` and ``server: ESF``. Raising
+:class:`GoogleError` anywhere in a handler produces one.
+"""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+JSON_TYPE = "application/json; charset=UTF-8"
+
+
+class GoogleError(Exception):
+    """An error answer: HTTP status, Google status, message and optional ErrorInfo reason."""
+
+    def __init__(
+        self,
+        http: int,
+        status: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.http, self.status, self.message, self.reason, self.retry_after = (
+            http,
+            status,
+            message,
+            reason,
+            retry_after,
+        )
+
+    def response(self) -> web.Response:
+        """The HTTP response for this error."""
+        error: dict[str, object] = {"code": self.http, "message": self.message, "status": self.status}
+        if self.reason:
+            error["details"] = [
+                {"@type": ERROR_INFO, "reason": self.reason, "domain": "aisandbox-pa.googleapis.com"}
+            ]
+        headers = {"server": "ESF"}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(int(self.retry_after))
+        return web.Response(
+            body=orjson.dumps({"error": error}),
+            status=self.http,
+            headers=headers,
+            content_type="application/json",
+            charset="UTF-8",
+        )
+
+
+def invalid(message: str = "Request contains an invalid argument.", reason: str | None = None) -> GoogleError:
+    """400 INVALID_ARGUMENT."""
+    return GoogleError(400, "INVALID_ARGUMENT", message, reason=reason)
+
+
+def unauthenticated() -> GoogleError:
+    """401 UNAUTHENTICATED, Google's wording."""
+    return GoogleError(
+        401,
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 "
+        "access token, login cookie or other valid authentication credential.",
+    )
+
+
+def recaptcha_failed(reason: str = "PUBLIC_ERROR_UNUSUAL_ACTIVITY") -> GoogleError:
+    """403 PERMISSION_DENIED reCAPTCHA evaluation failed."""
+    return GoogleError(403, "PERMISSION_DENIED", "reCAPTCHA evaluation failed", reason=reason)
+
+
+def not_found(message: str = "Requested entity was not found.") -> GoogleError:
+    """404 NOT_FOUND."""
+    return GoogleError(404, "NOT_FOUND", message)
+
+
+def json_reply(doc: object, *, status: int = 200) -> web.Response:
+    """A Google-style JSON success answer."""
+    return web.Response(
+        body=orjson.dumps(doc),
+        status=status,
+        headers={"server": "ESF"},
+        content_type="application/json",
+        charset="UTF-8",
+    )

@@ -1,0 +1,51 @@
+"""The ``Simulator``: one object holding the fake Flow's world, its faults and its statistics,
+and the aiohttp application serving every fake host on one origin."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from gateway.simulator import aisandbox, captcha, cdn, control, labs, video
+from gateway.simulator.call import Runtime, wrap
+from gateway.simulator.config import SimAccount, SimulatorConfig
+from gateway.simulator.faults import Faults
+from gateway.simulator.state import World
+from gateway.simulator.stats import Stats
+
+ALL_ROUTES = (*labs.ROUTES, *aisandbox.ROUTES, *video.ROUTES, *cdn.ROUTES, *captcha.ROUTES)
+
+
+class Simulator:
+    """A fake of Flow (labs.google + aisandbox-pa + its media CDN) and of a captcha solver."""
+
+    def __init__(self, config: SimulatorConfig | None = None, *, accounts: Iterable[SimAccount] = ()) -> None:
+        self.config = config or SimulatorConfig()
+        self.world = World(self.config, list(accounts))
+        dice = random.Random(self.config.seed)  # noqa: S311 - fault dice, not cryptography
+        self.faults = Faults(dice)
+        self.stats = Stats()
+
+    def add_account(self, account: SimAccount) -> None:
+        """Register an account."""
+        self.world.add_account(account)
+
+    def revoke_session(self, session_token: str) -> None:
+        """Kill an account's labs session: ``/auth/session`` answers ``{}``, its tokens stop working."""
+        self.world.accounts[session_token].revoked = True
+
+    def reset(self) -> None:
+        """Forget faults and statistics."""
+        self.faults.clear()
+        self.stats.reset()
+
+    def create_app(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        runtime = Runtime(self.world, self.faults, self.stats)
+        for route in ALL_ROUTES:
+            app.router.add_route(route.method, route.path, wrap(route, runtime))
+        control.add_routes(app, self)
+        return app

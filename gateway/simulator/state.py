@@ -1,0 +1,179 @@
+"""The simulator's world: accounts, sessions and access tokens, projects, media, captcha tokens.
+
+All state lives on one :class:`World` per simulator instance (no module globals).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from gateway.simulator.config import SimAccount, SimulatorConfig
+from gateway.simulator.errors import GoogleError, invalid, recaptcha_failed, unauthenticated
+
+ACTIONS = ("IMAGE_GENERATION", "VIDEO_GENERATION")
+
+
+@dataclass(slots=True)
+class AccountState:
+    """An account and what changes about it."""
+
+    spec: SimAccount
+    credits: int
+    revoked: bool = False
+    projects: set[str] = field(default_factory=set)
+    access_token: str = ""
+    access_expires: float = 0.0
+
+
+@dataclass(slots=True)
+class Media:
+    """A media item: an upload, a generated image, a video (with its timeline) or a poster."""
+
+    name: str
+    kind: str
+    owner: str
+    project_id: str
+    aspect: str = "IMAGE_ASPECT_RATIO_SQUARE"
+    prompt: str = ""
+    seed: int = 0
+    model: str = ""
+    created: float = 0.0
+    fail: tuple[int, str, str | None] | None = None
+    scale: int = 1
+    poster: str = ""
+    data: bytes = b""
+
+
+@dataclass(slots=True)
+class CaptchaToken:
+    """A token the fake solver minted: single use, for one action and one user agent."""
+
+    action: str
+    user_agent: str
+    minted: float
+    used: bool = False
+
+
+class World:
+    """Every piece of simulator state."""
+
+    def __init__(self, config: SimulatorConfig, accounts: list[SimAccount]) -> None:
+        self.config = config
+        self.accounts: dict[str, AccountState] = {}
+        self.by_access: dict[str, tuple[str, float]] = {}
+        self.media: dict[str, Media] = {}
+        self.tokens: dict[str, CaptchaToken] = {}
+        self.tasks: dict[str, tuple[str, str, float]] = {}
+        self.url_key = secrets.token_bytes(16)
+        for account in accounts:
+            self.add_account(account)
+
+    def add_account(self, account: SimAccount) -> None:
+        """Register (or replace) an account."""
+        self.accounts[account.session_token] = AccountState(account, account.credits)
+
+    # --- auth -------------------------------------------------------------------------------
+
+    def session(self, session_token: str | None) -> AccountState | None:
+        """The live account of a labs session cookie, or None (NextAuth then answers ``{}``)."""
+        state = self.accounts.get(session_token or "")
+        return state if state is not None and not state.revoked else None
+
+    def access_token_for(self, state: AccountState) -> tuple[str, float]:
+        """The account's current access token, minted anew when within 60 s of expiry."""
+        now = time.time()
+        if not state.access_token or state.access_expires - now < 60:
+            state.access_token = "ya29.sim-" + secrets.token_urlsafe(40)
+            state.access_expires = now + self.config.access_token_lifetime
+            self.by_access[state.access_token] = (state.spec.session_token, state.access_expires)
+        return state.access_token, state.access_expires
+
+    def bearer(self, authorization: str | None) -> AccountState:
+        """The account of ``authorization: Bearer <AT>``, or 401."""
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise unauthenticated()
+        found = self.by_access.get(authorization[7:].strip())
+        if found is None or found[1] < time.time():
+            raise unauthenticated()
+        state = self.session(found[0])
+        if state is None:
+            raise unauthenticated()
+        return state
+
+    # --- projects and media -----------------------------------------------------------------
+
+    def new_project(self, state: AccountState) -> str:
+        """Create a project owned by the account."""
+        project_id = str(uuid.uuid4())
+        state.projects.add(project_id)
+        return project_id
+
+    def require_project(self, state: AccountState, project_id: object) -> str:
+        """The project id if the account owns it, else 400."""
+        if not isinstance(project_id, str) or project_id not in state.projects:
+            raise invalid("Project not found or not accessible.")
+        return project_id
+
+    def add_media(self, media: Media) -> Media:
+        """Register a media item."""
+        media.created = media.created or time.time()
+        self.media[media.name] = media
+        return media
+
+    def owned_media(self, state: AccountState, name: object, kinds: tuple[str, ...]) -> Media:
+        """A media item of the account and of one of ``kinds``, else 400."""
+        media = self.media.get(name) if isinstance(name, str) else None
+        if media is None or media.owner != state.spec.session_token or media.kind not in kinds:
+            raise invalid(f"Media {name!r} not found.")
+        return media
+
+    def spend(self, state: AccountState, credits: int) -> None:
+        """Take credits, or 429 when there are not enough."""
+        if credits > state.credits:
+            raise GoogleError(
+                429, "RESOURCE_EXHAUSTED", "Quota exceeded.", reason="PUBLIC_ERROR_USER_QUOTA_EXCEEDED"
+            )
+        state.credits -= credits
+
+    # --- signed media URLs ------------------------------------------------------------------
+
+    def sign(self, path: str, expires: int) -> str:
+        """The URL signature of a media path."""
+        mac = hmac.new(self.url_key, f"{path}:{expires}".encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+    def signed_query(self, path: str) -> str:
+        """``Expires=…&KeyName=…&Signature=…`` for a media path."""
+        expires = int(time.time() + self.config.media_url_ttl)
+        return f"Expires={expires}&KeyName=labs-flow-sim-cdn-key&Signature={self.sign(path, expires)}"
+
+    def check_signature(self, path: str, expires: str | None, signature: str | None) -> bool:
+        """True for an unexpired, valid signature."""
+        if not expires or not signature or not expires.isdigit() or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(self.sign(path, int(expires)), signature)
+
+    # --- captcha ----------------------------------------------------------------------------
+
+    def mint_token(self, action: str, user_agent: str) -> str:
+        """A fresh single-use token."""
+        token = "0cAFcWsim" + secrets.token_urlsafe(48)
+        self.tokens[token] = CaptchaToken(action, user_agent, time.time())
+        return token
+
+    def consume_token(self, token: object, *, action: str, user_agent: str) -> None:
+        """Accept a token once, for its action and user agent; 403 otherwise."""
+        if not isinstance(token, str) or not token:
+            raise recaptcha_failed("PUBLIC_ERROR_SOMETHING_WENT_WRONG")
+        record = self.tokens.get(token)
+        if record is None or record.used or record.action != action:
+            raise recaptcha_failed()
+        if time.time() - record.minted > self.config.captcha_token_ttl or record.user_agent != user_agent:
+            raise recaptcha_failed()
+        record.used = True
