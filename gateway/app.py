@@ -26,9 +26,10 @@ from gateway.media.storage import DiskMediaStore
 from gateway.middleware.errors import error_middleware
 from gateway.middleware.licence import licence_middleware
 from gateway.middleware.metrics import metrics_middleware
-from gateway.middleware.request_context import request_context_middleware
+from gateway.middleware.request_context import install_response_headers, request_context_middleware
 from gateway.obs.metrics import GatewayMetrics, metrics_handler, upstream_trace_config
 from gateway.pool.account import Account, account_id_for
+from gateway.pool.collector import PoolCollector
 from gateway.pool.pool import AccountPool
 from gateway.service.generation import ImageService
 from gateway.service.images import ImageRequests
@@ -53,10 +54,12 @@ def create_app(settings: Settings) -> web.Application:
             licence_middleware(licences, exempt=is_licence_exempt),
         ],
     )
+    install_response_headers(app)
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = metrics
     app[keys.CATALOG] = Catalog.load(settings.catalog_path)
     app[keys.POOL] = AccountPool(accounts_from(settings), wait_timeout=settings.flow.request_timeout)
+    metrics.register_collector(PoolCollector(app[keys.POOL]))
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_services_ctx)
     add_routes(app, base_path=settings.server.base_path)

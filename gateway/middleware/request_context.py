@@ -46,7 +46,8 @@ def request_context_middleware() -> Middleware:
             raise
         finally:
             structlog.contextvars.unbind_contextvars("request_id", "licence_id")
-        _stamp(request, response)
+        if not response.prepared:
+            _stamp(request, response)
         return response
 
     return request_context
@@ -62,10 +63,9 @@ def install_response_headers(app: web.Application) -> None:
 
 
 def _stamp(request: web.Request, response: web.StreamResponse) -> None:
-    if response.prepared:
-        return
+    """Set the headers once; safe inside ``on_response_prepare``, where headers are not yet sent."""
     request_id = request.get(keys.REQUEST_ID)
-    if request_id is None:
+    if request_id is None or HEADER in response.headers:
         return
     response.headers[HEADER] = request_id
     elapsed = str(int((time.monotonic() - request[STARTED]) * 1000))

@@ -40,6 +40,7 @@ _SECRET_PATTERNS = re.compile(
     r"|ya29\.[A-Za-z0-9_\-.]+"
     r"|sk-flow-[A-Za-z0-9_\-]+"
     r"|0cAFcW[A-Za-z0-9_\-]+",
+    re.IGNORECASE,
 )
 _MIN_LEN = 8
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import structlog
 from aiohttp import web
 
 from gateway.simulator.errors import GoogleError, invalid
@@ -17,6 +18,7 @@ from gateway.simulator.state import AccountState, World
 from gateway.simulator.stats import Stats
 
 SESSION_COOKIE = "__Secure-next-auth.session-token"
+log = structlog.get_logger("flow.simulator")
 
 
 @dataclass(slots=True)
@@ -102,6 +104,14 @@ def wrap(route: Route, runtime: Runtime) -> Callable[[web.Request], Awaitable[we
 def _record(runtime: Runtime, route: Route, call: Call, status: int) -> None:
     email = call.account.spec.email if call.account else None
     runtime.stats.record(route.name, email, status=status, with_token=call.token_ok)
+    log.info(
+        "flow_call",
+        route=route.name,
+        path=call.request.path,
+        account=email,
+        status=status,
+        recaptcha_ok=call.token_ok,
+    )
 
 
 def _authenticate(route: Route, request: web.Request, world: World) -> AccountState | None:

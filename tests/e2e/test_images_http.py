@@ -256,3 +256,21 @@ async def test_upstream_hang_is_a_504(
     assert resp.status == 504
     assert simulator.sim.stats.calls("images.generate") == 2
     assert (await error_of(resp))["code"] == "upstream_timeout"
+
+
+async def test_metrics_after_a_generation(http: TestClient, auth: dict[str, str]) -> None:
+    resp = await http.post(
+        "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth
+    )
+    assert resp.status == 200
+    text = await (await http.get("/metrics")).text()
+    for needle in (
+        'gateway_http_requests_total{method="POST",route="/v1/images/generations",status="200"} 1.0',
+        'gateway_upstream_requests_total{endpoint="batchGenerateImages",outcome="2xx"} 1.0',
+        'gateway_captcha_solves_total{outcome="ok",provider="anticaptcha"} 1.0',
+        'gateway_pool_accounts{state="active",tier="ultra"}',
+        'gateway_pool_inflight_leases{capability="image"} 0.0',
+        "gateway_generation_duration_seconds_count",
+    ):
+        assert needle in text, needle
+    assert "st-ultra" not in text and "sk-flow" not in text

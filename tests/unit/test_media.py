@@ -1,0 +1,98 @@
+import base64
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gateway.errors import InvalidRequestError, PayloadTooLargeError
+from gateway.media.images import decode_image_string, image_dimensions, sniff_mime
+from gateway.media.signing import UrlSigner, signing_key_from
+from gateway.media.storage import DiskMediaStore
+
+
+def encoded(fmt: str, size: tuple[int, int] = (30, 20)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("WEBP", "image/webp"),
+        ("GIF", "image/gif"),
+        ("BMP", "image/bmp"),
+    ],
+)
+def test_sniff(fmt: str, mime: str) -> None:
+    assert sniff_mime(encoded(fmt)) == mime
+
+
+def test_sniff_unknown_and_mp4() -> None:
+    assert sniff_mime(b"hello world") is None
+    assert sniff_mime(b"\0\0\0\x18ftypisom") == "video/mp4"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF"])
+def test_dimensions(fmt: str) -> None:
+    assert image_dimensions(encoded(fmt, (31, 17))) == (31, 17)
+
+
+def test_decode_data_url_bare_and_tolerant_base64() -> None:
+    png = encoded("PNG")
+    b64 = base64.b64encode(png).decode()
+    assert decode_image_string(f"data:image/png;base64,{b64}", param="p", max_bytes=10**6).data == png
+    assert decode_image_string(b64, param="p", max_bytes=10**6).mime == "image/png"
+    wrapped = "\n".join(b64[i : i + 60] for i in range(0, len(b64), 60)).rstrip("=")
+    assert decode_image_string(wrapped, param="p", max_bytes=10**6).data == png
+    urlsafe = base64.urlsafe_b64encode(png).decode()
+    assert decode_image_string(urlsafe, param="p", max_bytes=10**6).data == png
+
+
+@pytest.mark.parametrize(
+    "value", ["%%%", "aGVsbG8gd29ybGQ=", "data:text/plain,hello", "", "data:image/png;base64,"]
+)
+def test_decode_refusals_name_the_param(value: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        decode_image_string(value, param="image[1]", max_bytes=10**6)
+    assert info.value.param == "image[1]"
+
+
+def test_decode_size_cap_is_checked_before_decoding() -> None:
+    with pytest.raises(PayloadTooLargeError) as info:
+        decode_image_string("A" * 10_000_000, param="image", max_bytes=1000)
+    assert info.value.status == 413
+
+
+def test_signer() -> None:
+    now = [1000.0]
+    signer = UrlSigner(b"k", ttl=60, clock=lambda: now[0])
+    expires, signature = signer.sign("img_a")
+    assert signer.verify("img_a", str(expires), signature)
+    assert not signer.verify("img_b", str(expires), signature)
+    assert not signer.verify("img_a", str(expires + 1), signature)
+    assert not signer.verify("img_a", "soon", signature)
+    now[0] += 61
+    assert not signer.verify("img_a", str(expires), signature)
+    assert not UrlSigner(b"other", ttl=60, clock=lambda: 1000.0).verify("img_a", str(expires), signature)
+    assert signing_key_from("fixed") == b"fixed"
+    assert signing_key_from("") != signing_key_from("")
+
+
+async def test_disk_store_roundtrip_and_traversal(tmp_path: Path) -> None:
+    store = DiskMediaStore(tmp_path)
+    png = encoded("PNG")
+    stored = await store.put(png, mime="image/png")
+    assert stored.id.startswith("img_") and stored.size == len(png)
+    assert await store.read(stored.id) == png
+    stat = await store.stat(stored.id)
+    assert stat is not None and stat.mime == "image/png"
+    assert not list(tmp_path.rglob("*.tmp"))  # noqa: ASYNC240 - a test looking at a temp dir
+    for bad in ("../../etc/passwd", "img_../../x", "img_" + "a" * 25, "vid_" + "A" * 26):
+        assert await store.path(bad) is None
+    assert await store.delete(stored.id) is True
+    assert await store.read(stored.id) is None
+    assert await store.delete(stored.id) is False
