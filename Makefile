@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run demo test lint typecheck check bench clean
+.PHONY: install run demo test lint check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,15 +25,12 @@ test: $(STAMP)           ## the test suite (what CI runs)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)           ## ruff, mypy --strict and the import-layer contracts
-	$(BIN)/ruff check gateway tests bench
-	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/ruff check gateway tests
+	$(BIN)/ruff format --check gateway tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 check: lint test
-
-bench: $(STAMP)
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Callable
 
 import pytest
@@ -268,9 +269,11 @@ async def test_metrics_after_a_generation(http: TestClient, auth: dict[str, str]
         'gateway_http_requests_total{method="POST",route="/v1/images/generations",status="200"} 1.0',
         'gateway_upstream_requests_total{endpoint="batchGenerateImages",outcome="2xx"} 1.0',
         'gateway_captcha_solves_total{outcome="ok",provider="anticaptcha"} 1.0',
-        'gateway_pool_accounts{state="active",tier="ultra"}',
         'gateway_pool_inflight_leases{capability="image"} 0.0',
         "gateway_generation_duration_seconds_count",
     ):
         assert needle in text, needle
+    served = re.findall(r'gateway_pool_accounts\{state="active",tier="(ultra|pro)"\} 1\.0', text)
+    assert len(served) == 1  # the account that served learned its tier; the others are still "unknown"
+    assert 'gateway_pool_accounts{state="active",tier="unknown"} 2.0' in text
     assert "st-ultra" not in text and "sk-flow" not in text
