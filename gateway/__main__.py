@@ -23,6 +23,7 @@ from gateway.obs.access_log import AccessLogger
 from gateway.obs.logging import configure_logging
 
 DEMO_DIR = Path(".demo")
+CATALOG = Path(__file__).resolve().parents[1] / "config" / "models.toml"
 DEMO_CAPTCHA_KEY = "demo-captcha-key"
 DEMO_ACCOUNTS = (
     ("demo-ultra-1", "ultra1@demo.invalid", "PAYGATE_TIER_TWO", ("ultra",)),
@@ -107,6 +108,7 @@ def _write_demo_config(key: str, sim_port: int) -> Path:
     config = DEMO_DIR / "gateway.toml"
     config.write_text(
         "# Written by `make demo`: the gateway against the local Flow simulator.\n"
+        f'catalog_path = "{CATALOG}"\n\n'
         f'[server]\nhost = "127.0.0.1"\nport = 8000\n\n'
         f'[logging]\nformat = "console"\n\n'
         f'[store]\nbackend = "sqlite"\npath = "{DEMO_DIR}/gateway.sqlite3"\n\n'

@@ -277,3 +277,25 @@ async def test_metrics_after_a_generation(http: TestClient, auth: dict[str, str]
     assert len(served) == 1  # the account that served learned its tier; the others are still "unknown"
     assert 'gateway_pool_accounts{state="active",tier="unknown"} 2.0' in text
     assert "st-ultra" not in text and "sk-flow" not in text
+
+
+async def test_health_and_readiness(
+    http: TestClient,
+    aiohttp_client: ClientFactory,
+    settings_factory: Callable[..., Settings],
+    app_factory: Callable[[Settings], web.Application],
+) -> None:
+    assert await (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert (ready.status, (await ready.json())["accounts_serving"]) == (200, 3)
+    empty: TestClient = await aiohttp_client(app_factory(settings_factory(accounts="")))  # type: ignore[operator]
+    not_ready = await empty.get("/readyz")
+    assert (not_ready.status, (await not_ready.json())["status"]) == (503, "not_ready")
+
+
+async def test_model_routes(http: TestClient, auth: dict[str, str]) -> None:
+    one = await (await http.get("/flow/v1/models/nano_banana_pro", headers=auth)).json()
+    assert one["id"] == "nano_banana_pro" and one["object"] == "model"
+    assert one["parameters"]["image_size"] == {"values": ["1K", "2K", "4K"], "default": "1K"}
+    missing = await http.get("/flow/v1/models/dall-e-3", headers=auth)
+    assert (missing.status, (await error_of(missing))["code"]) == (404, "model_not_found")
