@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.config import ConfigError, Settings, load_settings
+from gateway.config import ConfigError, Settings, default_config_path, load_settings
 from gateway.licensing import hash_key, new_licence_key
 from gateway.obs.access_log import AccessLogger
 from gateway.obs.logging import configure_logging
@@ -46,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__)
     sub = parser.add_subparsers(required=True)
     serve = sub.add_parser("serve", help="run the gateway")
-    serve.add_argument("--config", default=os.environ.get("GATEWAY_CONFIG", "config/gateway.toml"))
+    serve.add_argument("--config", default=default_config_path())
     serve.set_defaults(func=_serve)
     demo = sub.add_parser("demo", help="simulator + gateway on 127.0.0.1, offline")
     demo.set_defaults(func=_demo)

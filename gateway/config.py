@@ -148,6 +148,11 @@ _SECTIONS: dict[str, type[_Section]] = {
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def default_config_path() -> str:
+    """``GATEWAY_CONFIG`` if set, else ``config/gateway.toml``."""
+    return os.environ.get("GATEWAY_CONFIG", "config/gateway.toml")
+
+
 def load_settings(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read ``path`` (if given), apply ``GATEWAY_*`` overrides from ``environ``, validate."""
     raw: dict[str, Any] = {}

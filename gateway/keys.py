@@ -12,7 +12,7 @@ from gateway.catalog import Catalog
 from gateway.config import Settings
 from gateway.licensing import Licence
 from gateway.media.signing import UrlSigner
-from gateway.media.storage import DiskMediaStore
+from gateway.media.storage import MediaStore
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.pool import AccountPool
 from gateway.service.images import ImageRequests
@@ -23,7 +23,7 @@ METRICS = web.AppKey("gateway.metrics", GatewayMetrics)
 CATALOG = web.AppKey("gateway.catalog", Catalog)
 POOL = web.AppKey("gateway.pool", AccountPool)
 STORE = web.AppKey("gateway.store", Store)
-MEDIA = web.AppKey("gateway.media", DiskMediaStore)
+MEDIA = web.AppKey("gateway.media", MediaStore)
 SIGNER = web.AppKey("gateway.signer", UrlSigner)
 IMAGES = web.AppKey("gateway.images", ImageRequests)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import Settings, load_settings
 from gateway.licensing import hash_key, new_licence_key
@@ -102,3 +102,17 @@ def app_factory() -> Callable[[Settings], web.Application]:
     from gateway.app import create_app
 
     return create_app
+
+
+@pytest.fixture
+def client_with(
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    settings_factory: Callable[..., Settings],
+    app_factory: Callable[[Settings], web.Application],
+) -> Callable[..., Awaitable[TestClient]]:
+    """A test client of a gateway whose settings take these ``GATEWAY_*`` overrides (and accounts TOML)."""
+
+    async def make(env: dict[str, str] | None = None, accounts: str | None = None) -> TestClient:
+        return await aiohttp_client(app_factory(settings_factory(env, accounts)))
+
+    return make

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import FormData, web
@@ -16,6 +16,7 @@ from gateway.config import Settings
 from tests.conftest import SimHandle
 
 ClientFactory = Callable[..., object]
+ClientWith = Callable[..., Awaitable[TestClient]]
 
 
 def png_bytes(size: tuple[int, int] = (40, 30)) -> bytes:
@@ -147,15 +148,8 @@ async def test_unknown_route_is_an_openai_404(http: TestClient, auth: dict[str, 
     await error_of(resp)
 
 
-async def test_oversized_body_is_413(
-    aiohttp_client: ClientFactory,
-    settings_factory: Callable[..., Settings],
-    app_factory: Callable[[Settings], web.Application],
-    auth: dict[str, str],
-) -> None:
-    client: TestClient = await aiohttp_client(
-        app_factory(settings_factory({"GATEWAY_MAX_BODY_BYTES": "2000"}))
-    )  # type: ignore[operator]
+async def test_oversized_body_is_413(client_with: ClientWith, auth: dict[str, str]) -> None:
+    client = await client_with({"GATEWAY_MAX_BODY_BYTES": "2000"})
     form = FormData()
     form.add_field("image", b"\x89PNG\r\n\x1a\n" + b"\0" * 5000, filename="a.png", content_type="image/png")
     form.add_field("prompt", "x")
@@ -166,14 +160,9 @@ async def test_oversized_body_is_413(
 
 
 async def test_loopback_image_url_is_refused(
-    aiohttp_client: ClientFactory,
-    settings_factory: Callable[..., Settings],
-    app_factory: Callable[[Settings], web.Application],
-    auth: dict[str, str],
-    simulator: SimHandle,
+    client_with: ClientWith, auth: dict[str, str], simulator: SimHandle
 ) -> None:
-    settings = settings_factory({"GATEWAY_MEDIA_ALLOW_PRIVATE_URLS": "false"})
-    client: TestClient = await aiohttp_client(app_factory(settings))  # type: ignore[operator]
+    client = await client_with({"GATEWAY_MEDIA_ALLOW_PRIVATE_URLS": "false"})
     resp = await client.post(
         "/v1/images/edits",
         headers=auth,
@@ -236,21 +225,16 @@ async def test_every_account_rate_limited_is_429_with_retry_after(
 
 
 async def test_upstream_hang_is_a_504(
-    aiohttp_client: ClientFactory,
-    settings_factory: Callable[..., Settings],
-    app_factory: Callable[[Settings], web.Application],
-    auth: dict[str, str],
-    simulator: SimHandle,
+    client_with: ClientWith, auth: dict[str, str], simulator: SimHandle
 ) -> None:
     simulator.sim.faults.add(route="images.generate", kind="hang", count=100)
-    settings = settings_factory(
+    client = await client_with(
         {
             "GATEWAY_FLOW_IMAGE_TIMEOUT": "0.3",
             "GATEWAY_FLOW_GENERATION_TIMEOUT": "5",
             "GATEWAY_FLOW_MAX_ATTEMPTS": "2",
         }
     )
-    client: TestClient = await aiohttp_client(app_factory(settings))  # type: ignore[operator]
     resp = await client.post(
         "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=auth
     )
@@ -279,16 +263,11 @@ async def test_metrics_after_a_generation(http: TestClient, auth: dict[str, str]
     assert "st-ultra" not in text and "sk-flow" not in text
 
 
-async def test_health_and_readiness(
-    http: TestClient,
-    aiohttp_client: ClientFactory,
-    settings_factory: Callable[..., Settings],
-    app_factory: Callable[[Settings], web.Application],
-) -> None:
+async def test_health_and_readiness(http: TestClient, client_with: ClientWith) -> None:
     assert await (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert (ready.status, (await ready.json())["accounts_serving"]) == (200, 3)
-    empty: TestClient = await aiohttp_client(app_factory(settings_factory(accounts="")))  # type: ignore[operator]
+    empty = await client_with(accounts="")
     not_ready = await empty.get("/readyz")
     assert (not_ready.status, (await not_ready.json())["status"]) == (503, "not_ready")
 

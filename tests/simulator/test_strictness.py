@@ -20,22 +20,6 @@ COOKIE = "__Secure-next-auth.session-token"
 KEY = "k"
 
 
-@pytest.fixture
-def sim() -> Simulator:
-    return Simulator(
-        SimulatorConfig(image_scale=0.05, captcha_client_key=KEY, video_duration=0.3),
-        accounts=[
-            SimAccount("st-u", "u@x", "PAYGATE_TIER_TWO", 100),
-            SimAccount("st-p", "p@x", "PAYGATE_TIER_ONE", 5),
-        ],
-    )
-
-
-@pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], sim: Simulator) -> TestClient:
-    return await aiohttp_client(sim.create_app())  # type: ignore[no-any-return]
-
-
 class Flow:
     """A minimal hand-written Flow client, to drive the simulator step by step."""
 

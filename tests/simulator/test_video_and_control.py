@@ -14,22 +14,6 @@ from gateway.simulator import SimAccount, Simulator, SimulatorConfig
 from tests.simulator.test_strictness import COOKIE, KEY, Flow, google_error
 
 
-@pytest.fixture
-def sim() -> Simulator:
-    return Simulator(
-        SimulatorConfig(image_scale=0.05, captcha_client_key=KEY, video_duration=0.3),
-        accounts=[
-            SimAccount("st-u", "u@x", "PAYGATE_TIER_TWO", 100),
-            SimAccount("st-p", "p@x", "PAYGATE_TIER_ONE", 15),
-        ],
-    )
-
-
-@pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], sim: Simulator) -> TestClient:
-    return await aiohttp_client(sim.create_app())  # type: ignore[no-any-return]
-
-
 def video_body(flow: Flow, token: str, key: str = "veo_3_1_t2v_fast", **extra: Any) -> dict[str, Any]:
     ctx = {**flow.ctx(token), "userPaygateTier": "PAYGATE_TIER_TWO"}
     request = {

@@ -10,9 +10,9 @@ from gateway.obs.redact import MASK, redact, redact_processor, scrub
 @pytest.mark.parametrize(
     ("text", "secret"),
     [
-        ("Authorization: Bearer ya29.a0AfB_byC-secretsecret", "ya29.a0AfB_byC-secretsecret"),
+        ("Authorization: Bearer ya29.fake-secret", "ya29.fake-secret"),
         ("bearer abcdefghijklmnop", "abcdefghijklmnop"),
-        ("Cookie: __Secure-next-auth.session-token=eyJhbGciOiJkaXIi.xyz; other=1", "eyJhbGciOiJkaXIi.xyz"),
+        ("Cookie: __Secure-next-auth.session-token=eyJfake.xyz; other=1", "eyJfake.xyz"),
         ("key sk-flow-AbCdEfGhIjKlMnOp_qr-st used", "sk-flow-AbCdEfGhIjKlMnOp_qr-st"),
         ('{"token": "0cAFcWeyJ0eXAiOiJKV1QiLCJhbGciOi"}', "0cAFcWeyJ0eXAiOiJKV1QiLCJhbGciOi"),
         ("SAPISID=AbCdEf123/xyz; SID=g.a000abc", "AbCdEf123/xyz"),
