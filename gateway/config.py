@@ -91,6 +91,23 @@ class FlowSettings(_Section, frozen=True):
     max_attempts: int = 3
 
 
+class BatchSettings(_Section, frozen=True):
+    """flow.google.com batchexecute codes where sources disagree (flow-migration.md §2.5): data, not code.
+
+    Image aspect codes 4/5 (flowboard measured 4 = 3:4, 5 = 4:3; dacvuips has them swapped) and the
+    trailer of text-to-video submits (gflow and flowboard send 1, dacvuips 2) are unverified.
+    """
+
+    image_aspect_codes: dict[str, int] = msgspec.field(
+        default_factory=lambda: {"1:1": 1, "9:16": 2, "16:9": 3, "3:4": 4, "4:3": 5}
+    )
+    video_aspect_codes: dict[str, int] = msgspec.field(default_factory=lambda: {"9:16": 1, "16:9": 2})
+    text_to_video_trailer: int = 1
+    frames_to_video_trailer: int = 2
+    tool_code: int = 22
+    call_timeout: float = 180.0
+
+
 class CaptchaSettings(_Section, frozen=True):
     """The reCAPTCHA solver (anti-captcha protocol: YesCaptcha, CapSolver, CapMonster, EzCaptcha)."""
 
@@ -132,6 +149,7 @@ class Settings(_Section, frozen=True):
     media: MediaSettings = msgspec.field(default_factory=MediaSettings)
     flow: FlowSettings = msgspec.field(default_factory=FlowSettings)
     captcha: CaptchaSettings = msgspec.field(default_factory=CaptchaSettings)
+    batch: BatchSettings = msgspec.field(default_factory=BatchSettings)
     catalog_path: str = "config/models.toml"
     accounts: tuple[AccountSettings, ...] = ()
     licences: tuple[LicenceSettings, ...] = ()
@@ -144,6 +162,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "media": MediaSettings,
     "flow": FlowSettings,
     "captcha": CaptchaSettings,
+    "batch": BatchSettings,
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

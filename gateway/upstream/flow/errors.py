@@ -15,6 +15,7 @@ import orjson
 # Endpoints whose requests carry a reCAPTCHA token: only there is a bare 403 a captcha refusal.
 CAPTCHA_ENDPOINTS = frozenset({"images.generate", "images.upsample", "video.submit"})
 RECAPTCHA_REASONS = frozenset({"PUBLIC_ERROR_SOMETHING_WENT_WRONG", "PUBLIC_ERROR_UNUSUAL_ACTIVITY"})
+RISK_REASON = "PUBLIC_ERROR_UNUSUAL_ACTIVITY"
 RATE_LIMIT_REASONS = frozenset({"PUBLIC_ERROR_UNUSUAL_ACTIVITY_TOO_MUCH_TRAFFIC"})
 QUOTA_REASONS = frozenset(
     {"PUBLIC_ERROR_USER_QUOTA_EXCEEDED", "PUBLIC_ERROR_INSUFFICIENT_CREDITS", "PUBLIC_ERROR_QUOTA_EXCEEDED"}
@@ -141,6 +142,8 @@ def _class_for(error: GoogleError, reasons: set[str], *, captcha: bool) -> type[
         return UpstreamContentRejectedError
     if reasons & QUOTA_REASONS:
         return UpstreamQuotaError
+    if RISK_REASON in reasons:
+        return UpstreamCaptchaError  # Google's risk check refused the token, whatever the status says
     if status == 429 or google == "RESOURCE_EXHAUSTED":
         return UpstreamRateLimitedError
     if status == 401 or google == "UNAUTHENTICATED":
@@ -158,3 +161,33 @@ def _class_for(error: GoogleError, reasons: set[str], *, captcha: bool) -> type[
     if 400 <= status < 500:
         return UpstreamInvalidRequestError
     return UpstreamProtocolError
+
+
+# batchexecute RPC status codes (google.rpc.Code), flow-migration.md §2.3.
+RPC_STATUS = {
+    2: ("UNKNOWN", 403),  # one source: "rcToken invalid, wait 60 s" — a captcha refusal
+    3: ("INVALID_ARGUMENT", 400),
+    5: ("NOT_FOUND", 404),
+    7: ("PERMISSION_DENIED", 403),
+    8: ("RESOURCE_EXHAUSTED", 429),
+    13: ("INTERNAL", 500),
+    14: ("UNAVAILABLE", 503),
+    16: ("UNAUTHENTICATED", 401),
+}
+
+
+def classify_rpc(code: int, reasons: tuple[str, ...], *, endpoint: str) -> UpstreamError:
+    """A batchexecute error frame (status list plus any ``PUBLIC_ERROR_*`` reasons) as a typed error.
+
+    Reasons decide first, through the same table as REST errors; then the code. On this path
+    ``[8]`` RESOURCE_EXHAUSTED is spent credits (not a traffic limit) and ``[2]`` a captcha refusal.
+    """
+    status, http = RPC_STATUS.get(code, ("UNKNOWN", 500))
+    error = GoogleError(http, status, reasons)
+    if not reasons and code == 8:
+        return UpstreamQuotaError(f"{endpoint}: RPC status [8]", endpoint=endpoint, error=error)
+    if not reasons and code == 2:
+        return UpstreamCaptchaError(
+            f"{endpoint}: RPC status [2]", endpoint=endpoint, error=error, retry_after=60
+        )
+    return classify(error, endpoint=endpoint)
