@@ -18,6 +18,7 @@ from gateway.simulator.state import AccountState, World
 from gateway.simulator.stats import Stats
 
 SESSION_COOKIE = "__Secure-next-auth.session-token"
+GOOGLE_COOKIE = "__Secure-1PSID"  # flow.google.com: Google SSO; the simulator keys accounts by its value
 log = structlog.get_logger("flow.simulator")
 
 
@@ -30,6 +31,7 @@ class Call:
     account: AccountState | None
     token_ok: bool = False
     fault_kind: str | None = None
+    stat_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -71,6 +73,7 @@ class Route:
     auth: str
     handler: Handler
     generation: bool = False
+    faults_as_frames: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +104,20 @@ def wrap(route: Route, runtime: Runtime) -> Callable[[web.Request], Awaitable[we
     return handle
 
 
+def _fault_route(route: Route, request: web.Request) -> str:
+    """Fault and stats name: batchexecute calls are named per RPC (``batch.ogiZ0b``)."""
+    if route.faults_as_frames:
+        return f"batch.{request.query.get('rpcids', '')}"
+    return route.name
+
+
 def _record(runtime: Runtime, route: Route, call: Call, status: int) -> None:
     email = call.account.spec.email if call.account else None
-    runtime.stats.record(route.name, email, status=status, with_token=call.token_ok)
+    name = call.stat_name or _fault_route(route, call.request)
+    runtime.stats.record(name, email, status=status, with_token=call.token_ok)
     log.info(
         "flow_call",
-        route=route.name,
+        route=name,
         path=call.request.path,
         account=email,
         status=status,
@@ -119,6 +130,8 @@ def _authenticate(route: Route, request: web.Request, world: World) -> AccountSt
         return world.bearer(request.headers.get("Authorization"))
     if route.auth == "cookie":
         return world.session(request.cookies.get(SESSION_COOKIE))
+    if route.auth == "google":
+        return world.session(request.cookies.get(GOOGLE_COOKIE))
     return None
 
 
@@ -131,8 +144,9 @@ async def _run(route: Route, runtime: Runtime, call: Call) -> web.StreamResponse
         if delay > 0:
             await asyncio.sleep(delay)
         identities = (call.account.spec.session_token, call.account.spec.email) if call.account else ()
-        fault = runtime.faults.take(route.name, identities)
-        if fault is not None and fault.kind == "video_failed":
+        name = _fault_route(route, call.request)
+        fault = runtime.faults.take(name, identities)
+        if fault is not None and (fault.kind == "video_failed" or route.faults_as_frames):
             call.fault_kind = fault.kind
         elif fault is not None:
             await raise_fault(fault)

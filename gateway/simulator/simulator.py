@@ -8,18 +8,26 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from gateway.simulator import aisandbox, captcha, cdn, control, labs, video
+from gateway.simulator import aisandbox, batchexecute, captcha, cdn, control, flowpage, labs, video
 from gateway.simulator.call import Runtime, wrap
 from gateway.simulator.config import SimAccount, SimulatorConfig
 from gateway.simulator.faults import Faults
 from gateway.simulator.state import World
 from gateway.simulator.stats import Stats
 
-ALL_ROUTES = (*labs.ROUTES, *aisandbox.ROUTES, *video.ROUTES, *cdn.ROUTES, *captcha.ROUTES)
+ALL_ROUTES = (
+    *labs.ROUTES,
+    *aisandbox.ROUTES,
+    *video.ROUTES,
+    *cdn.ROUTES,
+    *captcha.ROUTES,
+    *flowpage.ROUTES,
+    *batchexecute.ROUTES,
+)
 
 
 class Simulator:
-    """A fake of Flow (labs.google + aisandbox-pa + its media CDN) and of a captcha solver."""
+    """A fake of Flow (labs.google, aisandbox-pa, flow.google.com, the media CDN) and of a captcha solver."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, accounts: Iterable[SimAccount] = ()) -> None:
         self.config = config or SimulatorConfig()
@@ -35,6 +43,14 @@ class Simulator:
     def revoke_session(self, session_token: str) -> None:
         """Kill an account's labs session: ``/auth/session`` answers ``{}``, its tokens stop working."""
         self.world.accounts[session_token].revoked = True
+
+    def rotate_page_session(self, session_token: str) -> None:
+        """Make an account's flow.google.com ``at`` stale (as a page session expiring does)."""
+        self.world.rotate_page_session(self.world.accounts[session_token])
+
+    def project_of(self, session_token: str) -> str:
+        """The project an account's flow.google.com page opens on."""
+        return self.world.accounts[session_token].default_project
 
     def reset(self) -> None:
         """Forget faults and statistics."""

@@ -29,6 +29,9 @@ class AccountState:
     projects: set[str] = field(default_factory=set)
     access_token: str = ""
     access_expires: float = 0.0
+    page_at: str = ""
+    page_sid: str = ""
+    default_project: str = ""
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class CaptchaToken:
     user_agent: str
     minted: float
     used: bool = False
+    owner: str | None = None
 
 
 class World:
@@ -75,8 +79,25 @@ class World:
             self.add_account(account)
 
     def add_account(self, account: SimAccount) -> None:
-        """Register (or replace) an account."""
-        self.accounts[account.session_token] = AccountState(account, account.credits)
+        """Register (or replace) an account, with one project its flow.google.com page opens on."""
+        state = AccountState(account, account.credits)
+        state.default_project = self.new_project(state)
+        self.accounts[account.session_token] = state
+
+    def page_session(self, state: AccountState) -> tuple[str, str]:
+        """The page's ``at`` (SNlM0e) and ``f.sid`` (FdrFJe): minted on the first page load, then stable."""
+        if not state.page_at:
+            state.page_at = f"{secrets.token_urlsafe(24)}:{int(time.time() * 1000)}"
+            state.page_sid = str(secrets.randbelow(2**63) - 2**62)
+        return state.page_at, state.page_sid
+
+    def rotate_page_session(self, state: AccountState) -> None:
+        """Forget the page session (the next load mints a new ``at``; the old one goes stale)."""
+        state.page_at = state.page_sid = ""
+
+    def account_of_at(self, at: str) -> AccountState | None:
+        """Whose page session ``at`` is, if anyone's."""
+        return next((s for s in self.accounts.values() if at and s.page_at == at), None)
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -120,6 +141,10 @@ class World:
             raise invalid("Project not found or not accessible.")
         return project_id
 
+    def new_media_name(self) -> str:
+        """A fresh media id."""
+        return str(uuid.uuid4())
+
     def add_media(self, media: Media) -> Media:
         """Register a media item."""
         media.created = media.created or time.time()
@@ -161,10 +186,10 @@ class World:
 
     # --- captcha ----------------------------------------------------------------------------
 
-    def mint_token(self, action: str, user_agent: str) -> str:
-        """A fresh single-use token."""
+    def mint_token(self, action: str, user_agent: str, *, owner: str | None = None) -> str:
+        """A fresh single-use token (``owner``: the account whose page minted it; the solver's have none)."""
         token = "0cAFcWsim" + secrets.token_urlsafe(48)
-        self.tokens[token] = CaptchaToken(action, user_agent, time.time())
+        self.tokens[token] = CaptchaToken(action, user_agent, time.time(), owner=owner)
         return token
 
     def consume_token(self, token: object, *, action: str, user_agent: str) -> None:
