@@ -34,10 +34,13 @@ from gateway.pool.pool import AccountPool
 from gateway.service.generation import ImageService
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
+from gateway.service.worker_accounts import WorkerAccounts
 from gateway.store.memory import MemoryStore
 from gateway.store.sqlite import open_sqlite_store
+from gateway.upstream.flow.batch_transport import BatchTransport
 from gateway.upstream.flow.rest import RestTransport
 from gateway.upstream.flow.transport import TokenSource
+from gateway.upstream.flow.workers import WorkerHub
 from gateway.upstream.http import open_client_session, open_flow_sessions
 
 
@@ -60,6 +63,9 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.CATALOG] = Catalog.load(settings.catalog_path)
     app[keys.POOL] = AccountPool(accounts_from(settings), wait_timeout=settings.flow.request_timeout)
     metrics.register_collector(PoolCollector(app[keys.POOL]))
+    worker_accounts = WorkerAccounts(app[keys.POOL], settings.workers)
+    app[keys.WORKER_ACCOUNTS] = worker_accounts
+    app[keys.WORKERS] = WorkerHub(on_account=worker_accounts)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_services_ctx)
     add_routes(app, base_path=settings.server.base_path)
@@ -106,6 +112,12 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         captcha = await _captcha(stack, settings, app)
         rest = RestTransport(sessions, settings.flow, captcha=captcha, projects=store)
+        batch = BatchTransport(
+            app[keys.WORKERS],
+            settings.batch,
+            download=rest.download,
+            tier_of=app[keys.WORKER_ACCOUNTS].tier_of,
+        )
         media = DiskMediaStore(Path(settings.media.root))
         app[keys.MEDIA] = media
         app[keys.SIGNER] = UrlSigner(
@@ -123,7 +135,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         generator = ImageService(
             pool=app[keys.POOL],
-            transports={AccountKind.REST: rest},
+            transports={AccountKind.REST: rest, AccountKind.WORKER: batch},
             media=media,
             store=store,
             settings=settings.flow,

@@ -108,6 +108,16 @@ class BatchSettings(_Section, frozen=True):
     call_timeout: float = 180.0
 
 
+class WorkerSettings(_Section, frozen=True):
+    """Browser workers (the Chrome extension, the Playwright worker) serving flow.google.com accounts."""
+
+    secret: str = ""
+    default_tier: Literal["free", "pro", "ultra"] = "pro"
+    image_concurrency: int = 2
+    video_concurrency: int = 2
+    heartbeat: float = 20.0
+
+
 class CaptchaSettings(_Section, frozen=True):
     """The reCAPTCHA solver (anti-captcha protocol: YesCaptcha, CapSolver, CapMonster, EzCaptcha)."""
 
@@ -150,6 +160,7 @@ class Settings(_Section, frozen=True):
     flow: FlowSettings = msgspec.field(default_factory=FlowSettings)
     captcha: CaptchaSettings = msgspec.field(default_factory=CaptchaSettings)
     batch: BatchSettings = msgspec.field(default_factory=BatchSettings)
+    workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     catalog_path: str = "config/models.toml"
     accounts: tuple[AccountSettings, ...] = ()
     licences: tuple[LicenceSettings, ...] = ()
@@ -163,6 +174,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "flow": FlowSettings,
     "captcha": CaptchaSettings,
     "batch": BatchSettings,
+    "workers": WorkerSettings,
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

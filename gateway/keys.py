@@ -16,7 +16,9 @@ from gateway.media.storage import MediaStore
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.pool import AccountPool
 from gateway.service.images import ImageRequests
+from gateway.service.worker_accounts import WorkerAccounts
 from gateway.store.base import Store
+from gateway.upstream.flow.workers import WorkerHub
 
 SETTINGS = web.AppKey("gateway.settings", Settings)
 METRICS = web.AppKey("gateway.metrics", GatewayMetrics)
@@ -26,6 +28,8 @@ STORE = web.AppKey("gateway.store", Store)
 MEDIA = web.AppKey("gateway.media", MediaStore)
 SIGNER = web.AppKey("gateway.signer", UrlSigner)
 IMAGES = web.AppKey("gateway.images", ImageRequests)
+WORKERS = web.AppKey("gateway.workers", WorkerHub)
+WORKER_ACCOUNTS = web.AppKey("gateway.worker_accounts", WorkerAccounts)
 
 # Request-scoped values set by the middleware.
 REQUEST_ID = web.RequestKey("gateway.request_id", str)

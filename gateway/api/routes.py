@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.api import health, images, media, models
+from gateway.api import health, images, media, models, workers
 
 API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v1/images/generations", images.create_image),
@@ -13,6 +13,7 @@ API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/v1/models", models.list_models),
     ("GET", "/v1/models/{model_id}", models.get_model),
     ("GET", "/v1/media/{media_id}", media.get_media),
+    ("GET", "/v1/flow-worker", workers.worker_socket),
 )
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -28,7 +29,7 @@ def add_routes(app: web.Application, *, base_path: str) -> None:
 
 
 def is_licence_exempt(request: web.Request) -> bool:
-    """Probes, metrics and signed media URLs need no licence."""
-    if request.path in EXEMPT_PATHS:
+    """Probes, metrics, the worker socket (its own secret) and signed media URLs need no licence."""
+    if request.path in EXEMPT_PATHS or request.path.endswith("/v1/flow-worker"):
         return True
     return "/v1/media/" in request.path and media.is_signed(request)

@@ -14,6 +14,11 @@ def account_id_for(session_token: str) -> str:
     return "acc_" + hashlib.sha256(session_token.encode()).hexdigest()[:12]
 
 
+def worker_account_id(account_key: str) -> str:
+    """The id of an account a browser worker serves, from the key the worker announces."""
+    return "wrk_" + hashlib.sha256(account_key.encode()).hexdigest()[:12]
+
+
 @dataclass(slots=True)
 class Account:
     """One Flow account in the pool; mutated only by the pool."""
@@ -23,6 +28,7 @@ class Account:
     session_token: Secret
     kind: AccountKind = AccountKind.REST
     proxy: str | None = None
+    worker_key: str = ""
     groups: frozenset[str] = frozenset()
     limits: dict[Capability, int] = field(default_factory=lambda: {Capability.IMAGE: 4, Capability.VIDEO: 2})
     tier: Tier | None = None

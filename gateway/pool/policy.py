@@ -16,6 +16,7 @@ class AccountState(enum.StrEnum):
     COOLING_DOWN = "cooling_down"
     NEEDS_RELOGIN = "needs_relogin"
     OUT_OF_CREDITS = "out_of_credits"
+    NEEDS_WORKER = "needs_worker"
     DISABLED = "disabled"
 
 
@@ -31,6 +32,8 @@ class Outcome(enum.StrEnum):
     CONTENT = "content"
     TRANSIENT = "transient"
     CLIENT_ERROR = "client_error"
+    MIGRATED = "migrated"
+    UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,13 @@ def apply(health: Health, outcome: Outcome, *, now: float, retry_after: float | 
     """The account's health after ``outcome``."""
     if outcome is Outcome.SUCCESS:
         return Health(since=now if health.state is not AccountState.ACTIVE else health.since)
-    if outcome in {Outcome.CAPTCHA, Outcome.CONTENT, Outcome.CLIENT_ERROR, Outcome.FORBIDDEN}:
+    if outcome in {
+        Outcome.CAPTCHA,
+        Outcome.CONTENT,
+        Outcome.CLIENT_ERROR,
+        Outcome.FORBIDDEN,
+        Outcome.UNREACHABLE,
+    }:
         return health  # not the account's fault (FORBIDDEN is handled per capability by the caller)
     if outcome is Outcome.RATE_LIMITED:
         return _cool(health, now=now, retry_after=retry_after, rules=rules)
@@ -76,6 +85,13 @@ def apply(health: Health, outcome: Outcome, *, now: float, retry_after: float | 
         return replace(health, state=AccountState.OUT_OF_CREDITS, reason="credits exhausted", since=now)
     if outcome is Outcome.AUTH_FAILED:
         return _auth_failed(health, now=now, rules=rules)
+    if outcome is Outcome.MIGRATED:
+        return replace(
+            health,
+            state=AccountState.NEEDS_WORKER,
+            since=now,
+            reason="labs.google sends this account to flow.google.com: serve it through a browser worker",
+        )
     return _transient(health, now=now, rules=rules)
 
 

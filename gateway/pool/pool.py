@@ -104,13 +104,31 @@ class AccountPool:
             account.health, outcome, now=self._clock(), retry_after=retry_after, rules=self._rules
         )
 
-    def update_info(self, account_id: str, *, tier: Tier, credits: int, email: str = "") -> None:
+    def update_info(self, account_id: str, *, tier: Tier, credits: int | None, email: str = "") -> None:
         """What Flow reported about an account (tier, credits); credits back lift OUT_OF_CREDITS."""
         account = self._accounts[account_id]
         account.tier, account.credits, account.info_at = tier, credits, self._clock()
         account.email = email or account.email
-        if account.health.state is AccountState.OUT_OF_CREDITS and credits > 0:
+        if account.health.state is AccountState.OUT_OF_CREDITS and credits:
             account.health = policy.Health(since=self._clock())
+
+    def add(self, account: Account) -> Account:
+        """Add an account (a worker announced it); an existing one with that id is kept and returned."""
+        return self._accounts.setdefault(account.id, account)
+
+    async def set_reachable(self, account_id: str, *, reachable: bool, reason: str = "") -> None:
+        """A worker account's worker came or went: unreachable accounts wait (not errors) for it."""
+        account = self._accounts.get(account_id)
+        if account is None:
+            return
+        now = self._clock()
+        if not reachable:
+            account.health = policy.Health(
+                AccountState.NEEDS_WORKER, reason or "its browser worker is not connected", since=now
+            )
+        elif account.health.state is AccountState.NEEDS_WORKER:
+            account.health = policy.Health(since=now)
+            await self._notify()
 
     def snapshot(self) -> list[AccountView]:
         """Every account's state, for metrics and admin."""

@@ -158,7 +158,7 @@ class ImageService:
     async def _attempt(self, lease: Lease, job: ImageJob, *, attempt: int, index: int) -> ImageResult:
         account = lease.account
         transport = self._transports[account.kind]
-        creds = FlowCredentials(account.id, account.session_token, account.proxy)
+        creds = FlowCredentials(account.id, account.session_token, account.proxy, account.worker_key)
         await self._ensure_entitled(account, creds, transport, job.spec)
         inputs = tuple([await self._upload(account, creds, transport, item) for item in job.inputs])
         request = ImageGenerationRequest(

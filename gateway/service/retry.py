@@ -66,6 +66,14 @@ def _upstream(_: up.UpstreamError) -> GatewayError:
     return BadGatewayError("Flow failed to complete the request")
 
 
+def _worker_gone(_: up.UpstreamError) -> GatewayError:
+    return ServiceUnavailableError(
+        "the browser worker serving this request disconnected; retry shortly",
+        code="worker_unavailable",
+        retry_after=5,
+    )
+
+
 def _timeout(_: up.UpstreamError) -> GatewayError:
     return GatewayTimeoutError("Flow did not answer in time")
 
@@ -77,6 +85,10 @@ TABLE: dict[type[up.UpstreamError], Decision] = {
     up.UpstreamQuotaError: Decision(Outcome.QUOTA_EXHAUSTED, retry=True, elsewhere=True, to_client=_quota),
     up.UpstreamCaptchaError: Decision(Outcome.CAPTCHA, retry=True, elsewhere=False, to_client=_captcha),
     up.UpstreamAuthError: Decision(Outcome.AUTH_FAILED, retry=True, elsewhere=True, to_client=_auth),
+    up.UpstreamMigratedError: Decision(Outcome.MIGRATED, retry=True, elsewhere=True, to_client=_auth),
+    up.UpstreamWorkerGoneError: Decision(
+        Outcome.UNREACHABLE, retry=False, elsewhere=True, to_client=_worker_gone
+    ),
     up.UpstreamForbiddenError: Decision(Outcome.FORBIDDEN, retry=True, elsewhere=True, to_client=_forbidden),
     up.UpstreamContentRejectedError: Decision(
         Outcome.CONTENT, retry=False, elsewhere=False, to_client=_content

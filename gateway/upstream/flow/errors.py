@@ -102,6 +102,15 @@ class UpstreamUnavailableError(UpstreamError):
     """Connection failures and 5xx: a transient strike."""
 
 
+class UpstreamWorkerGoneError(UpstreamError):
+    """The browser worker serving the account is not connected (or left mid-call): the call may or may
+    not have been dispatched, so it is not retried; the account waits for its worker."""
+
+
+class UpstreamMigratedError(UpstreamAuthError):
+    """labs.google redirected to flow.google.com: the account must be served by a browser worker."""
+
+
 class UpstreamTimeoutError(UpstreamError):
     """No answer within the deadline."""
 

@@ -29,6 +29,7 @@ from gateway.domain import (
 )
 from gateway.upstream.flow import rest_schemas as wire
 from gateway.upstream.flow.auth import AccessTokens
+from gateway.upstream.flow.download import fetch_media
 from gateway.upstream.flow.errors import (
     UpstreamCaptchaError,
     UpstreamError,
@@ -49,7 +50,6 @@ from gateway.upstream.http import FlowSessions
 
 SESSION_COOKIE = "__Secure-next-auth.session-token"
 FLOW_PROJECT_URL = "https://labs.google/fx/tools/flow/project/{project_id}"
-MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 # Headers the Flow web client sends on generation-class calls (flow-protocol.md §2).
 GENERATION_HEADERS = {
     "Accept": "*/*",
@@ -153,14 +153,12 @@ class RestTransport:
 
     async def download(self, url: str) -> bytes:
         """GET a signed media URL (no credentials), bounded in size."""
-        call = _Call(self._s.downloads, "GET", url, "media.download", self._settings.request_timeout)
-        headers = {"User-Agent": self._settings.user_agent}
-        async with self._guard(call), call.session.get(url, headers=headers) as resp:
-            if resp.status != 200:
-                raise classify(parse_google_error(resp.status, b""), endpoint=call.endpoint)
-            if (resp.content_length or 0) > MAX_DOWNLOAD_BYTES:
-                raise UpstreamProtocolError("media too large", endpoint=call.endpoint)
-            return await resp.content.read()
+        return await fetch_media(
+            self._s.downloads,
+            url,
+            seconds=self._settings.request_timeout,
+            user_agent=self._settings.user_agent,
+        )
 
     async def project_id(self, creds: FlowCredentials) -> str:
         """The account's project: memory, then the project cache, then ``project.createProject``."""

@@ -31,13 +31,14 @@ class FlowCredentials:
     account_id: str
     session_token: Secret
     proxy: str | None = None
+    worker_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class AccountInfo:
     """Credits and paygate tier of an account."""
 
-    credits: int
+    credits: int | None
     tier: Tier
     email: str = ""
 

@@ -1,0 +1,121 @@
+"""Flow over flow.google.com: batchexecute RPCs run by browser workers (``FlowTransport``).
+
+Builds each RPC with the codec, has the account's worker run it in its signed-in tab (the worker
+mints the reCAPTCHA token in the page and substitutes it), and parses the framed reply into domain
+values or the same typed errors the REST transport raises. A generate is never retried here: the
+token is single use and credits may already be spent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gateway.config import BatchSettings
+from gateway.domain import CaptchaAction, GeneratedImage, ImageData, ImageResolution, Tier, UpstreamMedia
+from gateway.upstream.flow import batch_rpcs as rpc
+from gateway.upstream.flow import errors as up
+from gateway.upstream.flow.batch import BatchCall, encode_freq, parse_reply
+from gateway.upstream.flow.transport import AccountInfo, FlowCredentials, ImageGenerationRequest
+from gateway.upstream.flow.workers import WorkerHub, result_body
+
+# A worker's ``result.error.code`` (flow-migration.md §4.2) as a typed upstream error.
+WORKER_ERRORS: dict[str, type[up.UpstreamError]] = {
+    "NO_FLOW_TAB": up.UpstreamUnavailableError,
+    "TAB_DISCARDED": up.UpstreamUnavailableError,
+    "FETCH_FAILED": up.UpstreamUnavailableError,
+    "SIGNED_OUT": up.UpstreamAuthError,
+    "REAUTH_REQUIRED": up.UpstreamAuthError,
+    "NO_AT_TOKEN": up.UpstreamAuthError,
+    "CAPTCHA_FAILED": up.UpstreamCaptchaError,
+    "CAPTCHA_TIMEOUT": up.UpstreamCaptchaError,
+    "DEADLINE": up.UpstreamTimeoutError,
+    "BAD_REQUEST": up.UpstreamInvalidRequestError,
+}
+# HTTP statuses of the batchexecute POST itself (§2.3): 401 stale cookies/at, 400 another account's triple.
+HTTP_ERRORS: dict[int, type[up.UpstreamError]] = {
+    400: up.UpstreamAuthError,
+    401: up.UpstreamAuthError,
+    403: up.UpstreamForbiddenError,
+    429: up.UpstreamRateLimitedError,
+}
+Downloader = Callable[[str], Awaitable[bytes]]
+
+
+class BatchTransport:
+    """Flow operations through the workers of a ``WorkerHub``."""
+
+    name = "worker"
+
+    def __init__(
+        self, hub: WorkerHub, settings: BatchSettings, *, download: Downloader, tier_of: Callable[[str], Tier]
+    ) -> None:
+        self._hub = hub
+        self._settings = settings
+        self._download = download
+        self._tier_of = tier_of
+
+    async def account_info(self, creds: FlowCredentials) -> AccountInfo:
+        """The tier the operator declared (no credits RPC is confirmed on flow.google.com yet)."""
+        return AccountInfo(None, self._tier_of(creds.worker_key))
+
+    async def upload_image(self, creds: FlowCredentials, image: ImageData) -> UpstreamMedia:
+        """``maseQ`` into the tab's project (it needs a token too)."""
+        project = self._project(creds)
+        name = f"gateway_upload_{int(time.time() * 1000)}.{'png' if 'png' in image.mime else 'jpg'}"
+        payload = await self._run(
+            creds, rpc.RPC_UPLOAD, rpc.upload(image, project, name, self._settings), project
+        )
+        return rpc.parse_upload(payload, project)
+
+    async def generate_images(
+        self, creds: FlowCredentials, request: ImageGenerationRequest
+    ) -> list[GeneratedImage]:
+        """``ogiZ0b``: the reply carries the signed image URLs inline."""
+        project = self._project(creds)
+        inner = rpc.image_generate(request, project, self._settings)
+        return rpc.parse_image_generate(await self._run(creds, rpc.RPC_IMAGE, inner, project), project)
+
+    async def upscale_image(
+        self, creds: FlowCredentials, media: UpstreamMedia, resolution: ImageResolution
+    ) -> bytes:
+        """``SPrCad``: 2K or 4K, base64 inline."""
+        inner = rpc.image_upscale(media, resolution, self._settings)
+        return rpc.parse_image_upscale(await self._run(creds, rpc.RPC_IMAGE_UPSCALE, inner, media.project_id))
+
+    async def download(self, url: str) -> bytes:
+        """Signed result URLs need no cookies: fetched by the gateway itself."""
+        return await self._download(url)
+
+    def _project(self, creds: FlowCredentials) -> str:
+        project = self._hub.project_of(creds.worker_key)
+        if project is None:
+            raise up.UpstreamWorkerGoneError(f"no worker serves {creds.worker_key}", endpoint="batch")
+        return project
+
+    async def _run(self, creds: FlowCredentials, rpcid: str, inner: object, project: str) -> object:
+        endpoint = f"batch.{rpcid}"
+        call = BatchCall(
+            rpcid,
+            encode_freq(rpcid, inner),
+            rpc.project_path(project),
+            CaptchaAction.IMAGE_GENERATION,
+            self._settings.call_timeout,
+        )
+        result = await self._hub.call(creds.worker_key, call)
+        if not result.get("ok"):
+            raise _worker_error(result.get("error"), endpoint)
+        status, body = result_body(result, endpoint=endpoint)
+        if status != 200:
+            cls = HTTP_ERRORS.get(
+                status, up.UpstreamUnavailableError if status >= 500 else up.UpstreamProtocolError
+            )
+            raise cls(f"{endpoint}: HTTP {status}", endpoint=endpoint)
+        return parse_reply(body, rpcid, endpoint=endpoint)
+
+
+def _worker_error(error: Any, endpoint: str) -> up.UpstreamError:
+    code = error.get("code") if isinstance(error, dict) else None
+    cls = WORKER_ERRORS.get(str(code), up.UpstreamUnavailableError)
+    return cls(f"{endpoint}: worker error {code}", endpoint=endpoint)

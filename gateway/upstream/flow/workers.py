@@ -1,0 +1,218 @@
+"""Browser workers, gateway side: the JSON worker protocol of flow-migration.md §4.2.
+
+A worker (the Chrome extension, the Playwright worker) connects, says ``hello`` with the accounts it
+serves, then runs ``call``s in a signed-in flow.google.com tab and answers ``result``s. This module
+keeps who serves which account, sends calls and matches results, and fails a gone worker's calls
+at once (``UpstreamWorkerGoneError``) so nobody hangs. It is transport-agnostic: the API layer
+adapts a WebSocket to a channel and a message stream. Accounts coming and going are reported to
+a listener (the composition root wires it to the pool); this module imports no pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from gateway.upstream.flow.batch import CAPTCHA_PLACEHOLDER, BatchCall
+from gateway.upstream.flow.errors import UpstreamProtocolError, UpstreamTimeoutError, UpstreamWorkerGoneError
+
+PROTOCOL = 1
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+log = structlog.get_logger("gateway.workers")
+
+
+class WorkerChannel(Protocol):
+    """Where messages to one worker go."""
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON message."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncedAccount:
+    """An account a worker serves, as its ``hello`` or ``account_state`` described it (no secrets)."""
+
+    key: str
+    project_id: str
+    tier: str = ""
+    groups: tuple[str, ...] = ()
+    email_hint: str = ""
+
+
+class AccountListener(Protocol):
+    """Told when an account becomes reachable through a worker, or stops being so (and why)."""
+
+    async def __call__(self, account: AnnouncedAccount, *, reachable: bool, reason: str) -> None:
+        """React to the change."""
+        ...
+
+
+@dataclass(slots=True)
+class _Worker:
+    id: str
+    channel: WorkerChannel
+    accounts: dict[str, AnnouncedAccount]
+    pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+
+
+class WorkerHub:
+    """Connected workers, the accounts they serve, and calls in flight."""
+
+    def __init__(self, *, on_account: AccountListener) -> None:
+        self._on_account = on_account
+        self._workers: dict[str, _Worker] = {}
+        self._by_account: dict[str, _Worker] = {}
+
+    def project_of(self, account_key: str) -> str | None:
+        """The project the account's tab is open on."""
+        worker = self._by_account.get(account_key)
+        return worker.accounts[account_key].project_id if worker else None
+
+    def connected(self) -> list[dict[str, object]]:
+        """Workers and their accounts (for readiness and admin)."""
+        return [
+            {"worker_id": w.id, "accounts": sorted(w.accounts), "in_flight": len(w.pending)}
+            for w in self._workers.values()
+        ]
+
+    async def serve(self, channel: WorkerChannel, messages: AsyncIterator[dict[str, Any]]) -> None:
+        """Run one connection from ``hello`` until it closes."""
+        first = await anext(messages, None)
+        worker = await self._hello(channel, first)
+        if worker is None:
+            return
+        try:
+            async for message in messages:
+                await self._handle(worker, message)
+        finally:
+            await self._goodbye(worker)
+
+    async def call(self, account_key: str, call: BatchCall) -> dict[str, Any]:
+        """Send ``call`` to the worker serving ``account_key``; the worker's ``result`` message."""
+        worker = self._by_account.get(account_key)
+        if worker is None:
+            raise UpstreamWorkerGoneError(f"no worker serves {account_key}", endpoint=f"batch.{call.rpcid}")
+        call_id = f"c-{uuid.uuid4().hex}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        worker.pending[call_id] = future
+        try:
+            await worker.channel.send(_call_message(call_id, account_key, call))
+            async with asyncio.timeout(call.timeout):
+                return await future
+        except TimeoutError:
+            await self._cancel(worker, call_id)
+            raise UpstreamTimeoutError(
+                f"worker gave no result within {call.timeout:g}s", endpoint=f"batch.{call.rpcid}"
+            ) from None
+        except asyncio.CancelledError:
+            await self._cancel(worker, call_id)  # only honoured before dispatch: credits may be spent after
+            raise
+        finally:
+            worker.pending.pop(call_id, None)
+
+    async def _hello(self, channel: WorkerChannel, message: dict[str, Any] | None) -> _Worker | None:
+        if not message or message.get("type") != "hello" or message.get("protocol") != PROTOCOL:
+            await channel.send({"type": "error", "error": "the first message must be hello with protocol 1"})
+            return None
+        accepted, rejected = _accounts(message.get("accounts"))
+        worker = _Worker(str(message.get("worker_id") or uuid.uuid4().hex[:8]), channel, accepted)
+        self._workers[worker.id] = worker
+        for account in accepted.values():
+            self._by_account[account.key] = worker
+            await self._on_account(account, reachable=True, reason="")
+        await channel.send({"type": "hello_ack", "accepted": sorted(accepted), "rejected": rejected})
+        log.info("worker_connected", worker=worker.id, accounts=len(accepted), rejected=len(rejected))
+        return worker
+
+    async def _handle(self, worker: _Worker, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "result":
+            future = worker.pending.get(str(message.get("id")))
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif kind == "ping":
+            await worker.channel.send({"type": "pong"})
+        elif kind == "account_state":
+            await self._account_state(worker, message)
+        elif kind != "pong":
+            log.info("worker_message_ignored", worker=worker.id, type=str(kind)[:32])
+
+    async def _account_state(self, worker: _Worker, message: dict[str, Any]) -> None:
+        account = worker.accounts.get(str(message.get("account_key")))
+        if account is None:
+            return
+        state = str(message.get("state", ""))
+        await self._on_account(account, reachable=state == "ready", reason=state)
+
+    async def _goodbye(self, worker: _Worker) -> None:
+        self._workers.pop(worker.id, None)
+        for call_id, future in worker.pending.items():
+            if not future.done():
+                future.set_exception(
+                    UpstreamWorkerGoneError(
+                        f"worker {worker.id} disconnected during {call_id}", endpoint="batch"
+                    )
+                )
+        for key, account in worker.accounts.items():
+            if self._by_account.get(key) is worker:
+                del self._by_account[key]
+                await self._on_account(account, reachable=False, reason="its browser worker disconnected")
+        log.info("worker_disconnected", worker=worker.id, failed_calls=len(worker.pending))
+
+    async def _cancel(self, worker: _Worker, call_id: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await worker.channel.send({"type": "cancel", "id": call_id})
+
+
+def _call_message(call_id: str, account_key: str, call: BatchCall) -> dict[str, Any]:
+    captcha = None
+    if call.captcha_action is not None:
+        captcha = {"action": call.captcha_action.value, "placeholder": CAPTCHA_PLACEHOLDER}
+    return {
+        "type": "call",
+        "id": call_id,
+        "account_key": account_key,
+        "op": "batchexecute",
+        "rpcid": call.rpcid,
+        "source_path": call.source_path,
+        "freq": call.freq,
+        "captcha": captcha,
+        "response": {"max_bytes": MAX_REPLY_BYTES, "match": None},
+        "deadline_ms": int(call.timeout * 1000),
+    }
+
+
+def _accounts(raw: object) -> tuple[dict[str, AnnouncedAccount], list[str]]:
+    accepted: dict[str, AnnouncedAccount] = {}
+    rejected: list[str] = []
+    for entry in raw if isinstance(raw, list) else []:
+        key = entry.get("account_key") if isinstance(entry, dict) else None
+        tab = entry.get("tab") if isinstance(entry, dict) else None
+        project = tab.get("project_id") if isinstance(tab, dict) else None
+        if not isinstance(key, str) or not key or not isinstance(project, str) or not project:
+            rejected.append(str(key))
+            continue
+        groups = entry.get("groups")
+        accepted[key] = AnnouncedAccount(
+            key,
+            project,
+            str(entry.get("tier") or ""),
+            tuple(str(g).lower() for g in groups) if isinstance(groups, list) else (),
+            str(entry.get("email_hint", "")),
+        )
+    return accepted, rejected
+
+
+def result_body(result: dict[str, Any], *, endpoint: str) -> tuple[int, str]:
+    """The HTTP status and body text of a successful ``result``."""
+    status, body = result.get("http_status"), result.get("body")
+    if not isinstance(status, int) or not isinstance(body, str):
+        raise UpstreamProtocolError(f"{endpoint}: worker result without status or body", endpoint=endpoint)
+    return status, body

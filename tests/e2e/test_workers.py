@@ -1,0 +1,104 @@
+"""Accounts served by browser workers: images over batchexecute, a worker dying mid-request, coming back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+import openai
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import SimHandle
+from tests.support.scripted_worker import ScriptedWorker, WorkerAccount
+
+SECRET = "worker-secret-for-tests"
+ClientWith = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def gateway(client_with: ClientWith) -> TestClient:
+    return await client_with(
+        {"GATEWAY_WORKERS_SECRET": SECRET, "GATEWAY_WORKERS_DEFAULT_TIER": "ultra"}, accounts=""
+    )
+
+
+@pytest.fixture
+async def worker(gateway: TestClient, simulator: SimHandle) -> AsyncIterator[ScriptedWorker]:
+    url = str(gateway.make_url("/flow/v1/flow-worker")).replace("http", "ws", 1) + f"?key={SECRET}"
+    account = WorkerAccount("acct-u", "st-ultra-1", simulator.sim.project_of("st-ultra-1"))
+    scripted = ScriptedWorker(url, simulator.url, [account])
+    await scripted.start()
+    yield scripted
+    await scripted.stop()
+
+
+@pytest.fixture
+async def sdk(gateway: TestClient, licence_key: str) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(
+        base_url=str(gateway.make_url("/flow/v1")), api_key=licence_key, max_retries=0
+    ) as client:
+        yield client
+
+
+async def test_images_are_served_over_batchexecute(
+    worker: ScriptedWorker, sdk: openai.AsyncOpenAI, simulator: SimHandle
+) -> None:
+    assert worker.ack == {"type": "hello_ack", "accepted": ["acct-u"], "rejected": []}
+    result = await sdk.images.generate(model="nano_banana_pro-4K-landscape", prompt="a fox")
+    assert result.data is not None and result.data[0].b64_json
+    stats = simulator.sim.stats
+    assert stats.calls("batch.ogiZ0b", account="ultra1@example.com", with_token=True) == 1
+    assert stats.calls("batch.SPrCad", with_token=True) == 1
+    assert stats.calls("images.generate") == 0  # nothing over the legacy REST host
+    assert [c["rpcid"] for c in worker.calls] == ["ogiZ0b", "SPrCad"]
+    assert all(c["captcha"]["action"] == "IMAGE_GENERATION" for c in worker.calls)
+
+
+async def test_edit_uploads_with_maseq(
+    worker: ScriptedWorker, sdk: openai.AsyncOpenAI, simulator: SimHandle
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    result = await sdk.images.edit(model="nano_banana", prompt="blue", image=("a.png", png, "image/png"))
+    assert result.data is not None
+    assert simulator.sim.stats.calls("batch.maseQ", with_token=True) == 1
+
+
+async def test_worker_killed_mid_request_is_503_then_comes_back(
+    worker: ScriptedWorker, sdk: openai.AsyncOpenAI, gateway: TestClient
+) -> None:
+    worker.die_on_call = True
+    with pytest.raises(openai.InternalServerError) as info:
+        await sdk.images.generate(model="nano_banana", prompt="x")
+    assert info.value.status_code == 503
+    assert info.value.code == "worker_unavailable"
+    ready = await gateway.get("/readyz")
+    assert (ready.status, (await ready.json())["accounts_serving"]) == (503, 0)
+    with pytest.raises(openai.InternalServerError) as again:
+        await sdk.images.generate(model="nano_banana", prompt="x")
+    assert again.value.status_code == 503  # the account waits for its worker: unavailable, not an error
+    worker.die_on_call = False
+    await worker.start()
+    result = await sdk.images.generate(model="nano_banana", prompt="x")
+    assert result.data is not None
+
+
+async def test_worker_socket_needs_the_secret(gateway: TestClient) -> None:
+    url = str(gateway.make_url("/v1/flow-worker")).replace("http", "ws", 1)
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await http.ws_connect(url + "?key=wrong")
+    assert info.value.status == 401
+
+
+async def test_hello_must_come_first_and_name_a_project(gateway: TestClient) -> None:
+    url = str(gateway.make_url("/v1/flow-worker")).replace("http", "ws", 1) + f"?key={SECRET}"
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(url) as ws:
+            await ws.send_json({"type": "ping"})
+            assert (await ws.receive_json())["type"] == "error"
+        async with http.ws_connect(url) as ws:
+            await ws.send_json({"type": "hello", "protocol": 1, "accounts": [{"account_key": "x"}]})
+            assert (await ws.receive_json()) == {"type": "hello_ack", "accepted": [], "rejected": ["x"]}
+            await ws.send_json({"type": "ping"})
+            assert (await ws.receive_json()) == {"type": "pong"}
