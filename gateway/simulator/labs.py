@@ -17,6 +17,10 @@ async def session(call: Call) -> web.StreamResponse:
     """NextAuth ``/auth/session``: ``{}`` for a missing, unknown or revoked session (as NextAuth does)."""
     if call.account is None:
         return json_reply({})
+    if (
+        call.account.migrated
+    ):  # since ~2026-09-11 labs answers 308 to flow.google.com (flow-migration.md §1.1)
+        return web.Response(status=308, headers={"Location": "https://flow.google.com/"})
     token, expires = call.world.access_token_for(call.account)
     email = call.account.spec.email
     return json_reply(

@@ -44,6 +44,10 @@ class Simulator:
         """Kill an account's labs session: ``/auth/session`` answers ``{}``, its tokens stop working."""
         self.world.accounts[session_token].revoked = True
 
+    def migrate(self, session_token: str) -> None:
+        """Move an account to flow.google.com: labs answers 308 and its access tokens stop working."""
+        self.world.accounts[session_token].migrated = True
+
     def rotate_page_session(self, session_token: str) -> None:
         """Make an account's flow.google.com ``at`` stale (as a page session expiring does)."""
         self.world.rotate_page_session(self.world.accounts[session_token])

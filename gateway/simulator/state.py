@@ -26,6 +26,7 @@ class AccountState:
     spec: SimAccount
     credits: int
     revoked: bool = False
+    migrated: bool = False
     projects: set[str] = field(default_factory=set)
     access_token: str = ""
     access_expires: float = 0.0
@@ -123,7 +124,7 @@ class World:
         if found is None or found[1] < time.time():
             raise unauthenticated()
         state = self.session(found[0])
-        if state is None:
+        if state is None or state.migrated:
             raise unauthenticated()
         return state
 

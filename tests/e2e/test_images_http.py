@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import re
@@ -12,6 +13,7 @@ from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
+from gateway import keys
 from gateway.config import Settings
 from tests.conftest import SimHandle
 
@@ -278,3 +280,21 @@ async def test_model_routes(http: TestClient, auth: dict[str, str]) -> None:
     assert one["parameters"]["image_size"] == {"values": ["1K", "2K", "4K"], "default": "1K"}
     missing = await http.get("/flow/v1/models/dall-e-3", headers=auth)
     assert (missing.status, (await error_of(missing))["code"]) == (404, "model_not_found")
+
+
+async def test_migrated_account_needs_a_worker_and_another_serves(
+    http: TestClient, auth: dict[str, str], simulator: SimHandle
+) -> None:
+    for token in ("st-ultra-1", "st-ultra-2"):
+        simulator.sim.migrate(token)
+    body = {"model": "nano_banana", "prompt": "x"}
+    # three at once: least-loaded selection tries each account first once
+    responses = await asyncio.gather(
+        *(http.post("/v1/images/generations", json=body, headers=auth) for _ in range(3))
+    )
+    assert [r.status for r in responses] == [200, 200, 200]
+    states = {view.label: (view.state, view.reason) for view in http.app[keys.POOL].snapshot()}
+    assert states["pro1"][0] == "active"
+    for label in ("ultra1", "ultra2"):
+        state, reason = states[label]
+        assert state == "needs_worker" and "flow.google.com" in reason  # demoted, not retried or disabled

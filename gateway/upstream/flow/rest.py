@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import yarl
 
 from gateway.config import FlowSettings
 from gateway.domain import (
@@ -33,6 +34,7 @@ from gateway.upstream.flow.download import fetch_media
 from gateway.upstream.flow.errors import (
     UpstreamCaptchaError,
     UpstreamError,
+    UpstreamMigratedError,
     UpstreamProtocolError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
@@ -49,6 +51,7 @@ from gateway.upstream.flow.transport import (
 from gateway.upstream.http import FlowSessions
 
 SESSION_COOKIE = "__Secure-next-auth.session-token"
+MIGRATED_HOST = "flow.google.com"
 FLOW_PROJECT_URL = "https://labs.google/fx/tools/flow/project/{project_id}"
 # Headers the Flow web client sends on generation-class calls (flow-protocol.md §2).
 GENERATION_HEADERS = {
@@ -250,10 +253,16 @@ class RestTransport:
         async with (
             self._guard(call),
             call.session.request(
-                call.method, call.path, data=data, headers=headers, proxy=creds.proxy or None
+                call.method,
+                call.path,
+                data=data,
+                headers=headers,
+                proxy=creds.proxy or None,
+                allow_redirects=False,
             ) as resp,
         ):
             raw = await resp.read()
+            _refuse_redirect(resp, call.endpoint)
             if resp.status >= 400:
                 raise classify(
                     parse_google_error(resp.status, raw),
@@ -313,6 +322,16 @@ class _Guard:
             raise UpstreamUnavailableError(
                 f"{self._call.endpoint}: {type(exc).__name__}", endpoint=self._call.endpoint
             ) from exc
+
+
+def _refuse_redirect(resp: aiohttp.ClientResponse, endpoint: str) -> None:
+    """A redirect here means the account moved: to flow.google.com (a worker must serve it) or elsewhere."""
+    if not 300 <= resp.status < 400:
+        return
+    target = yarl.URL(resp.headers.get("Location", ""))
+    if target.host == MIGRATED_HOST:
+        raise UpstreamMigratedError(f"{endpoint}: HTTP {resp.status} to {MIGRATED_HOST}", endpoint=endpoint)
+    raise UpstreamProtocolError(f"{endpoint}: unexpected HTTP {resp.status} redirect", endpoint=endpoint)
 
 
 def _retry_after(value: str | None) -> float | None:
