@@ -25,8 +25,8 @@ test: $(STAMP)           ## the test suite (what CI runs)
 	$(BIN)/python -m pytest --cov=gateway --cov-report=term:skip-covered --cov-fail-under=90
 
 lint: $(STAMP)           ## ruff, mypy --strict and the import-layer contracts
-	$(BIN)/ruff check gateway tests
-	$(BIN)/ruff format --check gateway tests
+	$(BIN)/ruff check gateway tests workers
+	$(BIN)/ruff format --check gateway tests workers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

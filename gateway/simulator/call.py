@@ -18,7 +18,9 @@ from gateway.simulator.state import AccountState, World
 from gateway.simulator.stats import Stats
 
 SESSION_COOKIE = "__Secure-next-auth.session-token"
-GOOGLE_COOKIE = "__Secure-1PSID"  # flow.google.com: Google SSO; the simulator keys accounts by its value
+# flow.google.com's Google SSO cookies; the simulator keys accounts by the value of either (a browser
+# on http://127.0.0.1 cannot hold a __Secure- cookie, so tests with a real browser send SID).
+GOOGLE_COOKIES = ("__Secure-1PSID", "SID")
 log = structlog.get_logger("flow.simulator")
 
 
@@ -131,7 +133,8 @@ def _authenticate(route: Route, request: web.Request, world: World) -> AccountSt
     if route.auth == "cookie":
         return world.session(request.cookies.get(SESSION_COOKIE))
     if route.auth == "google":
-        return world.session(request.cookies.get(GOOGLE_COOKIE))
+        value = next((request.cookies[name] for name in GOOGLE_COOKIES if name in request.cookies), None)
+        return world.session(value)
     return None
 
 
