@@ -118,9 +118,11 @@ async def test_reference_extension_loads_in_chromium(tmp_path: Path) -> None:
             ],
         )
         try:
-            async with asyncio.timeout(20):
-                while not context.service_workers:
-                    await asyncio.sleep(0.1)
-            assert context.service_workers[0].url.endswith("/background.js")
+            worker = (
+                context.service_workers[0]
+                if context.service_workers
+                else (await context.wait_for_event("serviceworker", timeout=20_000))
+            )
+            assert worker.url.endswith("/background.js")
         finally:
             await context.close()

@@ -1,8 +1,9 @@
 """Reference browser worker: a persistent Chromium profile, signed in to Google, serving one Flow account.
 
 It opens the account's flow.google.com project tab, connects to the gateway's worker socket, says
-hello, and runs every call in that tab through the page function it shares with the extension (``workers/extension/page/flow_call.js``):
-the token is minted by the page's own reCAPTCHA and the request carries the page's cookies. Needs
+hello, and runs every call in that tab through the page function it shares with the extension
+(``workers/extension/page/flow_call.js``): the token is minted by the page's own reCAPTCHA and the
+request carries the page's cookies. Needs
 ``pip install playwright aiohttp`` and a Chromium (``--chromium /usr/bin/chromium``; no browser
 download is needed). First run: ``--headed`` and sign in to Google in the window that opens.
 
