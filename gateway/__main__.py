@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import signal
 import socket
 import sys
 from pathlib import Path
 
+import orjson
 from aiohttp import web
 
 from gateway.app import create_app
@@ -24,6 +26,8 @@ from gateway.obs.logging import configure_logging
 DEMO_DIR = Path(".demo")
 CATALOG = Path(__file__).resolve().parents[1] / "config" / "models.toml"
 DEMO_CAPTCHA_KEY = "demo-captcha-key"
+WORKER_SCRIPT = Path(__file__).resolve().parents[1] / "workers" / "playwright" / "flow_worker.py"
+DEMO_WORKER_ACCOUNT = ("demo-worker-1", "worker1@demo.invalid", "PAYGATE_TIER_TWO")
 DEMO_ACCOUNTS = (
     ("demo-ultra-1", "ultra1@demo.invalid", "PAYGATE_TIER_TWO", ("ultra",)),
     ("demo-ultra-2", "ultra2@demo.invalid", "PAYGATE_TIER_TWO", ("ultra",)),
@@ -92,7 +96,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _write_demo_config(key: str, sim_port: int) -> Path:
+def _write_worker_files(secret: str, sim: str, project: str, gateway_ws: str) -> Path:
+    """The cookie the worker's browser needs for the simulator, and the command that starts the worker."""
+    cookies = DEMO_DIR / "worker-cookies.json"
+    cookies.write_text(orjson.dumps([{"name": "SID", "value": DEMO_WORKER_ACCOUNT[0], "url": sim}]).decode())
+    script = DEMO_DIR / "worker.sh"
+    script.write_text(
+        "#!/bin/sh\n# Starts the reference Playwright worker for the demo's flow.google.com account.\n"
+        f'exec "{sys.executable}" "{WORKER_SCRIPT}" --gateway "{gateway_ws}" --secret "{secret}" '
+        f'--profile "{DEMO_DIR.resolve() / "worker-profile"}" --account demo-worker --project "{project}" '
+        f'--tier ultra --groups browser --flow-origin "{sim}" --chromium /usr/bin/chromium '
+        f'--cookies "{cookies.resolve()}" --no-sandbox "$@"\n'
+    )
+    script.chmod(0o700)
+    return script
+
+
+def _write_demo_config(key: str, sim_port: int, worker_secret: str) -> Path:
     DEMO_DIR.mkdir(exist_ok=True)
     licence_file = DEMO_DIR / "licence"
     licence_file.write_text(key + "\n")
@@ -115,6 +135,7 @@ def _write_demo_config(key: str, sim_port: int) -> Path:
         f'[flow]\nlabs_base_url = "{sim}"\napi_base_url = "{sim}"\n\n'
         f'[captcha]\nbase_url = "{sim}/captcha"\nclient_key = "{DEMO_CAPTCHA_KEY}"\n'
         f'task_type = "RecaptchaV3TaskProxylessM1S9"\n\n'
+        f'[workers]\nsecret = "{worker_secret}"\n\n'
         f'[[licences]]\nid = "demo"\nname = "demo licence"\nkey_sha256 = "{hash_key(key)}"\n\n{accounts}'
     )
     return config
@@ -123,13 +144,14 @@ def _write_demo_config(key: str, sim_port: int) -> Path:
 async def _run_demo() -> None:
     from gateway.simulator import SimAccount, Simulator, SimulatorConfig  # noqa: PLC0415 - demo-only dependency
 
-    key, sim_port = new_licence_key(), _free_port()
-    settings: Settings = load_settings(_write_demo_config(key, sim_port))
+    key, sim_port, worker_secret = new_licence_key(), _free_port(), secrets.token_urlsafe(24)
+    settings: Settings = load_settings(_write_demo_config(key, sim_port, worker_secret))
     configure_logging(settings.logging)
     sim = Simulator(
         SimulatorConfig(captcha_client_key=DEMO_CAPTCHA_KEY),
         accounts=[
-            SimAccount(session_token=t, email=e, tier=tier, credits=10_000) for t, e, tier, _ in DEMO_ACCOUNTS
+            *(SimAccount(t, e, tier, credits=10_000) for t, e, tier, _ in DEMO_ACCOUNTS),
+            SimAccount(*DEMO_WORKER_ACCOUNT, credits=10_000),
         ],
     )
     runners = [
@@ -141,9 +163,17 @@ async def _run_demo() -> None:
     await web.TCPSite(runners[0], "127.0.0.1", sim_port).start()
     await web.TCPSite(runners[1], settings.server.host, settings.server.port).start()
     base = f"http://{settings.server.host}:{settings.server.port}{settings.server.base_path}/v1"
+    worker = _write_worker_files(
+        worker_secret,
+        f"http://127.0.0.1:{sim_port}",
+        sim.project_of(DEMO_WORKER_ACCOUNT[0]),
+        base.replace("http", "ws", 1) + "/flow-worker",
+    )
     sys.stdout.write(
         f"\nFlow simulator:  http://127.0.0.1:{sim_port}\nGateway:         {base}\n"
-        f"Licence key:     {key}   (also in {DEMO_DIR / 'licence'})\n\nPress Ctrl-C to stop.\n\n"
+        f"Licence key:     {key}   (also in {DEMO_DIR / 'licence'})\n"
+        f"Browser worker:  sh {worker}   (Chromium; then use model names like nano_banana|[browser])\n"
+        "\nPress Ctrl-C to stop.\n\n"
     )
     sys.stdout.flush()
     stop = asyncio.Event()

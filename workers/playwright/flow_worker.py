@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--account", required=True, help="the account key announced to the gateway")
     parser.add_argument("--project", required=True, help="the Flow project id the tab opens")
     parser.add_argument("--tier", default="", help="free | pro | ultra (else the gateway's default)")
+    parser.add_argument("--groups", default="", help="comma-separated account groups, e.g. browser,ultra")
     parser.add_argument("--flow-origin", default="https://flow.google.com")
     parser.add_argument("--chromium", default="", help="path of the browser (default: Playwright's)")
     parser.add_argument("--cookies", default="", help="a JSON file of cookies to add to the profile first")
@@ -93,6 +94,7 @@ async def serve(ws: aiohttp.ClientWebSocketResponse, page: Page, args: argparse.
                 {
                     "account_key": args.account,
                     "tier": args.tier,
+                    "groups": [g.strip() for g in args.groups.split(",") if g.strip()],
                     "tab": {"host": args.flow_origin, "project_id": args.project},
                 }
             ],
