@@ -48,6 +48,10 @@ class Simulator:
         """Move an account to flow.google.com: labs answers 308 and its access tokens stop working."""
         self.world.accounts[session_token].migrated = True
 
+    def refuse_rest(self, session_token: str) -> None:
+        """labs still mints access tokens for the account but aisandbox answers 401 to them (migrated)."""
+        self.world.accounts[session_token].rest_refused = True
+
     def rotate_page_session(self, session_token: str) -> None:
         """Make an account's flow.google.com ``at`` stale (as a page session expiring does)."""
         self.world.rotate_page_session(self.world.accounts[session_token])

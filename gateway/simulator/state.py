@@ -27,6 +27,7 @@ class AccountState:
     credits: int
     revoked: bool = False
     migrated: bool = False
+    rest_refused: bool = False
     projects: set[str] = field(default_factory=set)
     access_token: str = ""
     access_expires: float = 0.0
@@ -124,7 +125,7 @@ class World:
         if found is None or found[1] < time.time():
             raise unauthenticated()
         state = self.session(found[0])
-        if state is None or state.migrated:
+        if state is None or state.migrated or state.rest_refused:
             raise unauthenticated()
         return state
 

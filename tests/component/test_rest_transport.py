@@ -136,3 +136,20 @@ async def test_captcha_wrong_key_fails_cleanly(settings: Settings) -> None:
             )
     finally:
         await session.close()
+
+
+async def test_refused_fresh_token_means_migrated(transport: RestTransport, simulator: SimHandle) -> None:
+    simulator.sim.refuse_rest("st-pro-1")
+    with pytest.raises(up.UpstreamMigratedError):
+        await transport.account_info(PRO)
+    assert simulator.sim.stats.calls("credits") == 2  # refreshed once, then gave up
+    assert simulator.sim.stats.calls("auth.session") == 2
+
+
+async def test_generation_401_is_not_resent(transport: RestTransport, simulator: SimHandle) -> None:
+    await transport.account_info(ULTRA)
+    simulator.sim.faults.add(route="images.generate", kind="unauthenticated", count=1)
+    with pytest.raises(up.UpstreamAuthError) as info:
+        await transport.generate_images(ULTRA, ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1))
+    assert not isinstance(info.value, up.UpstreamMigratedError)
+    assert simulator.sim.stats.calls("images.generate") == 1

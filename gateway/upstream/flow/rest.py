@@ -235,16 +235,35 @@ class RestTransport:
     async def _api(
         self, call: _Call, creds: FlowCredentials, *, body: object = None, user_agent: str | None = None
     ) -> object:
+        """An aisandbox call with the account's Bearer. A 401 on a plain call is retried once with a
+        freshly exchanged token; a second 401 means the session works but aisandbox refuses it: the
+        account moved to flow.google.com (flow-migration.md §1.3). Generation calls are not resent
+        (their reCAPTCHA token is single use)."""
+        try:
+            return await self._send(
+                call, creds, body=body, headers=await self._api_headers(creds, user_agent)
+            )
+        except UpstreamError as exc:
+            if exc.error is None or exc.error.http_status != 401:
+                raise
+            self._tokens.invalidate(creds.account_id)
+            if user_agent is not None:
+                raise
+        try:
+            return await self._send(call, creds, body=body, headers=await self._api_headers(creds, None))
+        except UpstreamError as exc:
+            if exc.error is not None and exc.error.http_status == 401:
+                raise UpstreamMigratedError(
+                    f"{call.endpoint}: aisandbox refuses a fresh access token", endpoint=call.endpoint
+                ) from exc
+            raise
+
+    async def _api_headers(self, creds: FlowCredentials, user_agent: str | None) -> dict[str, str]:
         token = await self._tokens.get(creds)
         headers = {"authorization": f"Bearer {token.token.reveal()}", **self._base_headers(user_agent)}
         if user_agent is not None:
             headers.update(GENERATION_HEADERS)
-        try:
-            return await self._send(call, creds, body=body, headers=headers)
-        except UpstreamError as exc:
-            if exc.error is not None and exc.error.http_status == 401:
-                self._tokens.invalidate(creds.account_id)
-            raise
+        return headers
 
     async def _send(
         self, call: _Call, creds: FlowCredentials, *, body: object, headers: Mapping[str, str]
