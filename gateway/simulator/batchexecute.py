@@ -16,7 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.simulator import batch_video
 from gateway.simulator.aisandbox import IMAGE_MODELS, MIMES, TIER_RANK
+from gateway.simulator.batchexecute_core import RpcError, check_ctx, frame_reply, project_of_path
 from gateway.simulator.call import Call, Route
 from gateway.simulator.errors import GoogleError
 from gateway.simulator.faults import Fault, raise_fault
@@ -24,7 +26,6 @@ from gateway.simulator.render import pixel_size, render_jpeg
 from gateway.simulator.state import Media
 
 PATH = "/_/AiSandboxAngularFrontend/data/batchexecute"
-TOOL_CODE = 22
 # flowboard measured 4 = 3:4 and 5 = 4:3 from JPEG headers; the simulator follows it (flow-migration.md §2.5).
 IMAGE_ASPECTS = {
     1: "IMAGE_ASPECT_RATIO_SQUARE",
@@ -44,51 +45,9 @@ FAULT_FRAMES = {
 }
 
 
-class RpcError(Exception):
-    """An RPC-level failure, answered as a status list in the ``wrb.fr`` frame."""
-
-    def __init__(self, code: int, reason: str | None = None) -> None:
-        super().__init__(code)
-        self.code, self.reason = code, reason
-
-
-def frame_reply(rpcid: str, payload: object | None, error: RpcError | None = None) -> str:
-    """The framed reply text."""
-    status: list[object] | None = None
-    if error is not None:
-        status = [error.code, None, [[error.reason]]] if error.reason else [error.code]
-    wrb = ["wrb.fr", rpcid, None if payload is None else json.dumps(payload), None, None, status, "generic"]
-    first = json.dumps([wrb])
-    second = json.dumps([["di", 42], ["af.httprm", 41, "-1234567890", 7]])
-    return f")]}}'\n\n{len(first)}\n{first}\n{len(second)}\n{second}\n"
-
-
-def _ctx(call: Call, ctx: Any, *, project: str | None, action: str | None) -> None:
-    """Check the shared context block; with ``action``, verify and use up the token in ``ctx[10]``."""
-    if not isinstance(ctx, list) or len(ctx) < 11 or ctx[1] != TOOL_CODE:
-        raise RpcError(3)
-    if project is not None and ctx[5] != project:
-        raise RpcError(3)
-    if action is None:
-        return
-    token = ctx[10][0] if isinstance(ctx[10], list) and ctx[10] else None
-    try:
-        call.world.consume_token(token, action=action, user_agent=call.user_agent())
-    except GoogleError:
-        raise RpcError(7, "PUBLIC_ERROR_UNUSUAL_ACTIVITY") from None
-    call.token_ok = True
-
-
-def _project(call: Call, source_path: str) -> str:
-    project_id = source_path.removeprefix("/project/").split("/")[0]
-    if not source_path.startswith("/project/") or project_id not in call.owner.projects:
-        raise RpcError(3)
-    return project_id
-
-
 async def generate_images(call: Call, inner: Any, source_path: str) -> object:
     """``ogiZ0b``: items of ``[…, inputs, seed, aspect, model, …, ctx, [[[prompt]]], …]``; URLs inline."""
-    project_id = _project(call, source_path)
+    project_id = project_of_path(call, source_path)
     if (
         not isinstance(inner, list)
         or len(inner) < 4
@@ -98,7 +57,7 @@ async def generate_images(call: Call, inner: Any, source_path: str) -> object:
         raise RpcError(3)
     for item in inner[1]:
         _check_image_item(call, item, project_id)
-    _ctx(call, inner[3], project=project_id, action="IMAGE_GENERATION")
+    check_ctx(call, inner[3], project=project_id, action="IMAGE_GENERATION")
     return [[_image_record(call, item, project_id) for item in inner[1]]]
 
 
@@ -125,7 +84,7 @@ def _check_image_item(call: Call, item: Any, project_id: str) -> None:
         media = call.world.media.get(ref[0]) if isinstance(ref, list) and ref else None
         if media is None or media.owner != call.owner.spec.session_token or ref[4] not in (1, 2):
             raise RpcError(5)
-    _ctx(call, item[7], project=project_id, action=None)
+    check_ctx(call, item[7], project=project_id, action=None)
 
 
 def _image_record(call: Call, item: list[Any], project_id: str) -> list[object]:
@@ -158,7 +117,7 @@ def _image_record(call: Call, item: list[Any], project_id: str) -> list[object]:
 
 async def upload(call: Call, inner: Any, source_path: str) -> object:
     """``maseQ``: ``[ctx, b64, mime, 1, …, fileName, …]`` → ``[[mediaId, projectId]]``; needs a token."""
-    project_id = _project(call, source_path)
+    project_id = project_of_path(call, source_path)
     if (
         not isinstance(inner, list)
         or len(inner) < 9
@@ -172,7 +131,7 @@ async def upload(call: Call, inner: Any, source_path: str) -> object:
         raise RpcError(3) from None
     if not data.startswith(MIMES[inner[2]]):
         raise RpcError(3)
-    _ctx(call, inner[0], project=project_id, action="IMAGE_GENERATION")
+    check_ctx(call, inner[0], project=project_id, action="IMAGE_GENERATION")
     media = call.world.add_media(
         Media(call.world.new_media_name(), "upload", call.owner.spec.session_token, project_id, data=data)
     )
@@ -187,7 +146,7 @@ async def upscale_image(call: Call, inner: Any, source_path: str) -> object:
     media = call.world.media.get(inner[0]) if isinstance(inner[0], str) else None
     if media is None or media.owner != call.owner.spec.session_token or media.kind != "image":
         raise RpcError(5)
-    _ctx(call, inner[2], project=None, action="IMAGE_GENERATION")
+    check_ctx(call, inner[2], project=None, action="IMAGE_GENERATION")
     factor, tier = (2, "PAYGATE_TIER_ONE") if inner[1] == 1 else (4, "PAYGATE_TIER_TWO")
     if TIER_RANK[call.owner.spec.tier] < TIER_RANK[tier]:
         raise RpcError(7)
@@ -202,14 +161,26 @@ async def _unknown_rpc(call: Call, inner: Any, source_path: str) -> object:
 
 
 RpcHandler = Callable[[Call, Any, str], Awaitable[object]]
-RPCS: dict[str, RpcHandler] = {"ogiZ0b": generate_images, "maseQ": upload, "SPrCad": upscale_image}
+RPCS: dict[str, RpcHandler] = {
+    "ogiZ0b": generate_images,
+    "maseQ": upload,
+    "SPrCad": upscale_image,
+    "YhhmEf": batch_video.submit,
+    "eb1hJf": batch_video.submit,
+    "nprQif": batch_video.submit,
+    "MZZa6b": batch_video.submit,
+    "fZytfe": batch_video.extend,
+    "p0UkFb": batch_video.upscale,
+    "jwpduf": batch_video.poll,
+    "as29s": batch_video.media_record,
+}
 
 
 async def batchexecute(call: Call) -> web.StreamResponse:
     """The endpoint: session checks, then one RPC, answered as frames."""
     rpcid, inner = await _checked_request(call)
     call.stat_name = f"batch.{rpcid}"
-    if call.fault_kind is not None:
+    if call.fault_kind is not None and call.fault_kind != "video_failed":  # that one fails the job later
         return await _fault_frame(rpcid, call.fault_kind)
     handler = RPCS.get(rpcid, _unknown_rpc)
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from gateway.simulator.config import SimAccount, SimulatorConfig
 from gateway.simulator.errors import GoogleError, invalid, recaptcha_failed, unauthenticated
+from gateway.simulator.render import build_mp4, pixel_size, render_jpeg
 
 ACTIONS = ("IMAGE_GENERATION", "VIDEO_GENERATION")
 
@@ -142,6 +143,14 @@ class World:
         if not isinstance(project_id, str) or project_id not in state.projects:
             raise invalid("Project not found or not accessible.")
         return project_id
+
+    def video_bytes(self, media: Media) -> bytes:
+        """The mp4 of a video (rendered once, then kept)."""
+        if not media.data:
+            size = pixel_size(media.aspect, scale=self.config.image_scale)
+            frames = [render_jpeg(size, prompt=media.prompt, seed=media.seed + i) for i in range(2)]
+            media.data = build_mp4(frames, size, 8.0)
+        return media.data
 
     def new_media_name(self) -> str:
         """A fresh media id."""

@@ -16,7 +16,6 @@ from aiohttp import web
 from gateway.simulator.aisandbox import check_context, take_token
 from gateway.simulator.call import Call, Route
 from gateway.simulator.errors import GoogleError, invalid, json_reply, not_found
-from gateway.simulator.render import build_mp4, pixel_size, render_jpeg
 from gateway.simulator.state import Media
 from gateway.simulator.timeline import FAILED, video_status
 
@@ -206,11 +205,7 @@ async def status(call: Call) -> web.StreamResponse:
 
 
 def _mp4(call: Call, media: Media) -> bytes:
-    if not media.data:
-        size = pixel_size(media.aspect, scale=call.world.config.image_scale)
-        frames = [render_jpeg(size, prompt=media.prompt, seed=media.seed + i) for i in range(2)]
-        media.data = build_mp4(frames, size, 8.0)
-    return media.data
+    return call.world.video_bytes(media)
 
 
 async def media_get(call: Call) -> web.StreamResponse:

@@ -6,6 +6,7 @@ token through the page's grecaptcha, substitute it into the f.req the gateway's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -229,3 +230,91 @@ async def test_bad_slots_and_foreign_media(page: Page) -> None:
     )
     with pytest.raises(up.UpstreamNotFoundError):
         parse_reply(await reply.text(), "ogiZ0b", endpoint="ogiZ0b")
+
+
+def status_of(record: list[Any]) -> list[Any]:
+    return record[5][8]  # type: ignore[no-any-return]
+
+
+async def submit_video(page: Page, request: rpc.VideoRequest) -> str:
+    rpcid, inner = rpc.video_submit(request, page.project, SETTINGS)
+    reply = await page.call(rpcid, inner, token=await page.mint("VIDEO_GENERATION"))
+    payload = parse_reply(await reply.text(), rpcid, endpoint=rpcid)
+    record = payload[3][0][0]  # type: ignore[index]
+    assert status_of(record) == [6]
+    return str(record[0])
+
+
+async def wait_done(page: Page, media_id: str) -> list[Any]:
+    seen = []
+    for _ in range(40):
+        reply = await page.call("jwpduf", rpc.poll([media_id]))
+        (record,) = parse_reply(await reply.text(), "jwpduf", endpoint="jwpduf")[0]  # type: ignore[index]
+        seen.append(status_of(record)[0])
+        if status_of(record)[0] in (3, 4):
+            return seen
+        await asyncio.sleep(0.05)
+    raise AssertionError(seen)
+
+
+async def test_text_to_video_poll_record_and_mp4(page: Page, client: TestClient) -> None:
+    media_id = await submit_video(
+        page, rpc.VideoRequest("a pig flying", "veo_3_1_t2v_fast", Aspect.LANDSCAPE)
+    )
+    not_yet = await page.call("as29s", rpc.media_record(media_id))
+    with pytest.raises(up.UpstreamNotFoundError):
+        parse_reply(await not_yet.text(), "as29s", endpoint="as29s")
+    seen = await wait_done(page, media_id)
+    assert 2 in seen and seen[-1] == 3
+    record = parse_reply(
+        await (await page.call("as29s", rpc.media_record(media_id))).text(), "as29s", endpoint="as29s"
+    )
+    url = rpc.video_url(record)
+    assert url is not None
+    mp4 = await (await client.get(url.split(str(client.make_url("")))[-1])).read()
+    assert mp4[4:8] == b"ftyp"
+    assert record[0][5][13] == len(mp4)  # type: ignore[index]
+
+
+async def test_frames_references_and_refusals(page: Page) -> None:
+    upload = await page.call(
+        "maseQ",
+        rpc.upload(ImageData(PNG, "image/png"), page.project, "a.png", SETTINGS),
+        token=await page.mint(),
+    )
+    frame = rpc.parse_upload(parse_reply(await upload.text(), "maseQ", endpoint="maseQ"), page.project).name
+    for request in (
+        rpc.VideoRequest("p", "veo_3_1_i2v_s_fast", Aspect.PORTRAIT, start=frame),
+        rpc.VideoRequest("p", "veo_3_1_i2v_s_fast", Aspect.PORTRAIT, start=frame, end=frame),
+        rpc.VideoRequest("p", "veo_3_1_r2v_fast", Aspect.LANDSCAPE, references=(frame, frame)),
+    ):
+        await submit_video(page, request)
+    for bad in (
+        rpc.VideoRequest("p", "veo_3_1_t2v_fast_portrait", Aspect.PORTRAIT),
+        rpc.VideoRequest("p", "veo_3_1_r2v_fast", Aspect.LANDSCAPE, references=(frame,) * 4),
+        rpc.VideoRequest("p", "veo_3_1_i2v_s_fast", Aspect.PORTRAIT, start="not-mine"),
+    ):
+        rpcid, inner = rpc.video_submit(bad, page.project, SETTINGS)
+        reply = await page.call(rpcid, inner, token=await page.mint("VIDEO_GENERATION"))
+        with pytest.raises((up.UpstreamInvalidRequestError, up.UpstreamNotFoundError)):
+            parse_reply(await reply.text(), rpcid, endpoint=rpcid)
+
+
+async def test_failed_video_and_upscale_and_extend(page: Page, sim: Simulator) -> None:
+    sim.faults.add(route="batch.YhhmEf", kind="video_failed", count=1)
+    failed = await submit_video(page, rpc.VideoRequest("p", "veo_3_1_t2v_fast", Aspect.LANDSCAPE))
+    assert (await wait_done(page, failed))[-1] == 4
+    done = await submit_video(page, rpc.VideoRequest("p", "veo_3_1_t2v_fast", Aspect.LANDSCAPE))
+    await wait_done(page, done)
+    upscale = await page.call(
+        "p0UkFb",
+        rpc.video_upscale(done, "G", Aspect.LANDSCAPE, SETTINGS),
+        token=await page.mint("VIDEO_GENERATION"),
+    )
+    created = parse_reply(await upscale.text(), "p0UkFb", endpoint="p0UkFb")
+    assert created[3][0][0][0] == f"{done}_upsampled"  # type: ignore[index]
+    extend = rpc.video_extend(
+        rpc.ExtendRequest(done, 8, "S", "more", "veo_3_1_extend", Aspect.LANDSCAPE), page.project, SETTINGS
+    )
+    reply = await page.call("fZytfe", extend, token=await page.mint("VIDEO_GENERATION"))
+    assert status_of(parse_reply(await reply.text(), "fZytfe", endpoint="fZytfe")[3][0][0]) == [6]  # type: ignore[index]
