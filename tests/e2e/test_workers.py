@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -9,6 +10,7 @@ import openai
 import pytest
 from aiohttp.test_utils import TestClient
 
+from gateway import keys
 from tests.conftest import SimHandle
 from tests.support.scripted_worker import ScriptedWorker, WorkerAccount
 
@@ -102,3 +104,19 @@ async def test_hello_must_come_first_and_name_a_project(gateway: TestClient) -> 
             assert (await ws.receive_json()) == {"type": "hello_ack", "accepted": [], "rejected": ["x"]}
             await ws.send_json({"type": "ping"})
             assert (await ws.receive_json()) == {"type": "pong"}
+
+
+async def test_probe_reports_presence_only(worker: ScriptedWorker, gateway: TestClient) -> None:
+    probe = await gateway.app[keys.WORKERS].probe("acct-u")
+    assert probe["at_present"] is True and probe["signed_in"] is True and probe["grecaptcha_ready"] is True
+    assert all(not isinstance(v, str) or len(v) < 80 for v in probe.values())  # no token values
+
+
+async def test_one_generate_at_a_time_per_worker(
+    worker: ScriptedWorker, sdk: openai.AsyncOpenAI, simulator: SimHandle
+) -> None:
+    results = await asyncio.gather(
+        *(sdk.images.generate(model="nano_banana", prompt=f"p{i}") for i in range(3))
+    )
+    assert all(r.data for r in results)
+    assert simulator.sim.stats.max_inflight("ultra1@example.com") == 1  # the worker announced generate: 1

@@ -85,8 +85,20 @@ class ScriptedWorker:
     ) -> None:
         account = self.accounts[message["account_key"]]
         headers = {"Cookie": f"__Secure-1PSID={account.google_cookie}", "User-Agent": UA}
-        page = await (await http.get(f"{self.flow}{message['source_path']}", headers=headers)).text()
+        path = message.get("source_path") or f"/project/{account.project_id}"
+        page = await (await http.get(f"{self.flow}{path}", headers=headers)).text()
         wiz = json.loads(re.search(r"window.WIZ_global_data = (\{.*?\});", page).group(1))  # type: ignore[union-attr]
+        if message.get("op") == "probe":
+            probe = {
+                "flow_tab": True,
+                "at_present": bool(wiz["SNlM0e"]),
+                "signed_in": bool(wiz["S06Grb"]),
+                "landing": path,
+                "bl": wiz["cfb2h"],
+                "grecaptcha_ready": "grecaptcha" in page,
+            }
+            await ws.send_json({"type": "result", "id": message["id"], "ok": True, "probe": probe})
+            return
         freq = message["freq"]
         if message.get("captcha"):
             minted = await http.post(

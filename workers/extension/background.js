@@ -35,6 +35,10 @@ async function runCall(cfg, message) {
   }
   const target = { tabId: tab.id };
   await chrome.scripting.executeScript({ target, world: "MAIN", files: ["page/flow_call.js"] });
+  if (message.op === "probe") {
+    const [probed] = await chrome.scripting.executeScript({ target, world: "MAIN", func: () => window.__flowGatewayProbe() });
+    return { ok: true, probe: probed.result };
+  }
   const [injection] = await chrome.scripting.executeScript({
     target, world: "MAIN", func: (call) => window.__flowGatewayCall(call), args: [message],
   });

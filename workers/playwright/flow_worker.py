@@ -68,9 +68,12 @@ async def open_tab(context: BrowserContext, args: argparse.Namespace) -> Page:
 
 
 async def run_call(page: Page, message: dict[str, Any]) -> dict[str, Any]:
-    """One ``call`` in the tab; a ``result`` message."""
+    """One ``call`` (``batchexecute`` or ``probe``) in the tab; a ``result`` message."""
     try:
-        result = await page.evaluate("(call) => window.__flowGatewayCall(call)", message)
+        if message.get("op") == "probe":
+            result = {"ok": True, "probe": await page.evaluate("() => window.__flowGatewayProbe()")}
+        else:
+            result = await page.evaluate("(call) => window.__flowGatewayCall(call)", message)
     except Exception as exc:  # noqa: BLE001 - whatever the page throws becomes a worker error for the gateway
         result = {
             "ok": False,

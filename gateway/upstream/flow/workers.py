@@ -59,6 +59,8 @@ class _Worker:
     id: str
     channel: WorkerChannel
     accounts: dict[str, AnnouncedAccount]
+    generates: asyncio.Semaphore
+    reads: asyncio.Semaphore
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -95,21 +97,48 @@ class WorkerHub:
             await self._goodbye(worker)
 
     async def call(self, account_key: str, call: BatchCall) -> dict[str, Any]:
-        """Send ``call`` to the worker serving ``account_key``; the worker's ``result`` message."""
+        """Send ``call`` to the worker serving ``account_key``; the worker's ``result`` message.
+
+        Generates and reads are bounded separately, by what the worker announced (``max_inflight``)."""
+        worker = self._worker(account_key, f"batch.{call.rpcid}")
+        gate = worker.generates if call.is_generate else worker.reads
+        async with gate:
+            return await self._request(worker, _call_message(account_key, call), call.timeout)
+
+    async def probe(self, account_key: str, *, seconds: float = 15.0) -> dict[str, Any]:
+        """What the worker sees in the account's tab (presence only: never cookie or token values)."""
+        worker = self._worker(account_key, "probe")
+        message = {
+            "type": "call",
+            "op": "probe",
+            "account_key": account_key,
+            "deadline_ms": int(seconds * 1000),
+        }
+        result = await self._request(worker, message, seconds)
+        probe = result.get("probe")
+        if not result.get("ok") or not isinstance(probe, dict):
+            raise UpstreamProtocolError("probe: the worker answered no probe", endpoint="probe")
+        return probe
+
+    def _worker(self, account_key: str, endpoint: str) -> _Worker:
         worker = self._by_account.get(account_key)
         if worker is None:
-            raise UpstreamWorkerGoneError(f"no worker serves {account_key}", endpoint=f"batch.{call.rpcid}")
+            raise UpstreamWorkerGoneError(f"no worker serves {account_key}", endpoint=endpoint)
+        return worker
+
+    async def _request(self, worker: _Worker, message: dict[str, Any], seconds: float) -> dict[str, Any]:
         call_id = f"c-{uuid.uuid4().hex}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         worker.pending[call_id] = future
         try:
-            await worker.channel.send(_call_message(call_id, account_key, call))
-            async with asyncio.timeout(call.timeout):
+            await worker.channel.send({**message, "id": call_id})
+            async with asyncio.timeout(seconds):
                 return await future
         except TimeoutError:
             await self._cancel(worker, call_id)
             raise UpstreamTimeoutError(
-                f"worker gave no result within {call.timeout:g}s", endpoint=f"batch.{call.rpcid}"
+                f"worker gave no result within {seconds:g}s",
+                endpoint=str(message.get("rpcid") or message.get("op")),
             ) from None
         except asyncio.CancelledError:
             await self._cancel(worker, call_id)  # only honoured before dispatch: credits may be spent after
@@ -122,7 +151,15 @@ class WorkerHub:
             await channel.send({"type": "error", "error": "the first message must be hello with protocol 1"})
             return None
         accepted, rejected = _accounts(message.get("accounts"))
-        worker = _Worker(str(message.get("worker_id") or uuid.uuid4().hex[:8]), channel, accepted)
+        raw_limits = message.get("max_inflight")
+        limits: dict[str, Any] = raw_limits if isinstance(raw_limits, dict) else {}
+        worker = _Worker(
+            str(message.get("worker_id") or uuid.uuid4().hex[:8]),
+            channel,
+            accepted,
+            generates=asyncio.Semaphore(_limit(limits.get("generate"), 1)),
+            reads=asyncio.Semaphore(_limit(limits.get("read"), 4)),
+        )
         self._workers[worker.id] = worker
         for account in accepted.values():
             self._by_account[account.key] = worker
@@ -171,13 +208,16 @@ class WorkerHub:
             await worker.channel.send({"type": "cancel", "id": call_id})
 
 
-def _call_message(call_id: str, account_key: str, call: BatchCall) -> dict[str, Any]:
+def _limit(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64 else default
+
+
+def _call_message(account_key: str, call: BatchCall) -> dict[str, Any]:
     captcha = None
     if call.captcha_action is not None:
         captcha = {"action": call.captcha_action.value, "placeholder": CAPTCHA_PLACEHOLDER}
     return {
         "type": "call",
-        "id": call_id,
         "account_key": account_key,
         "op": "batchexecute",
         "rpcid": call.rpcid,

@@ -62,5 +62,14 @@
     }
   }
 
+  // What the gateway may know about the tab: presence only, never the values of cookies or tokens.
+  function probe() {
+    const data = window.WIZ_global_data || {};
+    const enterprise = window.grecaptcha && window.grecaptcha.enterprise;
+    return { flow_tab: location.hostname !== "", at_present: Boolean(data.SNlM0e), signed_in: Boolean(data.S06Grb),
+      landing: location.pathname, bl: data.cfb2h || "", grecaptcha_ready: Boolean(enterprise) };
+  }
+
   window.__flowGatewayCall = call;
+  window.__flowGatewayProbe = probe;
 })();
