@@ -120,3 +120,15 @@ async def test_one_generate_at_a_time_per_worker(
     )
     assert all(r.data for r in results)
     assert simulator.sim.stats.max_inflight("ultra1@example.com") == 1  # the worker announced generate: 1
+
+
+async def test_account_state_events_pause_and_resume_the_account(
+    worker: ScriptedWorker, gateway: TestClient, sdk: openai.AsyncOpenAI
+) -> None:
+    await worker.send({"type": "account_state", "account_key": "acct-u", "state": "signed_out"})
+    await asyncio.sleep(0.05)
+    views = {v.label: v for v in gateway.app[keys.POOL].snapshot()}
+    assert (views["acct-u"].state, views["acct-u"].reason) == ("needs_worker", "signed_out")
+    await worker.send({"type": "account_state", "account_key": "acct-u", "state": "ready"})
+    await asyncio.sleep(0.05)
+    assert (await sdk.images.generate(model="nano_banana", prompt="x")).data

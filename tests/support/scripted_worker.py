@@ -33,6 +33,7 @@ class ScriptedWorker:
         self.ack: dict[str, Any] = {}
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._answers: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -40,6 +41,10 @@ class ScriptedWorker:
         self._task = asyncio.ensure_future(self._run())
         async with asyncio.timeout(5):
             await self._connected.wait()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        assert self._ws is not None
+        await self._ws.send_json(message)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -69,6 +74,7 @@ class ScriptedWorker:
                 }
             )
             self.ack = await ws.receive_json()
+            self._ws = ws
             self._connected.set()
             async for frame in ws:
                 message = json.loads(frame.data)

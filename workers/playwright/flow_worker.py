@@ -106,6 +106,25 @@ async def serve(ws: aiohttp.ClientWebSocketResponse, page: Page, args: argparse.
     log.info("hello_ack %s", await ws.receive_json())
     tasks: set[asyncio.Task[None]] = set()
 
+    def on_navigation(frame: Any) -> None:
+        if frame is not page.main_frame:
+            return
+        path = frame.url.split("://", 1)[-1].partition("/")[2]
+        state = (
+            "ready"
+            if path.startswith("project/")
+            else "signed_out"
+            if path.startswith("about")
+            else "tab_closed"
+        )
+        task = asyncio.ensure_future(
+            ws.send_json({"type": "account_state", "account_key": args.account, "state": state})
+        )
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    page.on("framenavigated", on_navigation)
+
     async def answer(message: dict[str, Any]) -> None:
         await ws.send_json(await run_call(page, message))
 
