@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run demo test lint check clean
+.PHONY: install run demo test lint check bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,12 +25,15 @@ test: $(STAMP)           ## the test suite (what CI runs)
 	$(BIN)/python -m pytest --cov=gateway --cov-report=term:skip-covered --cov-fail-under=90
 
 lint: $(STAMP)           ## ruff, mypy --strict and the import-layer contracts
-	$(BIN)/ruff check gateway tests workers
-	$(BIN)/ruff format --check gateway tests workers
+	$(BIN)/ruff check gateway tests workers bench
+	$(BIN)/ruff format --check gateway tests workers bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 check: lint test
+
+bench: $(STAMP)          ## benchmarks; prints Markdown tables
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

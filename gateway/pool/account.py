@@ -30,6 +30,7 @@ class Account:
     proxy: str | None = None
     worker_key: str = ""
     groups: frozenset[str] = frozenset()
+    weight: float = 1.0
     limits: dict[Capability, int] = field(default_factory=lambda: {Capability.IMAGE: 4, Capability.VIDEO: 2})
     tier: Tier | None = None
     credits: int | None = None

@@ -10,7 +10,6 @@ heap-based selection can replace it without touching callers.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -20,17 +19,10 @@ from gateway.domain import Capability, Tier
 from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
 from gateway.pool import policy
 from gateway.pool.account import Account
+from gateway.pool.index import SelectionIndex, Want
 from gateway.pool.policy import AccountState, Outcome
 
-
-@dataclass(frozen=True, slots=True)
-class LeaseRequest:
-    """What a lease must satisfy."""
-
-    capability: Capability
-    tier: Tier = Tier.FREE
-    groups: frozenset[str] = frozenset()
-    exclude: frozenset[str] = frozenset()
+LeaseRequest = Want
 
 
 class Lease:
@@ -79,8 +71,10 @@ class AccountPool:
         self._rules = rules or policy.Rules()
         self._wait_timeout = wait_timeout
         self._clock = clock
-        self._rr = itertools.count()
         self._changed = asyncio.Condition()
+        self._index = SelectionIndex()
+        for account in self._accounts.values():
+            self._index.update(account, clock())
 
     @property
     def accounts(self) -> Sequence[Account]:
@@ -96,6 +90,7 @@ class AccountPool:
             yield lease
         finally:
             account.inflight[request.capability] -= 1
+            self._index.update(account, self._clock())
             await self._notify()
 
     def record(self, account: Account, outcome: Outcome, *, retry_after: float | None) -> None:
@@ -103,6 +98,7 @@ class AccountPool:
         account.health = policy.apply(
             account.health, outcome, now=self._clock(), retry_after=retry_after, rules=self._rules
         )
+        self._index.update(account, self._clock())
 
     def update_info(self, account_id: str, *, tier: Tier, credits: int | None, email: str = "") -> None:
         """What Flow reported about an account (tier, credits); credits back lift OUT_OF_CREDITS."""
@@ -111,10 +107,17 @@ class AccountPool:
         account.email = email or account.email
         if account.health.state is AccountState.OUT_OF_CREDITS and credits:
             account.health = policy.Health(since=self._clock())
+        self._index.update(account, self._clock())
 
     def add(self, account: Account) -> Account:
         """Add an account (a worker announced it); an existing one with that id is kept and returned."""
-        return self._accounts.setdefault(account.id, account)
+        kept = self._accounts.setdefault(account.id, account)
+        self._index.update(kept, self._clock())
+        return kept
+
+    def reindex(self, account: Account) -> None:
+        """Re-index an account whose tier, groups or limits changed outside the pool's own methods."""
+        self._index.update(account, self._clock())
 
     async def set_reachable(self, account_id: str, *, reachable: bool, reason: str = "") -> None:
         """A worker account's worker came or went: unreachable accounts wait (not errors) for it."""
@@ -128,6 +131,8 @@ class AccountPool:
             )
         elif account.health.state is AccountState.NEEDS_WORKER:
             account.health = policy.Health(since=now)
+        self._index.update(account, now)
+        if reachable:
             await self._notify()
 
     def snapshot(self) -> list[AccountView]:
@@ -136,26 +141,31 @@ class AccountPool:
         return [_view(a, now) for a in self._accounts.values()]
 
     async def _acquire(self, request: LeaseRequest) -> Account:
-        capable = self._capable(request)
+        self._check_capable(request)
         deadline = self._clock() + self._wait_timeout
         async with self._changed:
             while True:
-                account = self._pick(capable, request.capability)
+                now = self._clock()
+                account = self._index.pick(request, now)
                 if account is not None:
                     account.inflight[request.capability] += 1
+                    self._index.picked(account, now)
                     return account
-                remaining = deadline - self._clock()
+                remaining = deadline - now
                 if remaining <= 0:
-                    raise self._no_capacity(capable)
+                    raise self._no_capacity(request)
+                wake = self._index.soonest_ready(request, now)
                 try:
-                    async with asyncio.timeout(min(remaining, self._next_change(capable))):
+                    async with asyncio.timeout(
+                        min(remaining, max(0.01, wake) if wake is not None else remaining)
+                    ):
                         await self._changed.wait()
                 except TimeoutError:
                     continue
 
-    def _capable(self, request: LeaseRequest) -> list[Account]:
-        """Accounts that could ever serve this request, or an immediate error saying why none can."""
-        in_group = [a for a in self._accounts.values() if not request.groups or a.groups & request.groups]
+    def _check_capable(self, request: LeaseRequest) -> None:
+        """An immediate error when no account could ever serve this request (cheap: classes, not accounts)."""
+        in_group, entitled = self._index.classes(request)
         if not in_group:
             names = ", ".join(sorted(request.groups))
             raise PermissionDeniedError(
@@ -163,46 +173,23 @@ class AccountPool:
                 param="model",
                 code="no_account_in_group",
             )
-        entitled = [a for a in in_group if a.tier is None or a.tier.rank >= request.tier.rank]
         if not entitled:
             raise PermissionDeniedError(
                 f"this model needs a Flow {request.tier.label} account and none is available", param="model"
             )
-        alive = [a for a in entitled if a.id not in request.exclude and _alive(a)]
-        if not alive:
+        if not self._index.alive(request):
             raise ServiceUnavailableError("no usable Flow account for this request right now", retry_after=30)
-        return alive
 
-    def _pick(self, capable: list[Account], capability: Capability) -> Account | None:
-        now = self._clock()
-        ready = [a for a in capable if policy.can_serve(a.health, now) and a.has_room(capability)]
-        if not ready:
-            return None
-        turn = next(self._rr)
-        return min(ready, key=lambda a: (a.load(capability), (hash(a.id) + turn) % len(ready)))
-
-    def _next_change(self, capable: list[Account]) -> float:
-        """Seconds until the soonest cooldown ends (so a waiter wakes without a release)."""
-        now = self._clock()
-        ends = [a.health.cooldown_until - now for a in capable if a.health.cooldown_until > now]
-        return max(0.01, min(ends)) if ends else self._wait_timeout
-
-    def _no_capacity(self, capable: list[Account]) -> NoCapacityError:
-        now = self._clock()
-        ends = [a.health.cooldown_until - now for a in capable if a.health.cooldown_until > now]
-        retry = min(ends) if ends else 1.0
+    def _no_capacity(self, request: LeaseRequest) -> NoCapacityError:
+        soonest = self._index.soonest_ready(request, self._clock())
         return NoCapacityError(
             "every Flow account able to serve this request is busy or cooling down; retry later",
-            retry_after=max(1.0, retry),
+            retry_after=max(1.0, soonest if soonest is not None else 1.0),
         )
 
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
-
-
-def _alive(account: Account) -> bool:
-    return account.health.state in {AccountState.ACTIVE, AccountState.COOLING_DOWN}
 
 
 def _view(account: Account, now: float) -> AccountView:

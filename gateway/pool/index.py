@@ -1,0 +1,173 @@
+"""Selection in O(classes + log n): which account serves a lease, without scanning the pool.
+
+Accounts fall into classes by (tier, groups) — a handful in any real pool. Per class there is a
+lazily invalidated heap of ready accounts per capability, keyed by load after one more lease
+(divided by the account's weight) and then by when it was last picked (fairness among equals), and
+a heap of cooldown ends. Every change to an account re-indexes it (``update``); stale heap entries
+are recognised by a version number and dropped when they surface. Pure: no clock of its own, no I/O.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gateway.domain import Capability, Tier
+from gateway.pool import policy
+from gateway.pool.account import Account
+
+ClassKey = tuple[int, frozenset[str]]
+SERVING = frozenset({policy.AccountState.ACTIVE, policy.AccountState.COOLING_DOWN})
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """What a pick must satisfy."""
+
+    capability: Capability
+    tier: Tier = Tier.FREE
+    groups: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()
+    credits: int = 0
+
+
+@dataclass(slots=True)
+class _Class:
+    ready: dict[Capability, list[tuple[float, int, int, str]]] = field(
+        default_factory=lambda: {c: [] for c in Capability}
+    )
+    cooling: list[tuple[float, int, str]] = field(default_factory=list)
+    members: set[str] = field(default_factory=set)
+
+
+class SelectionIndex:
+    """The pool's accounts, indexed for picking."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, Account] = {}
+        self._classes: dict[ClassKey, _Class] = {}
+        self._class_of: dict[str, ClassKey] = {}
+        self._version: dict[str, int] = {}
+        self._last_pick: dict[str, int] = {}
+        self._turn = itertools.count(1)
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def update(self, account: Account, now: float) -> None:
+        """(Re)index an account after any change: health, tier, groups, limits, in-flight leases."""
+        key = (account.tier.rank if account.tier is not None else -1, account.groups)
+        old = self._class_of.get(account.id)
+        if old is not None and old != key:
+            self._classes[old].members.discard(account.id)
+        self._accounts[account.id] = account
+        self._class_of[account.id] = key
+        klass = self._classes.setdefault(key, _Class())
+        klass.members.add(account.id)
+        version = self._version.get(account.id, 0) + 1
+        self._version[account.id] = version
+        health = account.health
+        if health.state not in SERVING:
+            return
+        if health.cooldown_until > now:
+            heapq.heappush(klass.cooling, (health.cooldown_until, version, account.id))
+            return
+        for capability in Capability:
+            if account.has_room(capability):
+                entry = (_score(account, capability), self._last_pick.get(account.id, 0), version, account.id)
+                heapq.heappush(klass.ready[capability], entry)
+                self._compact(klass, capability)
+
+    def _compact(self, klass: _Class, capability: Capability) -> None:
+        """Drop stale entries once they outnumber live ones, so heaps stay O(members)."""
+        heap = klass.ready[capability]
+        if len(heap) > 4 * len(klass.members) + 64:
+            klass.ready[capability] = [e for e in heap if self._current(e[2], e[3])]
+            heapq.heapify(klass.ready[capability])
+
+    def picked(self, account: Account, now: float) -> None:
+        """Record that ``account`` was just leased (it goes to the back among equals), and re-index it."""
+        self._last_pick[account.id] = next(self._turn)
+        self.update(account, now)
+
+    def pick(self, want: Want, now: float) -> Account | None:
+        """The best ready account for ``want``, or None when every capable one is busy or cooling."""
+        best: tuple[tuple[float, int], Account] | None = None
+        for klass in self._matching(want):
+            self._promote(klass, now)
+            found = self._top(klass, want)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+        return best[1] if best else None
+
+    def heap_entries(self) -> int:
+        """Entries held in every heap, stale ones included (bounded by compaction; for metrics and tests)."""
+        return sum(len(h) for k in self._classes.values() for h in (*k.ready.values(), k.cooling))
+
+    def classes(self, want: Want) -> tuple[bool, bool]:
+        """(some account is in the wanted groups, some of those has the tier): for immediate errors."""
+        in_group = [k for k in self._classes if self._classes[k].members and _groups_match(k, want)]
+        return bool(in_group), any(k[0] == -1 or k[0] >= want.tier.rank for k in in_group)
+
+    def alive(self, want: Want) -> bool:
+        """True when some capable, non-excluded account serves now or after a cooldown."""
+        for klass in self._matching(want):
+            for account_id in klass.members:
+                if account_id not in want.exclude and self._accounts[account_id].health.state in SERVING:
+                    return True
+        return False
+
+    def soonest_ready(self, want: Want, now: float) -> float | None:
+        """Seconds until the soonest cooldown of a capable account ends, if any is cooling."""
+        ends = []
+        for klass in self._matching(want):
+            self._promote(klass, now)
+            while klass.cooling and not self._current(klass.cooling[0][1], klass.cooling[0][2]):
+                heapq.heappop(klass.cooling)
+            if klass.cooling:
+                ends.append(klass.cooling[0][0] - now)
+        return max(0.0, min(ends)) if ends else None
+
+    def _matching(self, want: Want) -> Iterator[_Class]:
+        for key, klass in self._classes.items():
+            if (key[0] == -1 or key[0] >= want.tier.rank) and _groups_match(key, want):
+                yield klass
+
+    def _promote(self, klass: _Class, now: float) -> None:
+        while klass.cooling and klass.cooling[0][0] <= now:
+            _, version, account_id = heapq.heappop(klass.cooling)
+            if self._current(version, account_id):
+                self.update(self._accounts[account_id], now)
+
+    def _top(self, klass: _Class, want: Want) -> tuple[tuple[float, int], Account] | None:
+        heap = klass.ready[want.capability]
+        skipped = []
+        found = None
+        while heap:
+            score, turn, version, account_id = heap[0]
+            if not self._current(version, account_id):
+                heapq.heappop(heap)
+                continue
+            account = self._accounts[account_id]
+            if account_id in want.exclude or (account.credits is not None and account.credits < want.credits):
+                skipped.append(heapq.heappop(heap))  # wanted by other requests: put back below
+                continue
+            found = ((score, turn), account)
+            break
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return found
+
+    def _current(self, version: int, account_id: str) -> bool:
+        return self._version.get(account_id) == version
+
+
+def _groups_match(key: ClassKey, want: Want) -> bool:
+    return not want.groups or bool(key[1] & want.groups)
+
+
+def _score(account: Account, capability: Capability) -> float:
+    limit = account.limits.get(capability, 0)
+    return (account.inflight[capability] + 1) / (limit * account.weight) if limit > 0 else float("inf")

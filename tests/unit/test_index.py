@@ -1,0 +1,136 @@
+"""The selection index alone: order, weights, fairness, cooldowns, filters; a fake clock throughout."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from gateway.domain import Capability, Secret, Tier
+from gateway.pool.account import Account
+from gateway.pool.index import SelectionIndex, Want
+from gateway.pool.policy import AccountState, Health
+
+IMAGE = Want(Capability.IMAGE)
+
+
+def make(
+    name: str,
+    *,
+    tier: Tier | None = Tier.PRO,
+    groups: tuple[str, ...] = (),
+    limit: int = 4,
+    weight: float = 1.0,
+    credits: int | None = None,
+) -> Account:
+    return Account(
+        id=name,
+        label=name,
+        session_token=Secret(""),
+        tier=tier,
+        groups=frozenset(groups),
+        weight=weight,
+        credits=credits,
+        limits={Capability.IMAGE: limit, Capability.VIDEO: 1},
+    )
+
+
+def lease(index: SelectionIndex, want: Want = IMAGE, now: float = 0.0) -> Account | None:
+    account = index.pick(want, now)
+    if account is not None:
+        account.inflight[want.capability] += 1
+        index.picked(account, now)
+    return account
+
+
+def release(index: SelectionIndex, account: Account, now: float = 0.0) -> None:
+    account.inflight[Capability.IMAGE] -= 1
+    index.update(account, now)
+
+
+def build(*accounts: Account) -> SelectionIndex:
+    index = SelectionIndex()
+    for account in accounts:
+        index.update(account, 0.0)
+    return index
+
+
+def test_least_loaded_then_least_recently_picked() -> None:
+    a, b = make("a"), make("b")
+    index = build(a, b)
+    first, second = lease(index), lease(index)
+    assert first is not None and second is not None
+    assert {first.id, second.id} == {"a", "b"}  # equal load: the other one next
+    release(index, first)
+    assert lease(index) is first  # now the less loaded one
+
+
+def test_fair_rotation_among_idle_accounts() -> None:
+    accounts = [make(n) for n in "abcd"]
+    index = build(*accounts)
+    picks = Counter()
+    for _ in range(40):
+        account = lease(index)
+        assert account is not None
+        picks[account.id] += 1
+        release(index, account)
+    assert set(picks.values()) == {10}
+
+
+def test_weight_and_limits() -> None:
+    heavy, light = make("heavy", limit=4, weight=3.0), make("light", limit=4)
+    index = build(heavy, light)
+    held = [lease(index) for _ in range(8)]
+    assert Counter(a.id for a in held if a) == {"heavy": 4, "light": 4}  # limits hold whatever the weight
+    assert lease(index) is None
+    index2 = build(make("h", limit=8, weight=3.0), make("l", limit=8))
+    counts = Counter(a.id for a in (lease(index2) for _ in range(8)) if a)
+    assert counts["h"] > counts["l"]
+
+
+def test_cooldown_hides_then_returns_the_account() -> None:
+    a = make("a")
+    index = build(a)
+    a.health = Health(AccountState.COOLING_DOWN, "rate limited", since=0, cooldown_until=30)
+    index.update(a, 0)
+    assert index.pick(IMAGE, 10) is None
+    assert index.soonest_ready(IMAGE, 10) == 20
+    assert index.pick(IMAGE, 30) is a
+
+
+def test_not_serving_states_are_never_picked_but_counted_for_errors() -> None:
+    a = make("a", groups=("ultra",), tier=Tier.ULTRA)
+    index = build(a)
+    a.health = Health(AccountState.DISABLED, "5 failures")
+    index.update(a, 0)
+    want = Want(Capability.IMAGE, groups=frozenset({"ultra"}))
+    assert index.pick(want, 0) is None
+    assert index.classes(want) == (True, True)
+    assert not index.alive(want)
+
+
+def test_filters_tier_group_exclusion_credits() -> None:
+    pro, ultra, broke = make("pro"), make("ultra", tier=Tier.ULTRA, groups=("vip",)), make("broke", credits=5)
+    index = build(pro, ultra, broke)
+    assert index.pick(Want(Capability.IMAGE, tier=Tier.ULTRA), 0) is ultra
+    assert index.pick(Want(Capability.IMAGE, groups=frozenset({"vip"})), 0) is ultra
+    assert index.classes(Want(Capability.IMAGE, groups=frozenset({"nope"}))) == (False, False)
+    assert index.classes(Want(Capability.IMAGE, tier=Tier.ULTRA, groups=frozenset({"x"}))) == (False, False)
+    assert index.pick(Want(Capability.IMAGE, exclude=frozenset({"ultra", "pro"})), 0) is broke
+    assert index.pick(Want(Capability.IMAGE, exclude=frozenset({"ultra", "pro"}), credits=10), 0) is None
+    assert index.pick(IMAGE, 0) is not None  # skipped entries were put back
+
+
+def test_unknown_tier_may_serve_anything() -> None:
+    unknown = make("u", tier=None)
+    index = build(unknown)
+    assert index.pick(Want(Capability.IMAGE, tier=Tier.ULTRA), 0) is unknown
+
+
+def test_heaps_stay_bounded_under_churn() -> None:
+    accounts = [make(str(i)) for i in range(10)]
+    index = build(*accounts)
+    for _ in range(5000):
+        account = lease(index)
+        assert account is not None
+        release(index, account)
+    sizes = [len(heap) for klass in index._classes.values() for heap in klass.ready.values()]
+    assert max(sizes) <= 4 * 10 + 64 + 1
