@@ -104,7 +104,8 @@ class SelectionIndex:
 
     def heap_entries(self) -> int:
         """Entries held in every heap, stale ones included (bounded by compaction; for metrics and tests)."""
-        return sum(len(h) for k in self._classes.values() for h in (*k.ready.values(), k.cooling))
+        ready = sum(len(heap) for klass in self._classes.values() for heap in klass.ready.values())
+        return ready + sum(len(klass.cooling) for klass in self._classes.values())
 
     def classes(self, want: Want) -> tuple[bool, bool]:
         """(some account is in the wanted groups, some of those has the tier): for immediate errors."""
