@@ -70,6 +70,9 @@ def can_serve(health: Health, now: float) -> bool:
 def apply(health: Health, outcome: Outcome, *, now: float, retry_after: float | None, rules: Rules) -> Health:
     """The account's health after ``outcome``."""
     if outcome is Outcome.SUCCESS:
+        if health.cooldown_until > now:
+            # A lease taken before the cooldown finished well; the cooldown still stands.
+            return replace(health, auth_failures=0, consecutive_failures=0)
         return Health(since=now if health.state is not AccountState.ACTIVE else health.since)
     if outcome in {
         Outcome.CAPTCHA,

@@ -63,3 +63,9 @@ def test_quota_means_out_of_credits() -> None:
     h = apply(Health(), Outcome.QUOTA_EXHAUSTED, now=7, retry_after=None, rules=RULES)
     assert (h.state, h.since) == (AccountState.OUT_OF_CREDITS, 7)
     assert not can_serve(h, 1e9)
+
+
+def test_success_of_an_earlier_lease_keeps_the_cooldown() -> None:
+    h = apply(Health(), Outcome.RATE_LIMITED, now=100, retry_after=20, rules=RULES)
+    h = apply(h, Outcome.SUCCESS, now=101, retry_after=None, rules=RULES)
+    assert h.state is AccountState.COOLING_DOWN and not can_serve(h, 110) and can_serve(h, 120)
