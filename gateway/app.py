@@ -30,6 +30,7 @@ from gateway.middleware.request_context import install_response_headers, request
 from gateway.obs.metrics import GatewayMetrics, metrics_handler, upstream_trace_config
 from gateway.pool.account import Account, account_id_for
 from gateway.pool.collector import PoolCollector
+from gateway.pool.policy import Rules
 from gateway.pool.pool import AccountPool
 from gateway.service.generation import ImageService
 from gateway.service.images import ImageRequests
@@ -61,7 +62,17 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = metrics
     app[keys.CATALOG] = Catalog.load(settings.catalog_path)
-    app[keys.POOL] = AccountPool(accounts_from(settings), wait_timeout=settings.flow.request_timeout)
+    app[keys.POOL] = AccountPool(
+        accounts_from(settings),
+        rules=Rules(
+            base_cooldown=settings.pool.base_cooldown,
+            max_cooldown=settings.pool.max_cooldown,
+            failures_to_disable=settings.pool.failures_to_disable,
+            auth_failures_to_relogin=settings.pool.auth_failures_to_relogin,
+        ),
+        wait_timeout=settings.pool.wait_timeout,
+        max_waiters=settings.pool.max_waiters,
+    )
     metrics.register_collector(PoolCollector(app[keys.POOL]))
     worker_accounts = WorkerAccounts(app[keys.POOL], settings.workers)
     app[keys.WORKER_ACCOUNTS] = worker_accounts

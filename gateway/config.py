@@ -108,6 +108,17 @@ class BatchSettings(_Section, frozen=True):
     call_timeout: float = 180.0
 
 
+class PoolSettings(_Section, frozen=True):
+    """Account selection, waiting and the health policy's numbers."""
+
+    wait_timeout: float = 30.0
+    max_waiters: int = 1000
+    base_cooldown: float = 30.0
+    max_cooldown: float = 900.0
+    failures_to_disable: int = 5
+    auth_failures_to_relogin: int = 2
+
+
 class WorkerSettings(_Section, frozen=True):
     """Browser workers (the Chrome extension, the Playwright worker) serving flow.google.com accounts."""
 
@@ -161,6 +172,7 @@ class Settings(_Section, frozen=True):
     captcha: CaptchaSettings = msgspec.field(default_factory=CaptchaSettings)
     batch: BatchSettings = msgspec.field(default_factory=BatchSettings)
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    pool: PoolSettings = msgspec.field(default_factory=PoolSettings)
     catalog_path: str = "config/models.toml"
     accounts: tuple[AccountSettings, ...] = ()
     licences: tuple[LicenceSettings, ...] = ()
@@ -175,6 +187,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "captcha": CaptchaSettings,
     "batch": BatchSettings,
     "workers": WorkerSettings,
+    "pool": PoolSettings,
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -77,6 +77,7 @@ def settings_factory(
             f'catalog_path = "{Path(__file__).parents[1] / "config" / "models.toml"}"\n'
             f'[logging]\nlevel = "warning"\n'
             f'[store]\nbackend = "memory"\n'
+            f"[pool]\nwait_timeout = 5.0\n"
             f'[media]\nroot = "{tmp_path / "media"}"\nallow_private_urls = true\n'
             f'[flow]\nlabs_base_url = "{simulator.url}"\napi_base_url = "{simulator.url}"\n'
             f"request_timeout = 10.0\nimage_timeout = 10.0\ngeneration_timeout = 30.0\n"

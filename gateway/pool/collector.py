@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gateway.pool.pool import AccountPool, AccountView
@@ -20,7 +20,7 @@ class PoolCollector(Collector):
     def __init__(self, pool: AccountPool) -> None:
         self._pool = pool
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """One scrape."""
         views = self._pool.snapshot()
         accounts = GaugeMetricFamily(
@@ -40,7 +40,18 @@ class PoolCollector(Collector):
         )
         for tier, total in _credits_by_tier(views).items():
             credits.add_metric([tier], total)
-        yield from (accounts, inflight, limits, credits)
+        waiting = GaugeMetricFamily("gateway_pool_waiting_requests", "Requests waiting for a free account.")
+        waiting.add_metric([], self._pool.waiting)
+        waits = CounterMetricFamily("gateway_pool_waits", "Requests that had to wait.")
+        waits.add_metric([], self._pool.waits)
+        wait_seconds = CounterMetricFamily("gateway_pool_wait_seconds", "Time spent waiting for an account.")
+        wait_seconds.add_metric([], self._pool.wait_seconds)
+        outcomes = CounterMetricFamily(
+            "gateway_pool_outcomes", "Lease outcomes by class.", labels=["outcome"]
+        )
+        for outcome, count in sorted(self._pool.outcomes.items()):
+            outcomes.add_metric([outcome], count)
+        yield from (accounts, inflight, limits, credits, waiting, waits, wait_seconds, outcomes)
 
 
 def _credits_by_tier(views: list[AccountView]) -> dict[str, int]:

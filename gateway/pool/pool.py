@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class AccountPool:
         *,
         rules: policy.Rules | None = None,
         wait_timeout: float = 30.0,
+        max_waiters: int = 1000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._accounts: dict[str, Account] = {a.id: a for a in accounts}
@@ -72,6 +74,11 @@ class AccountPool:
         self._wait_timeout = wait_timeout
         self._clock = clock
         self._changed = asyncio.Condition()
+        self._max_waiters = max_waiters
+        self.waiting = 0
+        self.waits = 0
+        self.wait_seconds = 0.0
+        self.outcomes: Counter[str] = Counter()
         self._index = SelectionIndex()
         for account in self._accounts.values():
             self._index.update(account, clock())
@@ -98,6 +105,7 @@ class AccountPool:
         account.health = policy.apply(
             account.health, outcome, now=self._clock(), retry_after=retry_after, rules=self._rules
         )
+        self.outcomes[outcome.value] += 1
         self._index.update(account, self._clock())
 
     def update_info(self, account_id: str, *, tier: Tier, credits: int | None, email: str = "") -> None:
@@ -142,26 +150,43 @@ class AccountPool:
 
     async def _acquire(self, request: LeaseRequest) -> Account:
         self._check_capable(request)
-        deadline = self._clock() + self._wait_timeout
+        account = self._take(request)
+        if account is not None:
+            return account
+        if self.waiting >= self._max_waiters:
+            raise self._no_capacity(request)  # the queue is full: do not make it longer
+        self.waiting += 1
+        started = self._clock()
+        try:
+            return await self._wait_for(request, deadline=started + self._wait_timeout)
+        finally:
+            self.waiting -= 1
+            self.waits += 1
+            self.wait_seconds += self._clock() - started
+
+    def _take(self, request: LeaseRequest) -> Account | None:
+        now = self._clock()
+        account = self._index.pick(request, now)
+        if account is not None:
+            account.inflight[request.capability] += 1
+            self._index.picked(account, now)
+        return account
+
+    async def _wait_for(self, request: LeaseRequest, *, deadline: float) -> Account:
+        """Wait for capacity; waiters wake in arrival order, so the earliest gets the next slot."""
         async with self._changed:
-            while True:
+            while (account := self._take(request)) is None:
                 now = self._clock()
-                account = self._index.pick(request, now)
-                if account is not None:
-                    account.inflight[request.capability] += 1
-                    self._index.picked(account, now)
-                    return account
-                remaining = deadline - now
-                if remaining <= 0:
+                if deadline - now <= 0:
                     raise self._no_capacity(request)
                 wake = self._index.soonest_ready(request, now)
+                timeout = min(deadline - now, max(0.01, wake) if wake is not None else deadline - now)
                 try:
-                    async with asyncio.timeout(
-                        min(remaining, max(0.01, wake) if wake is not None else remaining)
-                    ):
+                    async with asyncio.timeout(timeout):
                         await self._changed.wait()
                 except TimeoutError:
                     continue
+            return account
 
     def _check_capable(self, request: LeaseRequest) -> None:
         """An immediate error when no account could ever serve this request (cheap: classes, not accounts)."""

@@ -257,6 +257,8 @@ async def test_metrics_after_a_generation(http: TestClient, auth: dict[str, str]
         'gateway_captcha_solves_total{outcome="ok",provider="anticaptcha"} 1.0',
         'gateway_pool_inflight_leases{capability="image"} 0.0',
         "gateway_generation_duration_seconds_count",
+        'gateway_pool_outcomes_total{outcome="success"} 1.0',
+        "gateway_pool_waiting_requests 0.0",
     ):
         assert needle in text, needle
     served = re.findall(r'gateway_pool_accounts\{state="active",tier="(ultra|pro)"\} 1\.0', text)

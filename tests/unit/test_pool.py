@@ -157,3 +157,40 @@ def test_account_id_is_stable_and_hides_the_token() -> None:
     assert account_id_for("secret-token") == account_id_for("secret-token")
     assert "secret" not in account_id_for("secret-token")
     assert "st-a" not in repr(account("a"))
+
+
+async def test_the_wait_queue_is_bounded_and_counted() -> None:
+    pool = AccountPool([account("a", image=1)], wait_timeout=5, max_waiters=1)
+    async with pool.lease(IMAGE):
+        waiter = asyncio.ensure_future(_lease_once(pool))
+        await asyncio.sleep(0.01)
+        assert pool.waiting == 1
+        with pytest.raises(NoCapacityError):  # the queue is full: refused at once, not after 5 s
+            async with pool.lease(IMAGE):
+                pass
+    await waiter
+    assert (pool.waiting, pool.waits) == (0, 1)
+    assert pool.wait_seconds > 0
+
+
+async def _lease_once(pool: AccountPool) -> None:
+    async with pool.lease(IMAGE):
+        pass
+
+
+async def test_waiters_are_served_in_arrival_order() -> None:
+    pool = AccountPool([account("a", image=1)], wait_timeout=5)
+    order: list[int] = []
+
+    async def waiter(i: int) -> None:
+        async with pool.lease(IMAGE):
+            order.append(i)
+            await asyncio.sleep(0.005)
+
+    async with pool.lease(IMAGE):
+        tasks = []
+        for i in range(5):
+            tasks.append(asyncio.ensure_future(waiter(i)))
+            await asyncio.sleep(0.005)
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4]
