@@ -6,6 +6,8 @@ and the services built on them), in dependency order; nothing runs at import tim
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -32,6 +34,7 @@ from gateway.pool.account import Account, account_id_for
 from gateway.pool.collector import PoolCollector
 from gateway.pool.policy import Rules
 from gateway.pool.pool import AccountPool
+from gateway.service.account_state import AccountStateKeeper
 from gateway.service.generation import ImageService
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
@@ -78,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.WORKER_ACCOUNTS] = worker_accounts
     app[keys.WORKERS] = WorkerHub(on_account=worker_accounts)
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_account_state_ctx)
     app.cleanup_ctx.append(_services_ctx)
     add_routes(app, base_path=settings.server.base_path)
     app.router.add_get("/metrics", metrics_handler(metrics))
@@ -111,6 +115,19 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_sqlite_store(settings.path) as store:
         app[keys.STORE] = store
         yield
+
+
+async def _account_state_ctx(app: web.Application) -> AsyncIterator[None]:
+    keeper = AccountStateKeeper(app[keys.POOL], app[keys.STORE])
+    await keeper.restore()
+    task = asyncio.create_task(keeper.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await keeper.flush()
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -218,3 +218,21 @@ class MediaRecord:
     created_at: float
     account_id: str = ""
     upstream: UpstreamMedia | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """What the store keeps of an account's runtime state, so a restart forgets no cooldown or verdict."""
+
+    account_id: str
+    state: str
+    reason: str = ""
+    since: float = 0.0
+    cooldown_until: float = 0.0
+    rate_limit_streak: int = 0
+    auth_failures: int = 0
+    consecutive_failures: int = 0
+    tier: str | None = None
+    credits: int | None = None
+    email: str = ""
+    info_at: float = 0.0

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from gateway.domain import Capability, Tier
+from gateway.domain import AccountRecord, Capability, Tier
 from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
 from gateway.pool import policy
 from gateway.pool.account import Account
@@ -79,6 +79,7 @@ class AccountPool:
         self.waits = 0
         self.wait_seconds = 0.0
         self.outcomes: Counter[str] = Counter()
+        self._dirty: set[str] = set()
         self._index = SelectionIndex()
         for account in self._accounts.values():
             self._index.update(account, clock())
@@ -106,6 +107,7 @@ class AccountPool:
             account.health, outcome, now=self._clock(), retry_after=retry_after, rules=self._rules
         )
         self.outcomes[outcome.value] += 1
+        self._dirty.add(account.id)
         self._index.update(account, self._clock())
 
     def update_info(self, account_id: str, *, tier: Tier, credits: int | None, email: str = "") -> None:
@@ -115,6 +117,7 @@ class AccountPool:
         account.email = email or account.email
         if account.health.state is AccountState.OUT_OF_CREDITS and credits:
             account.health = policy.Health(since=self._clock())
+        self._dirty.add(account.id)
         self._index.update(account, self._clock())
 
     def add(self, account: Account) -> Account:
@@ -139,9 +142,28 @@ class AccountPool:
             )
         elif account.health.state is AccountState.NEEDS_WORKER:
             account.health = policy.Health(since=now)
+        self._dirty.add(account.id)
         self._index.update(account, now)
         if reachable:
             await self._notify()
+
+    def take_changes(self) -> list[AccountRecord]:
+        """Records of the accounts changed since the last call (for the store)."""
+        changed = [self._accounts[i] for i in self._dirty if i in self._accounts]
+        self._dirty.clear()
+        return [_record_of(a) for a in changed]
+
+    def restore(self, records: Mapping[str, AccountRecord]) -> int:
+        """Put saved runtime state back on the accounts the pool has; returns how many were restored."""
+        restored = 0
+        for account in self._accounts.values():
+            record = records.get(account.id)
+            if record is None:
+                continue
+            _apply_record(account, record)
+            self._index.update(account, self._clock())
+            restored += 1
+        return restored
 
     def snapshot(self) -> list[AccountView]:
         """Every account's state, for metrics and admin."""
@@ -215,6 +237,38 @@ class AccountPool:
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+
+def _record_of(account: Account) -> AccountRecord:
+    h = account.health
+    return AccountRecord(
+        account.id,
+        h.state.value,
+        h.reason,
+        h.since,
+        h.cooldown_until,
+        h.rate_limit_streak,
+        h.auth_failures,
+        h.consecutive_failures,
+        account.tier.value if account.tier else None,
+        account.credits,
+        account.email,
+        account.info_at,
+    )
+
+
+def _apply_record(account: Account, record: AccountRecord) -> None:
+    account.health = policy.Health(
+        AccountState(record.state),
+        record.reason,
+        record.since,
+        record.cooldown_until,
+        record.rate_limit_streak,
+        record.auth_failures,
+        record.consecutive_failures,
+    )
+    account.tier = Tier(record.tier) if record.tier else None
+    account.credits, account.email, account.info_at = record.credits, record.email, record.info_at
 
 
 def _view(account: Account, now: float) -> AccountView:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gateway.domain import MediaRecord
+from gateway.domain import AccountRecord, MediaRecord
 
 
 class Store(Protocol):
@@ -32,6 +32,14 @@ class Store(Protocol):
 
     async def delete_media(self, media_id: str) -> bool:
         """Forget a stored result; False when it was unknown."""
+        ...
+
+    async def put_accounts(self, records: list[AccountRecord]) -> None:
+        """Save accounts' runtime state (upsert)."""
+        ...
+
+    async def get_accounts(self) -> dict[str, AccountRecord]:
+        """Every saved account state, by account id."""
         ...
 
     async def ping(self) -> bool:

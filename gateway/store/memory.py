@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.domain import MediaRecord
+from gateway.domain import AccountRecord, MediaRecord
 
 
 class MemoryStore:
@@ -11,6 +11,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._projects: dict[str, str] = {}
         self._media: dict[str, MediaRecord] = {}
+        self._accounts: dict[str, AccountRecord] = {}
 
     async def get_project(self, account_id: str) -> str | None:
         """The remembered project id."""
@@ -31,6 +32,14 @@ class MemoryStore:
     async def delete_media(self, media_id: str) -> bool:
         """Forget a stored result."""
         return self._media.pop(media_id, None) is not None
+
+    async def put_accounts(self, records: list[AccountRecord]) -> None:
+        """Save accounts' runtime state."""
+        self._accounts.update({r.account_id: r for r in records})
+
+    async def get_accounts(self) -> dict[str, AccountRecord]:
+        """Every saved account state."""
+        return dict(self._accounts)
 
     async def ping(self) -> bool:
         """Always ready."""

@@ -6,13 +6,14 @@ writer. Holds no caches: the layers above cache what they need.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
 
-from gateway.domain import MediaRecord, UpstreamMedia
+from gateway.domain import AccountRecord, MediaRecord, UpstreamMedia
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -23,7 +24,16 @@ MIGRATIONS: tuple[str, ...] = (
         upstream_name TEXT, upstream_project TEXT
     );
     """,
+    """
+    CREATE TABLE accounts (
+        account_id TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT NOT NULL, since REAL NOT NULL,
+        cooldown_until REAL NOT NULL, rate_limit_streak INTEGER NOT NULL, auth_failures INTEGER NOT NULL,
+        consecutive_failures INTEGER NOT NULL, tier TEXT, credits INTEGER, email TEXT NOT NULL,
+        info_at REAL NOT NULL
+    );
+    """,
 )
+_ACCOUNT_FIELDS = [f.name for f in dataclasses.fields(AccountRecord)]
 
 
 class SqliteStore:
@@ -81,6 +91,22 @@ class SqliteStore:
         cur = await self._db.execute("DELETE FROM media WHERE id = ?", (media_id,))
         await self._db.commit()
         return cur.rowcount > 0
+
+    async def put_accounts(self, records: list[AccountRecord]) -> None:
+        """Save accounts' runtime state (one transaction)."""
+        columns = ", ".join(_ACCOUNT_FIELDS)
+        marks = ", ".join("?" for _ in _ACCOUNT_FIELDS)
+        await self._db.executemany(
+            f"INSERT OR REPLACE INTO accounts ({columns}) VALUES ({marks})",  # noqa: S608 - fixed column names
+            [dataclasses.astuple(r) for r in records],
+        )
+        await self._db.commit()
+
+    async def get_accounts(self) -> dict[str, AccountRecord]:
+        """Every saved account state."""
+        async with self._db.execute(f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM accounts") as cur:  # noqa: S608
+            rows = await cur.fetchall()
+        return {row[0]: AccountRecord(*row) for row in rows}
 
     async def ping(self) -> bool:
         """True when a trivial query answers."""

@@ -194,3 +194,22 @@ async def test_waiters_are_served_in_arrival_order() -> None:
             await asyncio.sleep(0.005)
     await asyncio.gather(*tasks)
     assert order == [0, 1, 2, 3, 4]
+
+
+async def test_changes_are_exported_and_restored() -> None:
+    clock = FakeClock()
+    pool = AccountPool([account("a"), account("b")], clock=clock, wait_timeout=0)
+    async with pool.lease(IMAGE) as lease:
+        lease.report(Outcome.RATE_LIMITED, retry_after=60)
+        cooled = lease.account.id
+    records = pool.take_changes()
+    assert [(r.account_id, r.state, r.cooldown_until) for r in records] == [
+        (cooled, "cooling_down", clock.now + 60)
+    ]
+    assert pool.take_changes() == []
+    fresh = AccountPool([account("a"), account("b")], clock=clock, wait_timeout=0)
+    assert fresh.restore({r.account_id: r for r in records}) == 1
+    other = "b" if cooled == "a" else "a"
+    for _ in range(3):
+        async with fresh.lease(IMAGE) as lease:
+            assert lease.account.id == other  # the restored cooldown holds

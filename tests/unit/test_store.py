@@ -44,3 +44,16 @@ async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
         await first.set_project("a", "p1")
     async with open_sqlite_store(path) as second:
         assert await second.get_project("a") == "p1"
+
+
+async def test_account_records(store: Store) -> None:
+    from gateway.domain import AccountRecord
+
+    first = AccountRecord(
+        "acc_1", "cooling_down", "rate limited", 10.0, 50.0, 1, 0, 0, "PAYGATE_TIER_TWO", 900, "a@b", 9.0
+    )
+    await store.put_accounts([first, AccountRecord("acc_2", "active")])
+    await store.put_accounts([AccountRecord("acc_2", "disabled", "5 consecutive failures")])
+    saved = await store.get_accounts()
+    assert saved["acc_1"] == first
+    assert (saved["acc_2"].state, saved["acc_2"].reason) == ("disabled", "5 consecutive failures")
