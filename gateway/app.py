@@ -34,6 +34,7 @@ from gateway.pool.account import Account, account_id_for
 from gateway.pool.collector import PoolCollector
 from gateway.pool.policy import Rules
 from gateway.pool.pool import AccountPool
+from gateway.service.account_refresh import AccountRefresher
 from gateway.service.account_state import AccountStateKeeper
 from gateway.service.generation import ImageService
 from gateway.service.images import ImageRequests
@@ -124,9 +125,7 @@ async def _account_state_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _cancel(task)
         await keeper.flush()
 
 
@@ -170,7 +169,16 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             metrics=metrics,
         )
         app[keys.IMAGES] = ImageRequests(catalog=app[keys.CATALOG], resolver=resolver, generator=generator)
+        refresher = AccountRefresher(app[keys.POOL], {AccountKind.REST: rest}, ttl=settings.flow.credits_ttl)
+        refreshing = asyncio.create_task(refresher.run(interval=max(5.0, settings.flow.credits_ttl / 10)))
+        stack.push_async_callback(_cancel, refreshing)
         yield
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _captcha(stack: AsyncExitStack, settings: Settings, app: web.Application) -> TokenSource:

@@ -1,0 +1,80 @@
+"""Refreshing what Flow says about each account (credits, tier) on a schedule.
+
+An account whose information is older than ``credits_ttl`` is asked again, a few at a time; the
+answer updates the pool (credits back lift ``out_of_credits``), a failure goes through the same
+retry table as any call (a dead session counts towards ``needs_relogin``, a 308 to
+flow.google.com makes it ``needs_worker``). Worker accounts have no credits call yet and are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+
+import structlog
+
+from gateway.domain import AccountKind
+from gateway.pool.account import Account
+from gateway.pool.policy import AccountState
+from gateway.pool.pool import AccountPool
+from gateway.service.retry import decide
+from gateway.upstream.flow.errors import UpstreamError
+from gateway.upstream.flow.transport import FlowCredentials, FlowTransport
+
+log = structlog.get_logger("gateway.service.account_refresh")
+REFRESHABLE = frozenset({AccountState.ACTIVE, AccountState.COOLING_DOWN, AccountState.OUT_OF_CREDITS})
+
+
+class AccountRefresher:
+    """Keeps tier and credits fresh."""
+
+    def __init__(
+        self,
+        pool: AccountPool,
+        transports: Mapping[AccountKind, FlowTransport],
+        *,
+        ttl: float,
+        parallel: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._pool = pool
+        self._transports = transports
+        self._ttl = ttl
+        self._gate = asyncio.Semaphore(parallel)
+        self._clock = clock
+
+    def due(self) -> list[Account]:
+        """REST accounts in a refreshable state whose information is unknown or older than the TTL."""
+        now = self._clock()
+        return [
+            a
+            for a in self._pool.accounts
+            if a.kind is AccountKind.REST and a.health.state in REFRESHABLE and now - a.info_at >= self._ttl
+        ]
+
+    async def refresh_due(self) -> int:
+        """Refresh every due account; returns how many answered."""
+        results = await asyncio.gather(*(self._refresh(a) for a in self.due()))
+        return sum(results)
+
+    async def run(self, interval: float) -> None:
+        """Refresh due accounts every ``interval`` seconds until cancelled. The first round waits one
+        interval: at start accounts are refreshed on first use, and a restart must not stampede Flow."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.refresh_due()
+
+    async def _refresh(self, account: Account) -> bool:
+        creds = FlowCredentials(account.id, account.session_token, account.proxy, account.worker_key)
+        async with self._gate:
+            try:
+                info = await self._transports[account.kind].account_info(creds)
+            except UpstreamError as exc:
+                self._pool.record(account, decide(exc).outcome, retry_after=exc.retry_after)
+                log.info(
+                    "account_refresh_failed", account=account.id, error=type(exc).__name__, reason=exc.reason
+                )
+                return False
+        self._pool.update_info(account.id, tier=info.tier, credits=info.credits, email=info.email)
+        return True
