@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
 import secrets
 import uuid
 from typing import Any
 
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 
 from gateway.simulator.call import Call, Route
-from gateway.simulator.errors import GoogleError, invalid, json_reply
+from gateway.simulator.errors import GoogleError, invalid, json_reply, tier_refused
 from gateway.simulator.render import pixel_size, render_jpeg
 from gateway.simulator.state import Media
 
@@ -59,7 +61,8 @@ def check_context(call: Call, ctx: Any, *, captcha_action: str | None) -> str:
 
 def take_token(call: Call, contexts: list[Any], action: str) -> None:
     """Every context must carry the same token; it is verified and used up once."""
-    tokens = {(c.get("recaptchaContext") or {}).get("token") for c in contexts if isinstance(c, dict)}
+    tokens = {_token_in(c) for c in contexts}
+    call.token_present = any(tokens)
     if len(tokens) != 1:
         raise GoogleError(
             403,
@@ -71,6 +74,11 @@ def take_token(call: Call, contexts: list[Any], action: str) -> None:
     call.token_ok = True
 
 
+def _token_in(ctx: Any) -> object:
+    recaptcha = ctx.get("recaptchaContext") if isinstance(ctx, dict) else None
+    return recaptcha.get("token") if isinstance(recaptcha, dict) else None
+
+
 async def credits(call: Call) -> web.StreamResponse:
     """``GET /v1/credits``."""
     return json_reply({"credits": call.owner.credits, "userPaygateTier": call.owner.spec.tier})
@@ -80,11 +88,30 @@ async def check_app(call: Call) -> web.StreamResponse:
     """``POST /v1:checkAppAvailability``: needs the web client's public API key."""
     if call.request.headers.get("x-goog-api-key") != PUBLIC_API_KEY:
         raise GoogleError(403, "PERMISSION_DENIED", "The request is missing a valid API key.")
+    ctx = (await call.body()).get("clientContext")
+    if not isinstance(ctx, dict) or ctx.get("tool") != "PINHOLE":
+        raise invalid("clientContext.tool must be PINHOLE")
     return json_reply({})
 
 
+def matches_mime(data: bytes, mime: str) -> bool:
+    """True when the bytes' magic number is that of ``mime`` (WebP: RIFF....WEBP)."""
+    if mime == "image/webp":
+        return data.startswith(b"RIFF") and data[8:12] == b"WEBP"
+    return data.startswith(MIMES[mime])
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Pixel size of an uploaded image, or 400 when Pillow cannot read it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        raise invalid("imageBytes is not a decodable image") from None
+
+
 def decode_upload(encoded: Any, mime: Any) -> bytes:
-    """Strict base64 of an image whose magic bytes agree with ``mimeType``."""
+    """Strict base64 of a decodable image whose magic bytes agree with ``mimeType``."""
     if not isinstance(encoded, str) or encoded.startswith("data:") or mime not in MIMES:
         raise invalid("imageBytes must be raw base64 and mimeType a supported image type")
     if len(encoded) > MAX_UPLOAD * 4 // 3:
@@ -93,8 +120,9 @@ def decode_upload(encoded: Any, mime: Any) -> bytes:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise invalid("imageBytes is not valid base64") from None
-    if not data.startswith(MIMES[mime]):
+    if not matches_mime(data, mime):
         raise invalid("imageBytes does not match mimeType")
+    image_size(data)
     return data
 
 
@@ -117,10 +145,15 @@ async def upload_legacy(call: Call) -> web.StreamResponse:
     ctx, image = body.get("clientContext"), body.get("imageInput")
     if not isinstance(ctx, dict) or ctx.get("tool") != "ASSET_MANAGER" or not isinstance(image, dict):
         raise invalid("clientContext.tool must be ASSET_MANAGER and imageInput is required")
+    if not isinstance(ctx.get("sessionId"), str) or not SESSION_ID.match(ctx["sessionId"]):
+        raise invalid("clientContext.sessionId must be ';' followed by the time in milliseconds")
+    if image.get("aspectRatio", "IMAGE_ASPECT_RATIO_LANDSCAPE") not in ASPECTS:
+        raise invalid(f"Invalid value at 'image_input.aspect_ratio' ({image.get('aspectRatio')!r})")
     data = decode_upload(image.get("rawImageBytes"), image.get("mimeType"))
+    width, height = image_size(data)
     name = "CAMa" + base64.urlsafe_b64encode(uuid.uuid4().bytes + secrets.token_bytes(8)).decode().rstrip("=")
     call.world.add_media(Media(name, "upload", call.owner.spec.session_token, "", data=data))
-    return json_reply({"mediaGenerationId": {"mediaGenerationId": name}, "width": 1024, "height": 1024})
+    return json_reply({"mediaGenerationId": {"mediaGenerationId": name}, "width": width, "height": height})
 
 
 def _check_item(call: Call, item: Any, project_id: str) -> dict[str, Any]:
@@ -148,7 +181,7 @@ def _check_item(call: Call, item: Any, project_id: str) -> dict[str, Any]:
         if not isinstance(ref, dict) or ref.get("imageInputType") not in INPUT_TYPES:
             raise invalid("imageInputs[].imageInputType is invalid")
         call.world.owned_media(call.owner, ref.get("name"), ("upload", "image"))
-    if item.get("clientContext", {}).get("projectId") != project_id:
+    if check_context(call, item.get("clientContext"), captcha_action="IMAGE_GENERATION") != project_id:
         raise invalid("requests[].clientContext.projectId must match the project")
     return item
 
@@ -159,6 +192,13 @@ async def generate_images(call: Call) -> web.StreamResponse:
     project_id = call.world.require_project(call.owner, call.request.match_info["project_id"])
     if check_context(call, body.get("clientContext"), captcha_action="IMAGE_GENERATION") != project_id:
         raise invalid("clientContext.projectId must match the URL")
+    batch = body.get("mediaGenerationContext")
+    if (
+        not isinstance(batch, dict)
+        or not isinstance(batch.get("batchId"), str)
+        or body.get("useNewMedia") is not True
+    ):
+        raise invalid("mediaGenerationContext.batchId and useNewMedia: true are required")
     requests = body.get("requests")
     if not isinstance(requests, list) or not 1 <= len(requests) <= 4:
         raise invalid("requests must hold 1 to 4 entries")
@@ -210,7 +250,7 @@ async def upsample_image(call: Call) -> web.StreamResponse:
     """``/v1/flow/upsampleImage``: base64 JPEG at 2x (2K, Pro+) or 4x (4K, Ultra)."""
     body = await call.body()
     ctx = body.get("clientContext")
-    check_context(call, ctx, captcha_action="IMAGE_GENERATION")
+    project_id = check_context(call, ctx, captcha_action="IMAGE_GENERATION")
     assert isinstance(ctx, dict)  # check_context refused anything else
     if ctx.get("userPaygateTier") != call.owner.spec.tier:
         raise invalid("clientContext.userPaygateTier does not match the account")
@@ -218,15 +258,11 @@ async def upsample_image(call: Call) -> web.StreamResponse:
     if target is None:
         raise invalid(f"Invalid value at 'target_resolution' ({body.get('targetResolution')!r})")
     media = call.world.owned_media(call.owner, body.get("mediaId"), ("image",))
+    if media.project_id != project_id:
+        raise invalid("clientContext.projectId is not the project of mediaId")
     take_token(call, [ctx], "IMAGE_GENERATION")
     if TIER_RANK[call.owner.spec.tier] < TIER_RANK[target[1]]:
-        # The real refusal's wording is unknown (flow-protocol.md open question 8): this reason is our guess.
-        raise GoogleError(
-            403,
-            "PERMISSION_DENIED",
-            "The caller does not have permission",
-            reason="PUBLIC_ERROR_TIER_NOT_ALLOWED",
-        )
+        raise tier_refused()
     size = pixel_size(media.aspect, scale=call.world.config.image_scale, factor=target[0])
     data = render_jpeg(size, prompt=media.prompt, seed=media.seed)
     return json_reply({"encodedImage": base64.b64encode(data).decode()})

@@ -1,5 +1,9 @@
 """One simulated Flow call: who is calling, its parsed body, and the wrapper that adds auth checks,
-latency, fault injection and statistics around every route handler."""
+latency, fault injection and statistics around every route handler.
+
+The wrapper is the only place that acts out faults (handlers see ``call.fault_kind`` for the kinds
+they play themselves) and the only place that records statistics and logs a line per call.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import structlog
 from aiohttp import web
 
 from gateway.simulator.errors import GoogleError, invalid
-from gateway.simulator.faults import Faults, raise_fault
+from gateway.simulator.faults import Faults, HangError, raise_fault
 from gateway.simulator.state import AccountState, World
 from gateway.simulator.stats import Stats
 
@@ -21,6 +25,11 @@ SESSION_COOKIE = "__Secure-next-auth.session-token"
 # flow.google.com's Google SSO cookies; the simulator keys accounts by the value of either (a browser
 # on http://127.0.0.1 cannot hold a __Secure- cookie, so tests with a real browser send SID).
 GOOGLE_COOKIES = ("__Secure-1PSID", "SID")
+# Bodies Flow's hosts parse as JSON: the web client sends application/json, and text/plain;charset=UTF-8
+# when a video submit is made from inside the page (flow-protocol.md §2).
+JSON_CONTENT_TYPES = ("application/json", "text/plain")
+HANG_POLL = 0.05  # seconds between checks that a hung call's client is still there
+CLIENT_GONE = 499  # recorded (nginx's convention) when the client left before the answer
 log = structlog.get_logger("flow.simulator")
 
 
@@ -32,6 +41,7 @@ class Call:
     world: World
     account: AccountState | None
     token_ok: bool = False
+    token_present: bool = False
     fault_kind: str | None = None
     stat_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -43,7 +53,11 @@ class Call:
         return self.account
 
     async def body(self) -> dict[str, Any]:
-        """The JSON object body, or 400."""
+        """The JSON object body (sent as application/json or text/plain), or 400."""
+        if self.request.content_type not in JSON_CONTENT_TYPES:
+            raise invalid(
+                f"Invalid JSON payload received. Unsupported Content-Type {self.request.content_type!r}."
+            )
         raw = await self.request.read()
         try:
             doc = orjson.loads(raw)
@@ -76,15 +90,17 @@ class Route:
     handler: Handler
     generation: bool = False
     faults_as_frames: bool = False
+    own_faults: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """What the wrapper needs from the simulator."""
+    """What the wrapper needs from the simulator; ``closing`` is set when the app shuts down."""
 
     world: World
     faults: Faults
     stats: Stats
+    closing: asyncio.Event
 
 
 def wrap(route: Route, runtime: Runtime) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -116,10 +132,17 @@ def _fault_route(route: Route, request: web.Request) -> str:
 def _record(runtime: Runtime, route: Route, call: Call, status: int) -> None:
     email = call.account.spec.email if call.account else None
     name = call.stat_name or _fault_route(route, call.request)
-    runtime.stats.record(name, email, status=status, with_token=call.token_ok)
+    runtime.stats.record(
+        name,
+        email,
+        status=status,
+        with_token=call.token_ok,
+        token_present=call.token_present or call.token_ok,
+    )
     log.info(
         "flow_call",
         route=name,
+        method=call.request.method,
         path=call.request.path,
         account=email,
         status=status,
@@ -143,17 +166,39 @@ async def _run(route: Route, runtime: Runtime, call: Call) -> web.StreamResponse
     if route.generation and email:
         runtime.stats.enter(email)
     try:
-        delay = runtime.world.config.route_latency.get(route.name, runtime.world.config.latency)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        identities = (call.account.spec.session_token, call.account.spec.email) if call.account else ()
-        name = _fault_route(route, call.request)
-        fault = runtime.faults.take(name, identities)
-        if fault is not None and (fault.kind == "video_failed" or route.faults_as_frames):
-            call.fault_kind = fault.kind
-        elif fault is not None:
-            await raise_fault(fault)
-        return await route.handler(call)
+        try:
+            return await _dispatch(route, runtime, call)
+        except HangError:
+            return await _hold(call.request, runtime.closing)
     finally:
         if route.generation and email:
             runtime.stats.leave(email)
+
+
+async def _dispatch(route: Route, runtime: Runtime, call: Call) -> web.StreamResponse:
+    delay = runtime.world.config.route_latency.get(route.name, runtime.world.config.latency)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    identities = (call.account.spec.session_token, call.account.spec.email) if call.account else ()
+    fault = runtime.faults.take(_fault_route(route, call.request), identities)
+    if fault is not None and (
+        fault.kind == "video_failed" or route.faults_as_frames or fault.kind in route.own_faults
+    ):
+        call.fault_kind = fault.kind
+    elif fault is not None:
+        await raise_fault(fault)
+    return await route.handler(call)
+
+
+async def _hold(request: web.Request, closing: asyncio.Event) -> web.StreamResponse:
+    """A hung call: no answer until the client gives up (then 499) or the simulator shuts down (503).
+
+    aiohttp does not cancel a handler whose client left, so the wait watches the transport itself;
+    shutdown sets ``closing`` so no hung handler outlives the server.
+    """
+    while not closing.is_set():
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return web.Response(status=CLIENT_GONE)
+        await asyncio.sleep(HANG_POLL)  # a plain sleep: a cancelled handler stops at once
+    raise GoogleError(503, "UNAVAILABLE", "The service is shutting down.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 TIERS = ("PAYGATE_TIER_NOT_PAID", "PAYGATE_TIER_ONE", "PAYGATE_TIER_TWO")
@@ -27,10 +28,30 @@ class SimAccount:
     def __repr__(self) -> str:
         return f"SimAccount(email={self.email!r}, tier={self.tier!r}, credits={self.credits})"
 
+    @classmethod
+    def from_mapping(cls, doc: Mapping[str, object]) -> SimAccount:
+        """An account from JSON/TOML fields; ValueError/TypeError when a field is missing or mistyped."""
+        unknown = set(doc) - {"session_token", "email", "tier", "credits"}
+        token, email = doc.get("session_token"), doc.get("email")
+        tier, credits = doc.get("tier", "PAYGATE_TIER_ONE"), doc.get("credits", 1000)
+        if unknown or not isinstance(token, str) or not token or not isinstance(email, str) or not email:
+            raise ValueError("an account needs session_token and email (and optionally tier, credits)")
+        if not isinstance(credits, int) or isinstance(credits, bool):
+            raise TypeError("credits must be an integer")
+        return cls(token, email, str(tier), credits)
+
 
 @dataclass(frozen=True, slots=True)
 class SimulatorConfig:
-    """Knobs. Durations in seconds."""
+    """Knobs. Durations in seconds.
+
+    ``latency`` is added to every call (``route_latency`` overrides it per route name);
+    ``access_token_lifetime`` bounds each ``ya29`` token; ``image_scale`` scales every pixel size;
+    ``media_url_ttl`` bounds signed media URLs; ``video_duration`` is submit-to-SUCCESSFUL;
+    ``captcha_delay`` is how long a solver task stays ``processing``; ``captcha_token_ttl`` is a
+    token's life (reCAPTCHA's ~2 minutes); ``seed`` seeds the fault dice; ``video_credits`` is the
+    cost per key class (quality, fast, lite, relaxed, upsample) and ``image_credits`` per image.
+    """
 
     latency: float = 0.0
     route_latency: dict[str, float] = field(default_factory=dict)

@@ -1,8 +1,13 @@
-"""The simulator's own control API under ``/_sim/`` (JSON): stats, faults, accounts, reset."""
+"""The simulator's own control API under ``/_sim/`` (JSON): stats, faults, accounts, reset.
+
+``GET /_sim/stats``; ``GET|POST|DELETE /_sim/faults``; ``GET|POST /_sim/accounts``;
+``POST /_sim/accounts/revoke`` ``{"session_token"}``; ``POST /_sim/reset``. Not part of Flow: no
+auth, no faults, no latency, not counted in the stats.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -17,16 +22,21 @@ def _json(doc: object, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(doc), status=status, content_type="application/json")
 
 
-def add_routes(app: web.Application, sim: Simulator) -> None:
-    """Register the control routes for ``sim``."""
+class Control:
+    """The ``/_sim/`` handlers for one simulator."""
 
-    async def stats(_: web.Request) -> web.Response:
-        return _json(sim.stats.snapshot())
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
 
-    async def add_fault(request: web.Request) -> web.Response:
-        doc = await request.json()
+    async def stats(self, _: web.Request) -> web.Response:
+        """``GET /_sim/stats``: counters, in-flight gauges and the recent-call log."""
+        return _json(self.sim.stats.snapshot())
+
+    async def add_fault(self, request: web.Request) -> web.Response:
+        """``POST /_sim/faults`` ``{route, kind, count?, rate?, account?, retry_after?}``."""
+        doc = await _body(request)
         try:
-            fault = sim.faults.add(
+            fault = self.sim.faults.add(
                 route=doc["route"],
                 kind=doc["kind"],
                 count=doc.get("count", 1),
@@ -36,35 +46,71 @@ def add_routes(app: web.Application, sim: Simulator) -> None:
             )
         except (KeyError, ValueError, TypeError) as exc:
             return _json({"error": str(exc)}, 400)
-        return _json({"route": fault.route, "kind": fault.kind, "count": fault.count, "rate": fault.rate})
+        return _json(fault.describe())
 
-    async def clear_faults(_: web.Request) -> web.Response:
-        sim.faults.clear()
+    async def faults(self, _: web.Request) -> web.Response:
+        """``GET /_sim/faults``: the rules in force."""
+        return _json([fault.describe() for fault in self.sim.faults.rules()])
+
+    async def clear_faults(self, _: web.Request) -> web.Response:
+        """``DELETE /_sim/faults``."""
+        self.sim.faults.clear()
         return _json({"cleared": True})
 
-    async def add_account(request: web.Request) -> web.Response:
-        doc = await request.json()
+    async def add_account(self, request: web.Request) -> web.Response:
+        """``POST /_sim/accounts`` ``{session_token, email, tier?, credits?}``."""
+        doc = await _body(request)
         try:
-            sim.add_account(SimAccount(**doc))
+            self.sim.add_account(SimAccount.from_mapping(doc))
         except (TypeError, ValueError) as exc:
             return _json({"error": str(exc)}, 400)
         return _json({"added": doc.get("email")})
 
-    async def accounts(_: web.Request) -> web.Response:
+    async def revoke(self, request: web.Request) -> web.Response:
+        """``POST /_sim/accounts/revoke`` ``{session_token}``."""
+        doc = await _body(request)
+        try:
+            self.sim.revoke_session(str(doc["session_token"]))
+        except KeyError as exc:
+            return _json({"error": f"unknown session token {exc}"}, 404)
+        return _json({"revoked": True})
+
+    async def accounts(self, _: web.Request) -> web.Response:
+        """``GET /_sim/accounts`` (no session tokens)."""
         return _json(
             [
                 {"email": a.spec.email, "tier": a.spec.tier, "credits": a.credits, "revoked": a.revoked}
-                for a in sim.world.accounts.values()
+                for a in self.sim.world.accounts.values()
             ]
         )
 
-    async def reset(_: web.Request) -> web.Response:
-        sim.reset()
+    async def reset(self, _: web.Request) -> web.Response:
+        """``POST /_sim/reset``: forget faults and statistics."""
+        self.sim.reset()
         return _json({"reset": True})
 
-    app.router.add_get("/_sim/stats", stats)
-    app.router.add_post("/_sim/faults", add_fault)
-    app.router.add_delete("/_sim/faults", clear_faults)
-    app.router.add_post("/_sim/accounts", add_account)
-    app.router.add_get("/_sim/accounts", accounts)
-    app.router.add_post("/_sim/reset", reset)
+
+def add_routes(app: web.Application, sim: Simulator) -> None:
+    """Register the control routes for ``sim``."""
+    control = Control(sim)
+    app.router.add_get("/_sim/stats", control.stats)
+    app.router.add_get("/_sim/faults", control.faults)
+    app.router.add_post("/_sim/faults", control.add_fault)
+    app.router.add_delete("/_sim/faults", control.clear_faults)
+    app.router.add_post("/_sim/accounts", control.add_account)
+    app.router.add_get("/_sim/accounts", control.accounts)
+    app.router.add_post("/_sim/accounts/revoke", control.revoke)
+    app.router.add_post("/_sim/reset", control.reset)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object body, or 400."""
+    try:
+        doc = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be JSON"}', content_type="application/json"
+        ) from None
+    if not isinstance(doc, dict):
+        raise web.HTTPBadRequest(text='{"error": "body must be an object"}', content_type="application/json")
+    return doc

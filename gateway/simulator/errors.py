@@ -2,7 +2,8 @@
 
 Bodies are ``{"error": {"code", "message", "status", "details": [ErrorInfo]}}`` with
 ``Content-Type: application/json; charset=UTF-8`` and ``server: ESF``. Raising
-:class:`GoogleError` anywhere in a handler produces one.
+:class:`GoogleError` anywhere in a handler produces one. A GoogleError with an empty ``status``
+renders as an empty body (the bare ``HTTP 400`` Flow answers to outdated body shapes, §9).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class GoogleError(Exception):
 
     def response(self) -> web.Response:
         """The HTTP response for this error."""
+        if not self.status:
+            return web.Response(status=self.http, headers={"server": "ESF"})
         error: dict[str, object] = {"code": self.http, "message": self.message, "status": self.status}
         if self.reason:
             error["details"] = [
@@ -87,4 +90,29 @@ def json_reply(doc: object, *, status: int = 200) -> web.Response:
         headers={"server": "ESF"},
         content_type="application/json",
         charset="UTF-8",
+    )
+
+
+def tier_refused() -> GoogleError:
+    """403 for a model or resolution the account's tier does not include.
+
+    The real refusal's wording and reason are unknown (flow-protocol.md open question 8): this
+    reason, ``PUBLIC_ERROR_TIER_NOT_ALLOWED``, is the simulator's guess.
+    """
+    return GoogleError(
+        403,
+        "PERMISSION_DENIED",
+        "The caller does not have permission",
+        reason="PUBLIC_ERROR_TIER_NOT_ALLOWED",
+    )
+
+
+def quota_exceeded() -> GoogleError:
+    """429 for spent credits.
+
+    The real wording is unknown (flow-protocol.md open question 8); ``PUBLIC_ERROR_USER_QUOTA_EXCEEDED``
+    is the simulator's guess.
+    """
+    return GoogleError(
+        429, "RESOURCE_EXHAUSTED", "Quota exceeded.", reason="PUBLIC_ERROR_USER_QUOTA_EXCEEDED"
     )

@@ -1,16 +1,23 @@
 """Injected failures: scripted (the next N calls) or random (a rate), per route, optionally per account.
 
-Route names: auth.session, project.create, credits, upload, images.generate, images.upsample,
-video.submit, video.status, media.get, media.redirect, captcha.create, captcha.result.
+Route names (also the stats names): auth.session, project.create, project.delete, warmup,
+media.redirect, credits, app.check, upload, images.generate, images.upsample, video.submit,
+video.status, media.get, cdn.image, cdn.video, captcha.create, captcha.result, and on
+flow.google.com page.project, page.about, recaptcha.mint and ``batch.<rpcid>``.
+
+This module decides *which* fault fires and what Google error it is; the call wrapper
+(``call.py``) acts it out. ``video_failed`` does not fail the call: the video job it creates ends
+FAILED. ``hang`` raises :class:`HangError`, which the wrapper turns into a wait that ends when the
+client gives up or the simulator shuts down.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.simulator.errors import GoogleError, invalid
+from gateway.simulator.errors import GoogleError, invalid, quota_exceeded, unauthenticated
 
 KINDS = (
     "rate_limited",
@@ -24,6 +31,12 @@ KINDS = (
     "hang",
     "video_failed",
 )
+# Routes named per RPC at call time (batchexecute): any name with this prefix is accepted.
+DYNAMIC_PREFIX = "batch."
+
+
+class HangError(Exception):
+    """Raised by a ``hang`` fault: the wrapper holds the call until the client leaves or shutdown."""
 
 
 @dataclass(slots=True)
@@ -41,13 +54,25 @@ class Fault:
         """True when this rule applies to a call of ``route`` by an account known by ``identities``."""
         return self.route == route and (self.account is None or self.account in identities)
 
+    def describe(self) -> dict[str, object]:
+        """The rule as JSON-able data."""
+        return {
+            "route": self.route,
+            "kind": self.kind,
+            "count": self.count,
+            "rate": self.rate,
+            "account": self.account,
+            "retry_after": self.retry_after,
+        }
+
 
 class Faults:
     """The rules in force, consumed in the order they were added."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, *, routes: Iterable[str] = ()) -> None:
         self._rules: list[Fault] = []
         self._rng = rng
+        self._routes = frozenset(routes)
 
     def add(  # noqa: PLR0913 - keyword-only knobs of one rule
         self,
@@ -59,12 +84,24 @@ class Faults:
         account: str | None = None,
         retry_after: float | None = None,
     ) -> Fault:
-        """Add a rule: ``count`` calls (scripted) or each call with probability ``rate``."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
+        """Add a rule: the next ``count`` calls (scripted) or each call with probability ``rate``.
+
+        ``account`` restricts it to one account, named by session token or e-mail.
+        """
+        self._check(route, kind, count=count, rate=rate)
         fault = Fault(route, kind, None if rate is not None else count, rate, account, retry_after)
         self._rules.append(fault)
         return fault
+
+    def _check(self, route: str, kind: str, *, count: int | None, rate: float | None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
+        if self._routes and route not in self._routes and not route.startswith(DYNAMIC_PREFIX):
+            raise ValueError(f"unknown route {route!r}; one of {', '.join(sorted(self._routes))}")
+        if rate is not None and not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        if rate is None and (not isinstance(count, int) or count < 1):
+            raise ValueError("count must be a positive integer (or give a rate)")
 
     def clear(self) -> None:
         """Remove every rule."""
@@ -92,13 +129,14 @@ class Faults:
 
 
 async def raise_fault(fault: Fault) -> None:
-    """Act out a fault (video_failed is handled by the video routes, not here)."""
+    """Act out a fault by raising its error (``hang`` raises :class:`HangError` for the wrapper)."""
     if fault.kind == "hang":
-        await asyncio.Event().wait()  # until the client gives up and the server cancels the handler
-    raise _error_for(fault)
+        raise HangError(fault.route)
+    raise error_for(fault)
 
 
-def _error_for(fault: Fault) -> GoogleError:
+def error_for(fault: Fault) -> GoogleError:
+    """The Google error a fault answers with (flow-protocol.md §9)."""
     kind = fault.kind
     if kind == "rate_limited":
         return GoogleError(
@@ -115,14 +153,15 @@ def _error_for(fault: Fault) -> GoogleError:
     if kind == "unsafe":
         return invalid(reason="PUBLIC_ERROR_UNSAFE_GENERATION")
     if kind == "unavailable":
-        return GoogleError(503, "UNAVAILABLE", "The service is currently unavailable.")
+        return GoogleError(
+            503, "UNAVAILABLE", "The service is currently unavailable.", retry_after=fault.retry_after
+        )
     if kind == "empty_400":
         return GoogleError(400, "", "")
     if kind == "unauthenticated":
-        return GoogleError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+        return unauthenticated()
     if kind == "quota":
-        # The real wording for spent credits is unknown (flow-protocol.md open question 8); this is our guess.
-        return GoogleError(
-            429, "RESOURCE_EXHAUSTED", "Quota exceeded.", reason="PUBLIC_ERROR_USER_QUOTA_EXCEEDED"
-        )
+        error = quota_exceeded()
+        error.retry_after = fault.retry_after
+        return error
     return GoogleError(500, "INTERNAL", "Internal error encountered.")

@@ -1,9 +1,15 @@
-"""labs.google: the NextAuth session (session cookie → access token), tRPC projects, media redirects."""
+"""labs.google: the NextAuth session (session cookie → access token), tRPC projects, media redirects.
+
+Only the cookie named exactly ``__Secure-next-auth.session-token`` signs a caller in. tRPC
+procedures answer errors in tRPC's own envelope (``{"error": {"json": {message, code, data}}}``),
+the shape a Next.js tRPC server sends; the media redirect answers Google-style errors.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 from aiohttp import web
 
 from gateway.simulator.call import Call, Route
@@ -11,6 +17,23 @@ from gateway.simulator.errors import GoogleError, invalid, json_reply, not_found
 from gateway.simulator.timeline import SUCCESSFUL, video_status
 
 TRPC = "/fx/api/trpc"
+URL_TYPES = ("MEDIA_URL_TYPE_FULL_MEDIA", "MEDIA_URL_TYPE_THUMBNAIL")
+TRPC_CODES = {400: ("BAD_REQUEST", -32600), 401: ("UNAUTHORIZED", -32001), 404: ("NOT_FOUND", -32004)}
+
+
+class TrpcError(GoogleError):
+    """A tRPC procedure's error: ``{"error": {"json": {"message", "code", "data": {...}}}}``."""
+
+    def __init__(self, http: int, message: str, *, path: str) -> None:
+        super().__init__(http, TRPC_CODES[http][0], message)
+        self.path = path
+
+    def response(self) -> web.Response:
+        """The tRPC error envelope."""
+        name, code = TRPC_CODES[self.http]
+        data = {"code": name, "httpStatus": self.http, "path": self.path}
+        doc = {"error": {"json": {"message": self.message, "code": code, "data": data}}}
+        return web.Response(body=orjson.dumps(doc), status=self.http, content_type="application/json")
 
 
 async def session(call: Call) -> web.StreamResponse:
@@ -38,11 +61,7 @@ async def session(call: Call) -> web.StreamResponse:
 
 def _signed_in(call: Call) -> None:
     if call.account is None:
-        raise _unauthorized()
-
-
-def _unauthorized() -> GoogleError:
-    return GoogleError(401, "UNAUTHENTICATED", "UNAUTHORIZED")
+        raise TrpcError(401, "UNAUTHORIZED", path=call.request.path.rsplit("/", 1)[-1])
 
 
 async def create_project(call: Call) -> web.StreamResponse:
@@ -55,7 +74,7 @@ async def create_project(call: Call) -> web.StreamResponse:
         or inner.get("toolName") != "PINHOLE"
         or not isinstance(inner.get("projectTitle"), str)
     ):
-        raise invalid("projectTitle and toolName PINHOLE are required")
+        raise TrpcError(400, "projectTitle and toolName PINHOLE are required", path="project.createProject")
     project_id = call.world.new_project(call.owner)
     return json_reply({"result": {"data": {"json": {"result": {"projectId": project_id}, "status": 200}}}})
 
@@ -63,9 +82,11 @@ async def create_project(call: Call) -> web.StreamResponse:
 async def delete_project(call: Call) -> web.StreamResponse:
     """tRPC ``project.deleteProject``."""
     _signed_in(call)
-    body = await call.body()
-    project_id = (body.get("json") or {}).get("projectToDeleteId")
-    call.owner.projects.discard(call.world.require_project(call.owner, project_id))
+    inner = (await call.body()).get("json")
+    project_id = inner.get("projectToDeleteId") if isinstance(inner, dict) else None
+    if project_id not in call.owner.projects:
+        raise TrpcError(404, "Project not found", path="project.deleteProject")
+    call.owner.projects.discard(str(project_id))
     return json_reply({"result": {"data": {"json": {"status": 200}}}})
 
 
@@ -76,17 +97,22 @@ async def warm_up(call: Call) -> web.StreamResponse:
 
 
 async def media_redirect(call: Call) -> web.StreamResponse:
-    """``media.getMediaUrlRedirect``: 302 to the signed URL of the account's media."""
+    """``media.getMediaUrlRedirect``: 302 to the signed URL of the account's media.
+
+    ``MEDIA_URL_TYPE_FULL_MEDIA`` is the only type flow2api uses; ``MEDIA_URL_TYPE_THUMBNAIL`` (a
+    video's poster JPEG) is the simulator's guess at a second one (open question 9).
+    """
     _signed_in(call)
     query = call.request.query
+    url_type = query.get("mediaUrlType")
+    if url_type not in URL_TYPES:
+        raise invalid(f"Invalid value at 'media_url_type' ({url_type!r})")
     media = call.world.media.get(query.get("name", ""))
-    if query.get("mediaUrlType") != "MEDIA_URL_TYPE_FULL_MEDIA":
-        raise invalid("mediaUrlType must be MEDIA_URL_TYPE_FULL_MEDIA")
     if media is None or media.owner != call.owner.spec.session_token or media.kind not in ("video", "image"):
         raise not_found()
     if media.kind == "video" and video_status(media, call.world.config) != SUCCESSFUL:
         raise not_found("Media is not ready.")
-    folder = "video" if media.kind == "video" else "image"
+    folder = "video" if media.kind == "video" and url_type == "MEDIA_URL_TYPE_FULL_MEDIA" else "image"
     path = f"/{folder}/{media.name}"
     return web.Response(
         status=302, headers={"Location": f"{call.origin()}{path}?{call.world.signed_query(path)}"}

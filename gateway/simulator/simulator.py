@@ -1,8 +1,14 @@
 """The ``Simulator``: one object holding the fake Flow's world, its faults and its statistics,
-and the aiohttp application serving every fake host on one origin."""
+and the aiohttp application serving every fake host on one origin.
+
+Hosts live in one module each (``labs``, ``aisandbox`` + ``video``, ``cdn``, ``captcha``,
+``flowpage`` + ``batchexecute``); their paths do not collide, so one origin serves them all. All
+state is on the instance: two simulators in one process share nothing.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Iterable
 
@@ -33,7 +39,7 @@ class Simulator:
         self.config = config or SimulatorConfig()
         self.world = World(self.config, list(accounts))
         dice = random.Random(self.config.seed)  # noqa: S311 - fault dice, not cryptography
-        self.faults = Faults(dice)
+        self.faults = Faults(dice, routes={route.name for route in ALL_ROUTES})
         self.stats = Stats()
 
     def add_account(self, account: SimAccount) -> None:
@@ -61,15 +67,20 @@ class Simulator:
         return self.world.accounts[session_token].default_project
 
     def reset(self) -> None:
-        """Forget faults and statistics."""
+        """Forget faults and statistics (accounts, projects, media and tokens stay)."""
         self.faults.clear()
         self.stats.reset()
 
     def create_app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        runtime = Runtime(self.world, self.faults, self.stats)
+        runtime = Runtime(self.world, self.faults, self.stats, asyncio.Event())
         for route in ALL_ROUTES:
             app.router.add_route(route.method, route.path, wrap(route, runtime))
         control.add_routes(app, self)
+
+        async def release_hung_calls(_: web.Application) -> None:
+            runtime.closing.set()  # on_shutdown runs before aiohttp waits for in-flight handlers
+
+        app.on_shutdown.append(release_hung_calls)
         return app

@@ -77,6 +77,7 @@ class World:
         self.media: dict[str, Media] = {}
         self.tokens: dict[str, CaptchaToken] = {}
         self.tasks: dict[str, tuple[str, str, float]] = {}
+        self.solved: dict[str, str] = {}  # captcha task id -> the token its solution carries
         self.url_key = secrets.token_bytes(16)
         for account in accounts:
             self.add_account(account)

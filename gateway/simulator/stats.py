@@ -15,7 +15,19 @@ class CallRecord:
     account: str | None
     status: int
     with_token: bool
+    token_present: bool
     at: float
+
+    def describe(self) -> dict[str, object]:
+        """The record as JSON-able data."""
+        return {
+            "route": self.route,
+            "account": self.account,
+            "status": self.status,
+            "with_token": self.with_token,
+            "token_present": self.token_present,
+            "at": self.at,
+        }
 
 
 class Stats:
@@ -27,10 +39,14 @@ class Stats:
         self._max_inflight: Counter[str] = Counter()
         self.log: deque[CallRecord] = deque(maxlen=log_size)
 
-    def record(self, route: str, account: str | None, *, status: int, with_token: bool) -> None:
-        """Count a finished call."""
+    def record(
+        self, route: str, account: str | None, *, status: int, with_token: bool, token_present: bool = False
+    ) -> None:
+        """Count a finished call (``with_token``: it carried a valid token; ``token_present``: any token)."""
         self._calls[(route, account, with_token)] += 1
-        self.log.append(CallRecord(route, account, status, with_token, time.time()))
+        self.log.append(
+            CallRecord(route, account, status, with_token, token_present or with_token, time.time())
+        )
 
     def calls(self, route: str, *, account: str | None = None, with_token: bool | None = None) -> int:
         """Calls of ``route``, optionally of one account (e-mail) and/or carrying a valid token."""
@@ -49,6 +65,14 @@ class Stats:
         """A generation call of ``account`` ended."""
         self._inflight[account] -= 1
 
+    def inflight(self, account: str) -> int:
+        """Generation calls of ``account`` in flight now."""
+        return self._inflight[account]
+
+    def recent(self, route: str | None = None) -> list[CallRecord]:
+        """The recent-call log, oldest first, optionally of one route."""
+        return [r for r in self.log if route is None or r.route == route]
+
     def max_inflight(self, account: str) -> int:
         """The most concurrent generation calls ``account`` ever had."""
         return self._max_inflight[account]
@@ -62,6 +86,7 @@ class Stats:
             ],
             "inflight": dict(self._inflight),
             "max_inflight": dict(self._max_inflight),
+            "recent": [r.describe() for r in self.log],
         }
 
     def reset(self) -> None:

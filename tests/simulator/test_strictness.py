@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
@@ -313,15 +315,38 @@ async def test_fault_only_hits_its_account_and_empty_400(client: TestClient, sim
     assert (await mine.generate(mine.image_body(await mine.token()))).status == 200
     resp = await other.generate(other.image_body(await other.token()))
     assert resp.status == 400
+    assert await resp.read() == b""
 
 
 async def test_hang_holds_until_the_client_gives_up(client: TestClient, sim: Simulator) -> None:
     flow = Flow(client)
     await flow.login()
-    sim.faults.add(route="credits", kind="hang", count=1)
+    sim.faults.add(route="images.generate", kind="hang", count=1)
+    token = await flow.token()
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.3):
-            await client.get("/v1/credits", headers={"authorization": f"Bearer {flow.at}"})
+            await flow.generate(flow.image_body(token))
+    for _ in range(40):  # the hung handler notices the client left and ends (no leaked task)
+        if sim.stats.inflight("u@x") == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert sim.stats.inflight("u@x") == 0
+    assert sim.stats.recent("images.generate")[-1].status == 499
+
+
+async def test_hang_ends_at_shutdown(aiohttp_server: Callable[..., Any]) -> None:
+    sim = Simulator(SimulatorConfig(), accounts=[SimAccount("st-u", "u@x")])
+    server = await aiohttp_server(sim.create_app())
+    sim.faults.add(route="captcha.create", kind="hang", count=1)
+    async with aiohttp.ClientSession() as session:
+        pending = asyncio.ensure_future(session.post(server.make_url("/captcha/createTask"), json={}))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await server.close()
+        assert time.monotonic() - started < 2
+        with contextlib.suppress(aiohttp.ClientError):
+            (await pending).close()
+    assert sim.stats.calls("captcha.create") == 1
 
 
 async def test_media_urls_expire(aiohttp_client: Callable[..., Any]) -> None:

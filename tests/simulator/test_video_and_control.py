@@ -13,9 +13,11 @@ from aiohttp.test_utils import TestClient
 from gateway.simulator import SimAccount, Simulator, SimulatorConfig
 from tests.simulator.test_strictness import COOKIE, KEY, Flow, google_error
 
+TIERS = {"st-u": "PAYGATE_TIER_TWO", "st-p": "PAYGATE_TIER_ONE"}
+
 
 def video_body(flow: Flow, token: str, key: str = "veo_3_1_t2v_fast", **extra: Any) -> dict[str, Any]:
-    ctx = {**flow.ctx(token), "userPaygateTier": "PAYGATE_TIER_TWO"}
+    ctx = {**flow.ctx(token), "userPaygateTier": TIERS.get(flow.st, "PAYGATE_TIER_NOT_PAID")}
     request = {
         "aspectRatio": "VIDEO_ASPECT_RATIO_LANDSCAPE",
         "seed": 5,
