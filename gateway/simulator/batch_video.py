@@ -4,7 +4,8 @@ Submits (``YhhmEf`` text, ``eb1hJf`` start frame, ``nprQif`` start+end, ``MZZa6b
 ``fZytfe`` extend, ``p0UkFb`` upscale) answer ``[null, 1, [[workflow]], [[record]]]``; ``jwpduf`` polls
 many jobs; ``as29s`` returns a record whose ``[7][0][8]`` is the signed video URL and whose details
 ``[10]`` is the poster. Status in details ``[8]``: ``[6]`` submitted, ``[2]`` running, ``[3]`` done,
-``[4, [3, "PUBLIC_ERROR_…"], ["REASON"], [1]]`` failed. Keys carry the duration (8 s is the bare key);
+``[4, [3, "PUBLIC_ERROR_…"], ["REASON"], [1]]`` failed (the ``video_failed`` fault's reason); a
+``video_stuck`` fault keeps a job at ``[2]`` forever. Keys carry the duration (8 s is the bare key);
 the REST-era ``_portrait``/``_fl``/``_relaxed`` suffixes are refused, aspect is its own slot.
 """
 
@@ -22,6 +23,10 @@ VIDEO_ASPECTS = {1: "VIDEO_ASPECT_RATIO_PORTRAIT", 2: "VIDEO_ASPECT_RATIO_LANDSC
 _KEY = re.compile(r"^(veo_3_1|abra|omni)_[a-z0-9_]+$")
 _REST_ERA = re.compile(r"_(portrait|fl|relaxed)(_|$)")
 STATUS_CODES = {PENDING: [6], "MEDIA_GENERATION_STATUS_ACTIVE": [2], SUCCESSFUL: [3]}
+# p0UkFb upsampler keys → the suffix of the upscaled job's id. flow-migration.md §2.5 confirms only
+# 1080p (``<mediaId>_upsampled``); the 4K key and its ``_upsampled_4k`` id are the simulator's guess.
+UPSCALERS = {"veo_3_1_upsampler_1080p": "_upsampled", "veo_3_1_upsampler_4k": "_upsampled_4k"}
+ULTRA_UPSCALERS = frozenset({"veo_3_1_upsampler_4k"})
 
 
 def _prompt(block: Any) -> str:
@@ -103,22 +108,29 @@ async def extend(call: Call, inner: Any, source_path: str) -> object:
 
 
 async def upscale(call: Call, inner: Any, source_path: str) -> object:
-    """``p0UkFb``: a 1080p upscale of a finished video; the new id is ``<mediaId>_upsampled``."""
+    """``p0UkFb``: upscale a finished video to 1080p (id ``<mediaId>_upsampled``) or to 4K.
+
+    4K (``veo_3_1_upsampler_4k``, id ``<mediaId>_upsampled_4k``) is a guess: flow-migration.md only
+    confirms 1080p. It is refused with ``[7]`` unless the account is PAYGATE_TIER_TWO, as REST refuses
+    the 4K upsampler and ``SPrCad`` refuses 4K images.
+    """
     del source_path
     item = _item(inner)
-    if len(item) != 32 or item[31] != "veo_3_1_upsampler_1080p" or not isinstance(item[0], list):
+    if len(item) != 32 or item[31] not in UPSCALERS or not isinstance(item[0], list):
         raise RpcError(3)
     media = _owned(call, item[0][1] if len(item[0]) > 1 else None, ("video",))
     if video_status(media, call.world.config) != SUCCESSFUL:
         raise RpcError(3)
     check_ctx(call, inner[1], project=None, action="VIDEO_GENERATION")
+    if item[31] in ULTRA_UPSCALERS and call.owner.spec.tier != "PAYGATE_TIER_TWO":
+        raise RpcError(7)  # before _job, so a refused upscale costs no credits
     job = _job(
         call,
         media.project_id,
         aspect=media.aspect,
         prompt=media.prompt,
         key=item[31],
-        name=f"{media.name}_upsampled",
+        name=f"{media.name}{UPSCALERS[item[31]]}",
     )
     return _created(call, job)
 
@@ -133,11 +145,6 @@ def _job(  # noqa: PLR0913 - keyword-only fields of the job
     if credits.get(speed, 0) > call.owner.credits:
         raise RpcError(8)
     call.owner.credits -= credits.get(speed, 0)
-    fail = (
-        (13, "Internal error encountered.", "PUBLIC_ERROR_AUDIO_FILTERED")
-        if call.fault_kind == "video_failed"
-        else None
-    )
     return call.world.add_media(
         Media(
             name or call.world.new_media_name(),
@@ -148,7 +155,8 @@ def _job(  # noqa: PLR0913 - keyword-only fields of the job
             prompt=prompt,
             seed=7,
             model=key,
-            fail=fail,
+            fail=call.job_failure(),
+            stuck=call.job_stuck,
         )
     )
 

@@ -21,7 +21,7 @@ from gateway.simulator.aisandbox import IMAGE_MODELS, MIMES, TIER_RANK
 from gateway.simulator.batchexecute_core import RpcError, check_ctx, frame_reply, project_of_path
 from gateway.simulator.call import Call, Route
 from gateway.simulator.errors import GoogleError
-from gateway.simulator.faults import Fault, raise_fault
+from gateway.simulator.faults import JOB_KINDS, Fault, raise_fault
 from gateway.simulator.render import pixel_size, render_jpeg
 from gateway.simulator.state import Media
 
@@ -180,7 +180,7 @@ async def batchexecute(call: Call) -> web.StreamResponse:
     """The endpoint: session checks, then one RPC, answered as frames."""
     rpcid, inner = await _checked_request(call)
     call.stat_name = f"batch.{rpcid}"
-    if call.fault_kind is not None and call.fault_kind != "video_failed":  # that one fails the job later
+    if call.fault_kind is not None and call.fault_kind not in JOB_KINDS:  # those shape the job instead
         return await _fault_frame(rpcid, call.fault_kind)
     handler = RPCS.get(rpcid, _unknown_rpc)
     try:

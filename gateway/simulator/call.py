@@ -2,7 +2,8 @@
 latency, fault injection and statistics around every route handler.
 
 The wrapper is the only place that acts out faults (handlers see ``call.fault_kind`` for the kinds
-they play themselves) and the only place that records statistics and logs a line per call.
+they play themselves, and ``job_failure``/``job_stuck`` for the job kinds) and the only place that
+records statistics and logs a line per call.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import structlog
 from aiohttp import web
 
 from gateway.simulator.errors import GoogleError, invalid
-from gateway.simulator.faults import Faults, HangError, raise_fault
+from gateway.simulator.faults import DEFAULT_FAILURE_REASON, JOB_KINDS, Faults, HangError, raise_fault
 from gateway.simulator.state import AccountState, World
 from gateway.simulator.stats import Stats
 
@@ -43,6 +44,7 @@ class Call:
     token_ok: bool = False
     token_present: bool = False
     fault_kind: str | None = None
+    fault_reason: str | None = None
     stat_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +68,17 @@ class Call:
         if not isinstance(doc, dict):
             raise invalid("Invalid JSON payload received. Expected an object.")
         return doc
+
+    def job_failure(self) -> tuple[int, str, str | None] | None:
+        """How the video job this call creates fails (code, message, reason), or None when it does not."""
+        if self.fault_kind != "video_failed":
+            return None
+        return (13, "Internal error encountered.", self.fault_reason or DEFAULT_FAILURE_REASON)
+
+    @property
+    def job_stuck(self) -> bool:
+        """True when the video job this call creates must never finish (a ``video_stuck`` fault)."""
+        return self.fault_kind == "video_stuck"
 
     def user_agent(self) -> str:
         """The caller's User-Agent."""
@@ -182,9 +195,9 @@ async def _dispatch(route: Route, runtime: Runtime, call: Call) -> web.StreamRes
     identities = (call.account.spec.session_token, call.account.spec.email) if call.account else ()
     fault = runtime.faults.take(_fault_route(route, call.request), identities)
     if fault is not None and (
-        fault.kind == "video_failed" or route.faults_as_frames or fault.kind in route.own_faults
+        fault.kind in JOB_KINDS or route.faults_as_frames or fault.kind in route.own_faults
     ):
-        call.fault_kind = fault.kind
+        call.fault_kind, call.fault_reason = fault.kind, fault.reason
     elif fault is not None:
         await raise_fault(fault)
     return await route.handler(call)

@@ -33,7 +33,7 @@ class Control:
         return _json(self.sim.stats.snapshot())
 
     async def add_fault(self, request: web.Request) -> web.Response:
-        """``POST /_sim/faults`` ``{route, kind, count?, rate?, account?, retry_after?}``."""
+        """``POST /_sim/faults`` ``{route, kind, count?, rate?, account?, retry_after?, reason?}``."""
         doc = await _body(request)
         try:
             fault = self.sim.faults.add(
@@ -43,6 +43,7 @@ class Control:
                 rate=doc.get("rate"),
                 account=doc.get("account"),
                 retry_after=doc.get("retry_after"),
+                reason=doc.get("reason"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             return _json({"error": str(exc)}, 400)

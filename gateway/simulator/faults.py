@@ -6,14 +6,17 @@ video.status, media.get, cdn.image, cdn.video, captcha.create, captcha.result, a
 flow.google.com page.project, page.about, recaptcha.mint and ``batch.<rpcid>``.
 
 This module decides *which* fault fires and what Google error it is; the call wrapper
-(``call.py``) acts it out. ``video_failed`` does not fail the call: the video job it creates ends
-FAILED. ``hang`` raises :class:`HangError`, which the wrapper turns into a wait that ends when the
-client gives up or the simulator shuts down.
+(``call.py``) acts it out. The job kinds do not fail the call; they shape the video job a submit
+creates: ``video_failed`` makes it end FAILED with the rule's ``reason`` (a ``PUBLIC_ERROR_*`` string,
+``PUBLIC_ERROR_AUDIO_FILTERED`` by default), ``video_stuck`` keeps it ACTIVE forever. ``hang``
+raises :class:`HangError`, which the wrapper turns into a wait that ends when the client gives up or
+the simulator shuts down.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,7 +33,12 @@ KINDS = (
     "quota",
     "hang",
     "video_failed",
+    "video_stuck",
 )
+# Kinds the submit handlers play on the job they create instead of failing the call.
+JOB_KINDS = frozenset({"video_failed", "video_stuck"})
+DEFAULT_FAILURE_REASON = "PUBLIC_ERROR_AUDIO_FILTERED"
+_REASON = re.compile(r"^PUBLIC_ERROR_[A-Z_]+$")
 # Routes named per RPC at call time (batchexecute): any name with this prefix is accepted.
 DYNAMIC_PREFIX = "batch."
 
@@ -49,6 +57,7 @@ class Fault:
     rate: float | None = None
     account: str | None = None
     retry_after: float | None = None
+    reason: str | None = None
 
     def matches(self, route: str, identities: tuple[str, ...]) -> bool:
         """True when this rule applies to a call of ``route`` by an account known by ``identities``."""
@@ -63,6 +72,7 @@ class Fault:
             "rate": self.rate,
             "account": self.account,
             "retry_after": self.retry_after,
+            "reason": self.reason,
         }
 
 
@@ -83,13 +93,18 @@ class Faults:
         rate: float | None = None,
         account: str | None = None,
         retry_after: float | None = None,
+        reason: str | None = None,
     ) -> Fault:
         """Add a rule: the next ``count`` calls (scripted) or each call with probability ``rate``.
 
-        ``account`` restricts it to one account, named by session token or e-mail.
+        ``account`` restricts it to one account, named by session token or e-mail. ``reason`` is the
+        ``PUBLIC_ERROR_*`` a ``video_failed`` job reports (refused with any other kind).
         """
         self._check(route, kind, count=count, rate=rate)
-        fault = Fault(route, kind, None if rate is not None else count, rate, account, retry_after)
+        _check_reason(kind, reason)
+        if kind == "video_failed" and reason is None:
+            reason = DEFAULT_FAILURE_REASON  # stored, so describe() shows what the job will report
+        fault = Fault(route, kind, None if rate is not None else count, rate, account, retry_after, reason)
         self._rules.append(fault)
         return fault
 
@@ -126,6 +141,16 @@ class Faults:
                     self._rules.remove(fault)
                 return fault
         return None
+
+
+def _check_reason(kind: str, reason: object) -> None:
+    """A reason only means something to ``video_failed``, and must look like Flow's ``PUBLIC_ERROR_*``."""
+    if reason is None:
+        return
+    if kind != "video_failed":
+        raise ValueError(f"reason is only meaningful with kind 'video_failed', not {kind!r}")
+    if not isinstance(reason, str) or not _REASON.fullmatch(reason):
+        raise ValueError(f"reason must match {_REASON.pattern} (got {reason!r})")
 
 
 async def raise_fault(fault: Fault) -> None:

@@ -39,7 +39,10 @@ class AccountState:
 
 @dataclass(slots=True)
 class Media:
-    """A media item: an upload, a generated image, a video (with its timeline) or a poster."""
+    """A media item: an upload, a generated image, a video (with its timeline) or a poster.
+
+    A video's ``fail`` (code, message, reason) makes it end FAILED; ``stuck`` keeps it ACTIVE.
+    """
 
     name: str
     kind: str
@@ -51,6 +54,7 @@ class Media:
     model: str = ""
     created: float = 0.0
     fail: tuple[int, str, str | None] | None = None
+    stuck: bool = False  # a ``video_stuck`` job: ACTIVE forever
     scale: int = 1
     poster: str = ""
     data: bytes = b""

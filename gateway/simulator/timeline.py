@@ -1,4 +1,8 @@
-"""A video's status as a function of time since submit: PENDING → ACTIVE → SUCCESSFUL (or FAILED)."""
+"""A video's status as a function of time since submit: PENDING → ACTIVE → SUCCESSFUL (or FAILED).
+
+A stuck job (``video_stuck`` fault) never leaves ACTIVE, so everything that waits for SUCCESSFUL
+(media fetch, redirect, ``as29s``, the CDN) keeps answering "not ready" for it.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,6 @@ def video_status(media: Media, config: SimulatorConfig, now: float | None = None
     elapsed = (time.time() if now is None else now) - media.created
     if elapsed < config.video_duration * 0.2:
         return PENDING
-    if elapsed < config.video_duration:
+    if elapsed < config.video_duration or media.stuck:
         return ACTIVE
     return FAILED if media.fail is not None else SUCCESSFUL

@@ -1,7 +1,8 @@
 """aisandbox-pa video: submits of every kind, batched status polls, media fetch (flow-protocol.md §7, §8).
 
-Jobs progress with time (``video_duration``): PENDING, ACTIVE, then SUCCESSFUL, or FAILED when
-a ``video_failed`` fault was scripted for the submit. Bodies are checked against the §7 envelope
+Jobs progress with time (``video_duration``): PENDING, ACTIVE, then SUCCESSFUL, or FAILED (with the
+fault's reason) when a ``video_failed`` fault was scripted for the submit; a ``video_stuck`` fault
+keeps the job ACTIVE forever. Bodies are checked against the §7 envelope
 (``mediaGenerationContext.batchId``, ``useV2ModelConfig: true``, a clientContext carrying the
 account's ``userPaygateTier`` and a ``VIDEO_GENERATION`` token, exactly one request); keys, methods,
 orientation and tiers follow ``video_keys``. Where the FAILED error sits in the new schema is
@@ -25,7 +26,6 @@ from gateway.simulator.state import Media
 from gateway.simulator.timeline import FAILED, SUCCESSFUL, video_status
 
 METHODS = ("Text", "StartImage", "StartAndEndImage", "ReferenceImages", "ExtendVideo", "UpsampleVideo")
-FAILURE = (13, "Internal error encountered.", "PUBLIC_ERROR_AUDIO_FILTERED")
 
 
 def _dig(doc: Any, *path: str) -> Any:
@@ -134,7 +134,8 @@ async def submit(call: Call) -> web.StreamResponse:
             prompt=_prompt(item) or (source.prompt if source else ""),
             seed=item["seed"],
             model=key,
-            fail=FAILURE if call.fault_kind == "video_failed" else None,
+            fail=call.job_failure(),
+            stuck=call.job_stuck,
         )
     )
     return json_reply(
