@@ -1,4 +1,5 @@
-"""Command line: ``serve`` the gateway, run the offline ``demo``, make a ``licence``.
+"""Command line: ``serve`` the gateway, run the offline ``demo``, make a ``licence`` or ``admin`` key,
+manage ``accounts``.
 
 The only place that configures logging and runs a server. ``demo`` starts the Flow simulator and
 the gateway in one process on 127.0.0.1, with a fresh licence key written to ``.demo/licence``.
@@ -18,6 +19,7 @@ import orjson
 from aiohttp import web
 
 from gateway.app import create_app
+from gateway.cli import accounts as cli_accounts
 from gateway.config import ConfigError, Settings, default_config_path, load_settings
 from gateway.licensing import hash_key, new_licence_key
 from gateway.obs.access_log import AccessLogger
@@ -59,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--id", required=True)
     new.add_argument("--name", default="")
     new.set_defaults(func=_licence_new)
+    admin = sub.add_parser("admin", help="the admin API")
+    admin_sub = admin.add_subparsers(required=True)
+    admin_key = admin_sub.add_parser(
+        "key", help="print a new admin key and the config entry holding its hash"
+    )
+    admin_key.set_defaults(func=_admin_key)
+    cli_accounts.add_parsers(sub, default_config_path())
     return parser
 
 
@@ -81,6 +90,14 @@ def _licence_new(args: argparse.Namespace) -> int:
     sys.stdout.write(
         f"key (give it to the client; it is not stored): {key}\n\n"
         f'[[licences]]\nid = "{args.id}"\nname = "{args.name}"\nkey_sha256 = "{hash_key(key)}"\n'
+    )
+    return 0
+
+
+def _admin_key(_: argparse.Namespace) -> int:
+    key = "sk-admin-" + secrets.token_urlsafe(32)
+    sys.stdout.write(
+        f'admin key (keep it; it is not stored): {key}\n\n[admin]\nkey_sha256 = "{hash_key(key)}"\n'
     )
     return 0
 

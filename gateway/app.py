@@ -1,7 +1,8 @@
 """The composition root: ``create_app(settings)`` builds the whole gateway, and only here.
 
 Resources are opened and closed in pairs through ``cleanup_ctx`` (store, then the HTTP sessions
-and the services built on them), in dependency order; nothing runs at import time.
+and the services built on them, with their background loops), in dependency order; nothing runs at
+import time.
 """
 
 from __future__ import annotations
@@ -12,40 +13,40 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 from gateway import keys
+from gateway.admin.routes import add_admin_routes
 from gateway.api.routes import add_routes, is_licence_exempt
 from gateway.captcha.anticaptcha import AntiCaptchaProvider
 from gateway.captcha.disabled import DisabledCaptcha
 from gateway.catalog import Catalog
 from gateway.config import Settings
-from gateway.domain import AccountKind, Capability, Secret
+from gateway.domain import AccountKind
 from gateway.licensing import LicenceRegistry
 from gateway.media.fetch import RemoteImageFetcher, create_fetch_session
 from gateway.media.signing import UrlSigner, signing_key_from
 from gateway.media.storage import DiskMediaStore
+from gateway.middleware.admin import admin_middleware, is_admin_path
 from gateway.middleware.errors import error_middleware
 from gateway.middleware.licence import licence_middleware
 from gateway.middleware.metrics import metrics_middleware
 from gateway.middleware.request_context import install_response_headers, request_context_middleware
 from gateway.obs.metrics import GatewayMetrics, metrics_handler, upstream_trace_config
-from gateway.pool.account import Account, account_id_for
 from gateway.pool.collector import PoolCollector
 from gateway.pool.policy import Rules
 from gateway.pool.pool import AccountPool
 from gateway.service.account_refresh import AccountRefresher
+from gateway.service.account_registry import AccountRegistry, RegistryHooks
 from gateway.service.account_state import AccountStateKeeper
 from gateway.service.generation import ImageService
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
-from gateway.service.worker_accounts import WorkerAccounts
-from gateway.store.memory import MemoryStore
-from gateway.store.sqlite import open_sqlite_store
+from gateway.store.factory import store_for
 from gateway.upstream.flow.batch_transport import BatchTransport
 from gateway.upstream.flow.rest import RestTransport
-from gateway.upstream.flow.transport import TokenSource
-from gateway.upstream.flow.workers import WorkerHub
+from gateway.upstream.flow.transport import FlowTransport, TokenSource
+from gateway.upstream.flow.workers import AccountListener, AnnouncedAccount, WorkerHub
 from gateway.upstream.http import open_client_session, open_flow_sessions
 
 
@@ -59,74 +60,57 @@ def create_app(settings: Settings) -> web.Application:
             request_context_middleware(),
             metrics_middleware(metrics),
             error_middleware(),
-            licence_middleware(licences, exempt=is_licence_exempt),
+            admin_middleware(settings.admin.key_sha256),
+            licence_middleware(licences, exempt=_licence_exempt),
         ],
     )
     install_response_headers(app)
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = metrics
     app[keys.CATALOG] = Catalog.load(settings.catalog_path)
+    app[keys.STORE] = store_for(settings.store)
     app[keys.POOL] = AccountPool(
-        accounts_from(settings),
         rules=Rules(
             base_cooldown=settings.pool.base_cooldown,
             max_cooldown=settings.pool.max_cooldown,
             failures_to_disable=settings.pool.failures_to_disable,
             auth_failures_to_relogin=settings.pool.auth_failures_to_relogin,
+            refusal_ttl=settings.pool.refusal_ttl,
         ),
         wait_timeout=settings.pool.wait_timeout,
         max_waiters=settings.pool.max_waiters,
     )
     metrics.register_collector(PoolCollector(app[keys.POOL]))
-    worker_accounts = WorkerAccounts(app[keys.POOL], settings.workers)
-    app[keys.WORKER_ACCOUNTS] = worker_accounts
-    app[keys.WORKERS] = WorkerHub(on_account=worker_accounts)
+    app[keys.WORKERS] = WorkerHub(on_account=_announce_to(app))
     app.cleanup_ctx.append(_store_ctx)
-    app.cleanup_ctx.append(_account_state_ctx)
     app.cleanup_ctx.append(_services_ctx)
     add_routes(app, base_path=settings.server.base_path)
+    add_admin_routes(app)
     app.router.add_get("/metrics", metrics_handler(metrics))
     return app
 
 
-def accounts_from(settings: Settings) -> list[Account]:
-    """Pool accounts from the config file's ``[[accounts]]``."""
-    accounts = []
-    for i, entry in enumerate(settings.accounts):
-        accounts.append(
-            Account(
-                id=account_id_for(entry.session_token),
-                label=entry.label or f"account-{i + 1}",
-                session_token=Secret(entry.session_token),
-                kind=AccountKind.REST,
-                proxy=entry.proxy or None,
-                groups=frozenset(g.lower() for g in entry.groups),
-                limits={Capability.IMAGE: entry.image_concurrency, Capability.VIDEO: entry.video_concurrency},
-            )
-        )
-    return accounts
+def _licence_exempt(request: web.Request) -> bool:
+    """The public routes' exemptions, plus the admin API (it has its own key)."""
+    return is_admin_path(request.path) or is_licence_exempt(request)
+
+
+def _announce_to(app: web.Application) -> AccountListener:
+    """The hub's listener: the account registry, which exists once the services have started."""
+
+    async def announce(account: AnnouncedAccount, *, reachable: bool, reason: str) -> None:
+        await app[keys.ACCOUNTS].announce(account, reachable=reachable, reason=reason)
+
+    return announce
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS].store
-    if settings.backend == "memory":
-        app[keys.STORE] = MemoryStore()
-        yield
-        return
-    async with open_sqlite_store(settings.path) as store:
-        app[keys.STORE] = store
-        yield
-
-
-async def _account_state_ctx(app: web.Application) -> AsyncIterator[None]:
-    keeper = AccountStateKeeper(app[keys.POOL], app[keys.STORE])
-    await keeper.restore()
-    task = asyncio.create_task(keeper.run())
+    store = app[keys.STORE]
+    await store.open()
     try:
         yield
     finally:
-        await _cancel(task)
-        await keeper.flush()
+        await store.close()
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -139,40 +123,60 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         captcha = await _captcha(stack, settings, app)
         rest = RestTransport(sessions, settings.flow, captcha=captcha, projects=store)
-        batch = BatchTransport(
-            app[keys.WORKERS],
-            settings.batch,
-            download=rest.download,
-            tier_of=app[keys.WORKER_ACCOUNTS].tier_of,
-        )
-        media = DiskMediaStore(Path(settings.media.root))
-        app[keys.MEDIA] = media
-        app[keys.SIGNER] = UrlSigner(
-            signing_key_from(settings.media.signing_key), ttl=settings.media.url_ttl_seconds
-        )
-        fetcher = RemoteImageFetcher(
-            fetch_session,
-            max_bytes=settings.media.max_input_bytes,
-            timeout=settings.media.fetch_timeout,
-            max_redirects=settings.media.max_redirects,
-            allow_private=settings.media.allow_private_urls,
-        )
-        resolver = InputResolver(
-            fetcher=fetcher, media=media, store=store, max_bytes=settings.media.max_input_bytes
-        )
-        generator = ImageService(
-            pool=app[keys.POOL],
-            transports={AccountKind.REST: rest, AccountKind.WORKER: batch},
-            media=media,
-            store=store,
-            settings=settings.flow,
-            metrics=metrics,
-        )
-        app[keys.IMAGES] = ImageRequests(catalog=app[keys.CATALOG], resolver=resolver, generator=generator)
         refresher = AccountRefresher(app[keys.POOL], {AccountKind.REST: rest}, ttl=settings.flow.credits_ttl)
-        refreshing = asyncio.create_task(refresher.run(interval=max(5.0, settings.flow.credits_ttl / 10)))
-        stack.push_async_callback(_cancel, refreshing)
+        registry = AccountRegistry(
+            store=store,
+            pool=app[keys.POOL],
+            workers=settings.workers,
+            hooks=RegistryHooks(forget_credentials=rest.forget, verify_soon=refresher.wake),
+        )
+        app[keys.ACCOUNTS] = registry
+        await registry.load(settings.accounts)
+        batch = BatchTransport(
+            app[keys.WORKERS], settings.batch, download=rest.download, tier_of=registry.tier_of
+        )
+        transports: dict[AccountKind, FlowTransport] = {AccountKind.REST: rest, AccountKind.WORKER: batch}
+        _media_services(app, transports, fetch_session)
+        keeper = AccountStateKeeper(app[keys.POOL], store)
+        stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
+        for loop in (
+            refresher.run(interval=max(5.0, settings.flow.credits_ttl / 10)),
+            registry.run(interval=settings.pool.sync_interval),
+            keeper.run(),
+        ):
+            stack.push_async_callback(_cancel, asyncio.create_task(loop))
         yield
+
+
+def _media_services(
+    app: web.Application, transports: dict[AccountKind, FlowTransport], fetch_session: ClientSession
+) -> None:
+    """Media storage, signed URLs, input resolution and the image service."""
+    settings, store = app[keys.SETTINGS], app[keys.STORE]
+    media = DiskMediaStore(Path(settings.media.root))
+    app[keys.MEDIA] = media
+    app[keys.SIGNER] = UrlSigner(
+        signing_key_from(settings.media.signing_key), ttl=settings.media.url_ttl_seconds
+    )
+    fetcher = RemoteImageFetcher(
+        fetch_session,
+        max_bytes=settings.media.max_input_bytes,
+        timeout=settings.media.fetch_timeout,
+        max_redirects=settings.media.max_redirects,
+        allow_private=settings.media.allow_private_urls,
+    )
+    resolver = InputResolver(
+        fetcher=fetcher, media=media, store=store, max_bytes=settings.media.max_input_bytes
+    )
+    generator = ImageService(
+        pool=app[keys.POOL],
+        transports=transports,
+        media=media,
+        store=store,
+        settings=settings.flow,
+        metrics=app[keys.METRICS],
+    )
+    app[keys.IMAGES] = ImageRequests(catalog=app[keys.CATALOG], resolver=resolver, generator=generator)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -31,6 +31,8 @@ from gateway.domain import (
 from gateway.errors import InvalidRequestError, ModelNotFoundError
 
 TIERS = {"free": Tier.FREE, "pro": Tier.PRO, "ultra": Tier.ULTRA}
+# Families that never change what an account must be entitled to (see GenerationSpec.feature).
+UNGATED_FAMILIES = frozenset({"aspect", "duration", "extend"})
 FAMILY_ORDER = ("orientation", "aspect", "image_size", "speed", "frames", "video_size", "duration", "extend")
 # token (lower case) -> (family, canonical value)
 TOKENS: dict[str, tuple[str, str]] = {
@@ -305,6 +307,9 @@ def _spec(info: ModelInfo, chosen: dict[str, str], groups: tuple[str, ...]) -> G
     credits = max(0, info.credits + sum(info.credits_of.get(v, 0) for v in values))
     aspect = Aspect(chosen.get("aspect", info.aspects[0].value))
     parts = [info.id, *(DISPLAY.get(chosen[f], chosen[f]) for f in FAMILY_ORDER if f in chosen)]
+    feature = "-".join(
+        [info.id, *(chosen[f] for f in FAMILY_ORDER if f in chosen and f not in UNGATED_FAMILIES)]
+    )
     video = None
     if info.kind is Kind.VIDEO:
         video = VideoOptions(
@@ -327,6 +332,7 @@ def _spec(info: ModelInfo, chosen: dict[str, str], groups: tuple[str, ...]) -> G
         groups=groups,
         resolution=ImageResolution(chosen.get("image_size", "1K")),
         video=video,
+        feature=feature,
     )
 
 

@@ -117,6 +117,8 @@ class PoolSettings(_Section, frozen=True):
     max_cooldown: float = 900.0
     failures_to_disable: int = 5
     auth_failures_to_relogin: int = 2
+    refusal_ttl: float = 6 * 3600.0
+    sync_interval: float = 2.0
 
 
 class WorkerSettings(_Section, frozen=True):
@@ -127,6 +129,7 @@ class WorkerSettings(_Section, frozen=True):
     image_concurrency: int = 2
     video_concurrency: int = 2
     heartbeat: float = 20.0
+    auto_register: bool = True
 
 
 class CaptchaSettings(_Section, frozen=True):
@@ -149,8 +152,19 @@ class AccountSettings(_Section, frozen=True):
     label: str = ""
     proxy: str = ""
     groups: tuple[str, ...] = ()
+    weight: float = 1.0
     image_concurrency: int = 4
     video_concurrency: int = 2
+    rpm: int = 0
+    daily_images: int = 0
+    daily_videos: int = 0
+    enabled: bool = True
+
+
+class AdminSettings(_Section, frozen=True):
+    """The admin API (``/admin/...``): off unless ``key_sha256`` is set (``python -m gateway admin key``)."""
+
+    key_sha256: str = ""
 
 
 class LicenceSettings(_Section, frozen=True):
@@ -173,6 +187,7 @@ class Settings(_Section, frozen=True):
     batch: BatchSettings = msgspec.field(default_factory=BatchSettings)
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     pool: PoolSettings = msgspec.field(default_factory=PoolSettings)
+    admin: AdminSettings = msgspec.field(default_factory=AdminSettings)
     catalog_path: str = "config/models.toml"
     accounts: tuple[AccountSettings, ...] = ()
     licences: tuple[LicenceSettings, ...] = ()
@@ -188,6 +203,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "batch": BatchSettings,
     "workers": WorkerSettings,
     "pool": PoolSettings,
+    "admin": AdminSettings,
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -266,6 +282,20 @@ def _humanise(message: str) -> str:
     return f"{where}: {message[: match.start()].strip()}"
 
 
+def account_limit_problems(account: AccountSettings, where: str) -> list[str]:
+    """What is wrong with an account's numbers (shared by the config check and nothing else)."""
+    problems = []
+    if not account.weight > 0:
+        problems.append(f"{where}.weight: must be greater than 0")
+    for name in ("image_concurrency", "video_concurrency"):
+        if not 0 <= getattr(account, name) <= 1000:
+            problems.append(f"{where}.{name}: must be from 0 to 1000")
+    for name in ("rpm", "daily_images", "daily_videos"):
+        if getattr(account, name) < 0:
+            problems.append(f"{where}.{name}: must be 0 (no limit) or more")
+    return problems
+
+
 def _check(settings: Settings) -> None:
     """Cross-field rules msgspec's types cannot express."""
     problems: list[str] = []
@@ -275,6 +305,8 @@ def _check(settings: Settings) -> None:
         problems.append("server.base_path: must look like /flow (or be empty)")
     if settings.flow.max_attempts < 1:
         problems.append("flow.max_attempts: must be at least 1")
+    if settings.admin.key_sha256 and not _HEX64.match(settings.admin.key_sha256):
+        problems.append("admin.key_sha256: must be 64 lowercase hex characters")
     for i, licence in enumerate(settings.licences):
         if not _HEX64.match(licence.key_sha256):
             problems.append(f"licences[{i}].key_sha256: must be 64 lowercase hex characters")
@@ -282,6 +314,7 @@ def _check(settings: Settings) -> None:
     for i, account in enumerate(settings.accounts):
         if not account.session_token.strip():
             problems.append(f"accounts[{i}].session_token: must not be empty")
+        problems.extend(account_limit_problems(account, f"accounts[{i}]"))
         label = account.label or f"#{i}"
         if label in seen:
             problems.append(f"accounts[{i}].label: duplicate label {label!r}")

@@ -142,7 +142,12 @@ class VideoOptions:
 
 @dataclass(frozen=True, slots=True)
 class GenerationSpec:
-    """A fully resolved model request: which upstream model, at which aspect and size, for which tier."""
+    """A fully resolved model request: which upstream model, at which aspect and size, for which tier.
+
+    ``feature`` names what an account must be entitled to (the model and its tier-relevant options,
+    without aspect or duration), e.g. ``veo_3_1-relaxed-4K``: the pool learns per feature which
+    accounts Flow refuses.
+    """
 
     model: str
     kind: Kind
@@ -154,6 +159,7 @@ class GenerationSpec:
     groups: tuple[str, ...] = ()
     resolution: ImageResolution = ImageResolution.R1K
     video: VideoOptions | None = None
+    feature: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +227,42 @@ class MediaRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountDefinition:
+    """An account as an operator declared it (config file, admin API, CLI, or a worker's hello).
+
+    ``secret`` is the labs session token of a REST account (empty for worker accounts, which are
+    reached through ``worker_key``). Zero limits mean "no limit" for ``rpm`` and the daily caps.
+    ``tier`` is a declared tier name (``free``/``pro``/``ultra``) for accounts Flow cannot be asked
+    about (workers); empty means "learned from Flow".
+    """
+
+    id: str
+    kind: AccountKind
+    label: str
+    secret: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    worker_key: str = ""
+    groups: tuple[str, ...] = ()
+    weight: float = 1.0
+    proxy: str = ""
+    image_concurrency: int = 4
+    video_concurrency: int = 2
+    rpm: int = 0
+    daily_images: int = 0
+    daily_videos: int = 0
+    tier: str = ""
+    enabled: bool = True
+    source: str = "admin"
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class AccountRecord:
-    """What the store keeps of an account's runtime state, so a restart forgets no cooldown or verdict."""
+    """What the store keeps of an account's runtime state, so a restart forgets no cooldown or verdict.
+
+    The ``*_today`` counters belong to the UTC ``day``; ``refused`` holds the features Flow refused
+    this account, each with the time until which the refusal is believed.
+    """
 
     account_id: str
     state: str
@@ -236,3 +276,15 @@ class AccountRecord:
     credits: int | None = None
     email: str = ""
     info_at: float = 0.0
+    day: str = ""
+    images_today: int = 0
+    videos_today: int = 0
+    failures_today: int = 0
+    credits_today: int = 0
+    images_total: int = 0
+    videos_total: int = 0
+    failures_total: int = 0
+    captcha_refusals: int = 0
+    last_error: str = ""
+    last_error_at: float = 0.0
+    refused: tuple[tuple[str, float], ...] = ()

@@ -13,10 +13,11 @@ from gateway.config import Settings
 from gateway.licensing import Licence
 from gateway.media.signing import UrlSigner
 from gateway.media.storage import MediaStore
+from gateway.obs import tally
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.pool import AccountPool
+from gateway.service.account_registry import AccountRegistry
 from gateway.service.images import ImageRequests
-from gateway.service.worker_accounts import WorkerAccounts
 from gateway.store.base import Store
 from gateway.upstream.flow.workers import WorkerHub
 
@@ -29,8 +30,9 @@ MEDIA = web.AppKey("gateway.media", MediaStore)
 SIGNER = web.AppKey("gateway.signer", UrlSigner)
 IMAGES = web.AppKey("gateway.images", ImageRequests)
 WORKERS = web.AppKey("gateway.workers", WorkerHub)
-WORKER_ACCOUNTS = web.AppKey("gateway.worker_accounts", WorkerAccounts)
+ACCOUNTS = web.AppKey("gateway.accounts", AccountRegistry)
 
 # Request-scoped values set by the middleware.
+TALLY = tally.TALLY
 REQUEST_ID = web.RequestKey("gateway.request_id", str)
 LICENCE = web.RequestKey("gateway.licence", Licence)

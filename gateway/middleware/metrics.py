@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gateway.errors import GatewayError
 from gateway.obs.metrics import GatewayMetrics
+from gateway.obs.tally import TALLY
 
 
 def route_of(request: web.Request) -> str:
@@ -46,5 +47,8 @@ def metrics_middleware(metrics: GatewayMetrics) -> Middleware:
             inflight.dec()
             metrics.http_requests.labels(request.method, route, str(status)).inc()
             metrics.http_duration.labels(request.method, route).observe(time.monotonic() - started)
+            tally = request.get(TALLY)
+            if tally is not None and tally.upstream_calls:
+                metrics.upstream_calls_per_request.labels(route).observe(tally.upstream_calls)
 
     return record

@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from gateway import keys
+from gateway.obs.tally import TALLY, start_tally
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -38,6 +39,7 @@ def request_context_middleware() -> Middleware:
         request_id = incoming if _SANE.match(incoming) else new_request_id()
         request[keys.REQUEST_ID] = request_id
         request[STARTED] = time.monotonic()
+        request[TALLY] = start_tally()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             response = await handler(request)

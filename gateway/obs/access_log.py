@@ -6,6 +6,8 @@ import structlog
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from gateway.obs.tally import TALLY
+
 log = structlog.get_logger("gateway.access")
 
 
@@ -14,7 +16,7 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         """Write the line (the path only: a query string may carry secrets)."""
-        route = "unmatched"
+        route, tally = "unmatched", request.get(TALLY) if isinstance(request, web.Request) else None
         if isinstance(request, web.Request) and request.match_info.route.resource is not None:
             route = request.match_info.route.resource.canonical
         log.info(
@@ -28,6 +30,7 @@ class AccessLogger(AbstractAccessLogger):
             remote=request.remote,
             user_agent=request.headers.get("User-Agent", "")[:200],
             size=response.body_length,
+            upstream_calls=tally.upstream_calls if tally is not None else 0,
         )
 
     @property

@@ -19,6 +19,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from gateway.obs.tally import count_upstream_call
+
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 GENERATION_BUCKETS = (1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900)
 
@@ -69,6 +71,19 @@ class GatewayMetrics:
             buckets=GENERATION_BUCKETS,
             registry=r,
         )
+        self.upstream_calls_per_request = Histogram(
+            "gateway_upstream_calls_per_request",
+            "Calls to Flow made for one client request (requests that made none are not observed).",
+            ["route"],
+            buckets=(1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50),
+            registry=r,
+        )
+        self.captcha_refusals = Counter(
+            "gateway_captcha_refusals",
+            "reCAPTCHA tokens Flow refused, by where they came from (solver or worker).",
+            ["source"],
+            registry=r,
+        )
         self.upstream_attempts = Counter(
             "gateway_generation_attempts", "Upstream generation attempts.", ["kind", "outcome"], registry=r
         )
@@ -113,6 +128,7 @@ def upstream_trace_config(
     trace = aiohttp.TraceConfig()
 
     async def on_start(_: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
+        count_upstream_call()
         ctx.started = time.monotonic()
         ctx.endpoint = endpoint_of(params.url)
 

@@ -1,12 +1,17 @@
-"""An account as the pool manages it: identity, credentials, limits, what Flow told us, health."""
+"""An account as the pool manages it: identity, credentials, limits, what Flow told us, health, usage."""
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from gateway.domain import AccountKind, Capability, Secret, Tier
 from gateway.pool.policy import Health
+
+DAY = 86_400.0
+RATE_WINDOW = 60.0
 
 
 def account_id_for(session_token: str) -> str:
@@ -19,9 +24,72 @@ def worker_account_id(account_key: str) -> str:
     return "wrk_" + hashlib.sha256(account_key.encode()).hexdigest()[:12]
 
 
+def utc_day(now: float) -> str:
+    """The UTC date of ``now`` (daily counters and caps roll over at UTC midnight)."""
+    return time.strftime("%Y-%m-%d", time.gmtime(now))
+
+
+def next_midnight(now: float) -> float:
+    """The next UTC midnight after ``now``."""
+    return (now // DAY + 1) * DAY
+
+
+@dataclass(slots=True)
+class Usage:
+    """What an account did: today (UTC) and since it was added. Today's counters reset with the day."""
+
+    day: str = ""
+    images_today: int = 0
+    videos_today: int = 0
+    failures_today: int = 0
+    credits_today: int = 0
+    images_total: int = 0
+    videos_total: int = 0
+    failures_total: int = 0
+    captcha_refusals: int = 0
+    last_error: str = ""
+    last_error_at: float = 0.0
+
+    def roll(self, now: float) -> None:
+        """Start a new day's counters when ``now`` is on a later UTC day."""
+        day = utc_day(now)
+        if day != self.day:
+            self.day = day
+            self.images_today = self.videos_today = self.failures_today = self.credits_today = 0
+
+    def produced(self, capability: Capability, *, credits: int, now: float) -> None:
+        """One successful generation."""
+        self.roll(now)
+        self.credits_today += credits
+        if capability is Capability.IMAGE:
+            self.images_today += 1
+            self.images_total += 1
+        else:
+            self.videos_today += 1
+            self.videos_total += 1
+
+    def failed(self, error: str, *, now: float) -> None:
+        """One failed attempt and the class of its error."""
+        self.roll(now)
+        self.failures_today += 1
+        self.failures_total += 1
+        self.last_error, self.last_error_at = error, now
+
+    def today(self, capability: Capability, now: float) -> int:
+        """Successful generations of ``capability`` today."""
+        if self.day != utc_day(now):
+            return 0
+        return self.images_today if capability is Capability.IMAGE else self.videos_today
+
+
 @dataclass(slots=True)
 class Account:
-    """One Flow account in the pool; mutated only by the pool."""
+    """One Flow account in the pool; mutated only by the pool.
+
+    ``rpm`` bounds leases started per minute (0: no bound); ``daily`` caps successful generations
+    per UTC day and capability (0 or absent: no cap). ``refused`` maps a feature Flow refused this
+    account to the time until which that is believed.
+    """
 
     id: str
     label: str
@@ -32,11 +100,21 @@ class Account:
     groups: frozenset[str] = frozenset()
     weight: float = 1.0
     limits: dict[Capability, int] = field(default_factory=lambda: {Capability.IMAGE: 4, Capability.VIDEO: 2})
+    rpm: int = 0
+    daily: dict[Capability, int] = field(default_factory=dict)
     tier: Tier | None = None
+    declared_tier: Tier | None = None
     credits: int | None = None
     email: str = ""
     info_at: float = 0.0
+    source: str = "config"
+    enabled: bool = True
+    created_at: float = 0.0
+    updated_at: float = 0.0
     health: Health = field(default_factory=Health)
+    usage: Usage = field(default_factory=Usage)
+    refused: dict[str, float] = field(default_factory=dict)
+    recent: deque[float] = field(default_factory=deque)
     inflight: dict[Capability, int] = field(
         default_factory=lambda: {Capability.IMAGE: 0, Capability.VIDEO: 0}
     )
@@ -49,3 +127,26 @@ class Account:
     def has_room(self, capability: Capability) -> bool:
         """True while in-flight leases are under the limit."""
         return self.inflight[capability] < self.limits.get(capability, 0)
+
+    def blocked_until(self, capability: Capability, now: float) -> float:
+        """When the per-minute rate or the daily cap lets ``capability`` start again (<= now: it may)."""
+        until = 0.0
+        while self.recent and self.recent[0] <= now - RATE_WINDOW:
+            self.recent.popleft()
+        if self.rpm > 0 and len(self.recent) >= self.rpm:
+            until = self.recent[-self.rpm] + RATE_WINDOW
+        cap = self.daily.get(capability, 0)
+        if cap > 0 and self.usage.today(capability, now) + self.inflight[capability] >= cap:
+            until = max(until, next_midnight(now))
+        return until
+
+    def note_pick(self, now: float) -> None:
+        """Remember a lease start for the per-minute rate."""
+        if self.rpm > 0:
+            self.recent.append(now)
+            while len(self.recent) > self.rpm:
+                self.recent.popleft()
+
+    def refuses(self, feature: str, now: float) -> bool:
+        """True while Flow is believed to refuse ``feature`` to this account."""
+        return bool(feature) and self.refused.get(feature, 0.0) > now

@@ -1,6 +1,7 @@
 """Prometheus gauges read from ``pool.snapshot()`` at scrape time (no bookkeeping on the hot path).
 
-Labels stay low-cardinality (state, tier, capability), so 10,000 accounts cost a handful of series.
+Labels stay low-cardinality (state, tier, kind, capability, group: account groups are a handful of
+operator-chosen names), so 10,000 accounts cost a handful of series.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gateway.pool.pool import AccountPool, AccountView
 
 
 class PoolCollector(Collector):
-    """Accounts by state and tier, in-flight leases and limits by capability, credits by tier."""
+    """Accounts by state, tier and kind; leases and limits by capability and group; credits; picks."""
 
     def __init__(self, pool: AccountPool) -> None:
         self._pool = pool
@@ -24,17 +25,21 @@ class PoolCollector(Collector):
         """One scrape."""
         views = self._pool.snapshot()
         accounts = GaugeMetricFamily(
-            "gateway_pool_accounts", "Accounts by state and tier.", labels=["state", "tier"]
+            "gateway_pool_accounts", "Accounts by state, tier and kind.", labels=["state", "tier", "kind"]
         )
-        for (state, tier), n in Counter((v.state, v.tier or "unknown") for v in views).items():
-            accounts.add_metric([state, tier], n)
-        inflight = GaugeMetricFamily("gateway_pool_inflight_leases", "Leases held.", labels=["capability"])
+        for (state, tier, kind), n in Counter((v.state, v.tier or "unknown", v.kind) for v in views).items():
+            accounts.add_metric([state, tier, kind], n)
+        inflight = GaugeMetricFamily(
+            "gateway_pool_inflight_leases", "Leases held, by account group.", labels=["capability", "group"]
+        )
         limits = GaugeMetricFamily(
-            "gateway_pool_lease_limit", "Sum of per-account limits.", labels=["capability"]
+            "gateway_pool_lease_limit",
+            "Sum of per-account limits of serving accounts, by account group.",
+            labels=["capability", "group"],
         )
-        for capability in ("image", "video"):
-            inflight.add_metric([capability], sum(v.inflight.get(capability, 0) for v in views))
-            limits.add_metric([capability], sum(v.limits.get(capability, 0) for v in views))
+        for (capability, group), (held, limit) in sorted(_by_group(views).items()):
+            inflight.add_metric([capability, group], held)
+            limits.add_metric([capability, group], limit)
         credits = GaugeMetricFamily(
             "gateway_pool_credits", "Flow credits last reported, by tier.", labels=["tier"]
         )
@@ -51,7 +56,40 @@ class PoolCollector(Collector):
         )
         for outcome, count in sorted(self._pool.outcomes.items()):
             outcomes.add_metric([outcome], count)
-        yield from (accounts, inflight, limits, credits, waiting, waits, wait_seconds, outcomes)
+        picks = CounterMetricFamily(
+            "gateway_pool_picks", "Accounts picked for a lease.", labels=["capability"]
+        )
+        for capability, count in sorted(self._pool.picks.items()):
+            picks.add_metric([capability], count)
+        cooldowns = CounterMetricFamily("gateway_pool_cooldowns", "Cooldowns started after a 429.")
+        cooldowns.add_metric([], self._pool.cooldowns)
+        yield from (
+            accounts,
+            inflight,
+            limits,
+            credits,
+            waiting,
+            waits,
+            wait_seconds,
+            outcomes,
+            picks,
+            cooldowns,
+        )
+
+
+SERVING = frozenset({"active", "cooling_down"})
+
+
+def _by_group(views: list[AccountView]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(capability, group) -> (leases held, limit of serving accounts); "none" for ungrouped accounts."""
+    totals: dict[tuple[str, str], tuple[int, int]] = {}
+    for view in views:
+        for group in view.groups or ("none",):
+            for capability in ("image", "video"):
+                held, limit = totals.get((capability, group), (0, 0))
+                serving = view.limits.get(capability, 0) if view.state in SERVING else 0
+                totals[(capability, group)] = (held + view.inflight.get(capability, 0), limit + serving)
+    return totals
 
 
 def _credits_by_tier(views: list[AccountView]) -> dict[str, int]:

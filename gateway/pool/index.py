@@ -9,6 +9,7 @@ are recognised by a version number and dropped when they surface. Pure: no clock
 
 from __future__ import annotations
 
+import enum
 import heapq
 import itertools
 from collections.abc import Iterator
@@ -31,6 +32,15 @@ class Want:
     groups: frozenset[str] = frozenset()
     exclude: frozenset[str] = frozenset()
     credits: int = 0
+    feature: str = ""
+
+
+class Reach(enum.Enum):
+    """Whether some account could serve a want: now or after a wait, or not because Flow refused it."""
+
+    SERVING = "serving"
+    REFUSED = "refused"
+    NONE = "none"
 
 
 @dataclass(slots=True)
@@ -75,10 +85,24 @@ class SelectionIndex:
             heapq.heappush(klass.cooling, (health.cooldown_until, version, account.id))
             return
         for capability in Capability:
-            if account.has_room(capability):
+            blocked = account.blocked_until(capability, now)
+            if blocked > now:
+                # Rate or daily cap: wake it again when the window opens (one entry per change).
+                heapq.heappush(klass.cooling, (blocked, version, account.id))
+                self._compact_cooling(klass)
+            elif account.has_room(capability):
                 entry = (_score(account, capability), self._last_pick.get(account.id, 0), version, account.id)
                 heapq.heappush(klass.ready[capability], entry)
                 self._compact(klass, capability)
+
+    def remove(self, account_id: str) -> None:
+        """Forget an account (its heap entries turn stale and are dropped as they surface)."""
+        self._accounts.pop(account_id, None)
+        key = self._class_of.pop(account_id, None)
+        if key is not None:
+            self._classes[key].members.discard(account_id)
+        self._version.pop(account_id, None)
+        self._last_pick.pop(account_id, None)
 
     def _compact(self, klass: _Class, capability: Capability) -> None:
         """Drop stale entries once they outnumber live ones, so heaps stay O(members)."""
@@ -87,9 +111,15 @@ class SelectionIndex:
             klass.ready[capability] = [e for e in heap if self._current(e[2], e[3])]
             heapq.heapify(klass.ready[capability])
 
+    def _compact_cooling(self, klass: _Class) -> None:
+        if len(klass.cooling) > 4 * len(klass.members) + 64:
+            klass.cooling = [e for e in klass.cooling if self._current(e[1], e[2])]
+            heapq.heapify(klass.cooling)
+
     def picked(self, account: Account, now: float) -> None:
         """Record that ``account`` was just leased (it goes to the back among equals), and re-index it."""
         self._last_pick[account.id] = next(self._turn)
+        account.note_pick(now)
         self.update(account, now)
 
     def pick(self, want: Want, now: float) -> Account | None:
@@ -97,7 +127,7 @@ class SelectionIndex:
         best: tuple[tuple[float, int], Account] | None = None
         for klass in self._matching(want):
             self._promote(klass, now)
-            found = self._top(klass, want)
+            found = self._top(klass, want, now)
             if found is not None and (best is None or found[0] < best[0]):
                 best = found
         return best[1] if best else None
@@ -112,13 +142,19 @@ class SelectionIndex:
         in_group = [k for k in self._classes if self._classes[k].members and _groups_match(k, want)]
         return bool(in_group), any(k[0] == -1 or k[0] >= want.tier.rank for k in in_group)
 
-    def alive(self, want: Want) -> bool:
-        """True when some capable, non-excluded account serves now or after a cooldown."""
+    def reach(self, want: Want, now: float) -> Reach:
+        """Whether a capable, non-excluded account serves now or after a wait (stops at the first)."""
+        refused = False
         for klass in self._matching(want):
             for account_id in klass.members:
-                if account_id not in want.exclude and self._accounts[account_id].health.state in SERVING:
-                    return True
-        return False
+                account = self._accounts[account_id]
+                if account_id in want.exclude or account.health.state not in SERVING:
+                    continue
+                if account.refuses(want.feature, now):
+                    refused = True
+                    continue
+                return Reach.SERVING
+        return Reach.REFUSED if refused else Reach.NONE
 
     def soonest_ready(self, want: Want, now: float) -> float | None:
         """Seconds until the soonest cooldown of a capable account ends, if any is cooling."""
@@ -142,7 +178,7 @@ class SelectionIndex:
             if self._current(version, account_id):
                 self.update(self._accounts[account_id], now)
 
-    def _top(self, klass: _Class, want: Want) -> tuple[tuple[float, int], Account] | None:
+    def _top(self, klass: _Class, want: Want, now: float) -> tuple[tuple[float, int], Account] | None:
         heap = klass.ready[want.capability]
         skipped = []
         found = None
@@ -152,7 +188,11 @@ class SelectionIndex:
                 heapq.heappop(heap)
                 continue
             account = self._accounts[account_id]
-            if account_id in want.exclude or (account.credits is not None and account.credits < want.credits):
+            if (
+                account_id in want.exclude
+                or (account.credits is not None and account.credits < want.credits)
+                or account.refuses(want.feature, now)
+            ):
                 skipped.append(heapq.heappop(heap))  # wanted by other requests: put back below
                 continue
             found = ((score, turn), account)

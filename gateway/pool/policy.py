@@ -14,6 +14,7 @@ class AccountState(enum.StrEnum):
 
     ACTIVE = "active"
     COOLING_DOWN = "cooling_down"
+    REFRESHING = "refreshing"
     NEEDS_RELOGIN = "needs_relogin"
     OUT_OF_CREDITS = "out_of_credits"
     NEEDS_WORKER = "needs_worker"
@@ -45,6 +46,7 @@ class Rules:
     auth_failures_to_relogin: int = 2
     failures_to_disable: int = 5
     transient_cooldown: float = 5.0
+    refusal_ttl: float = 6 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 ``lease()`` is the only way to use an account: an async context manager that holds one slot of the
 account's per-capability limit and frees it on exit, whatever happens. When every capable account
 is busy or cooling down, callers wait (bounded) for a slot; when none could ever serve, they get an
-immediate error that says why. Selection here is a linear scan, kept behind this interface so a
-heap-based selection can replace it without touching callers.
+immediate error that says why. Selection is the ``SelectionIndex`` (O(classes + log n) per pick).
+Accounts are added, changed and removed here too (``gateway.service.accounts`` decides when), so
+every change re-indexes the account.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from gateway.domain import AccountRecord, Capability, Tier
 from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
 from gateway.pool import policy
-from gateway.pool.account import Account
-from gateway.pool.index import SelectionIndex, Want
+from gateway.pool.account import Account, Usage
+from gateway.pool.index import Reach, SelectionIndex, Want
 from gateway.pool.policy import AccountState, Outcome
 
 LeaseRequest = Want
@@ -29,16 +30,34 @@ LeaseRequest = Want
 class Lease:
     """One held slot on one account; report the outcome before leaving the context."""
 
-    def __init__(self, pool: AccountPool, account: Account, capability: Capability) -> None:
+    def __init__(self, pool: AccountPool, account: Account, request: LeaseRequest) -> None:
         self.account = account
-        self.capability = capability
+        self.capability = request.capability
+        self.request = request
         self._pool = pool
         self.outcome: Outcome | None = None
 
-    def report(self, outcome: Outcome, *, retry_after: float | None = None) -> None:
-        """Record what happened; the pool updates the account's health at once."""
+    def report(
+        self, outcome: Outcome, *, retry_after: float | None = None, error: str = "", credits: int = 0
+    ) -> None:
+        """Record what happened (``error``: the failure's class; ``credits``: what a success cost)."""
         self.outcome = outcome
-        self._pool.record(self.account, outcome, retry_after=retry_after)
+        self._pool.record(
+            self.account,
+            outcome,
+            retry_after=retry_after,
+            detail=OutcomeDetail(self.capability, self.request.feature, error, credits),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeDetail:
+    """The context of an outcome: which capability and feature, the error class, the credits spent."""
+
+    capability: Capability = Capability.IMAGE
+    feature: str = ""
+    error: str = ""
+    credits: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +66,25 @@ class AccountView:
 
     id: str
     label: str
+    kind: str
     state: str
     reason: str
+    since: float
     tier: str | None
     credits: int | None
     cooldown_until: float
     inflight: dict[str, int]
     limits: dict[str, int]
     groups: tuple[str, ...]
+    weight: float = 1.0
+    rpm: int = 0
+    daily: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, object] = field(default_factory=dict)
+    refused: dict[str, float] = field(default_factory=dict)
+    email: str = ""
+    source: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0
 
 
 class AccountPool:
@@ -62,7 +92,7 @@ class AccountPool:
 
     def __init__(
         self,
-        accounts: Iterable[Account],
+        accounts: Iterable[Account] = (),
         *,
         rules: policy.Rules | None = None,
         wait_timeout: float = 30.0,
@@ -79,6 +109,8 @@ class AccountPool:
         self.waits = 0
         self.wait_seconds = 0.0
         self.outcomes: Counter[str] = Counter()
+        self.picks: Counter[str] = Counter()
+        self.cooldowns = 0
         self._dirty: set[str] = set()
         self._index = SelectionIndex()
         for account in self._accounts.values():
@@ -89,46 +121,97 @@ class AccountPool:
         """Every account (for the service's refresh loop)."""
         return list(self._accounts.values())
 
+    def get(self, account_id: str) -> Account | None:
+        """An account by id."""
+        return self._accounts.get(account_id)
+
     @asynccontextmanager
     async def lease(self, request: LeaseRequest) -> AsyncIterator[Lease]:
         """Hold a slot on the best account for ``request``; waits (bounded) when all are busy."""
         account = await self._acquire(request)
-        lease = Lease(self, account, request.capability)
+        lease = Lease(self, account, request)
         try:
             yield lease
         finally:
             account.inflight[request.capability] -= 1
-            self._index.update(account, self._clock())
+            self._reindex(account)
             await self._notify()
 
-    def record(self, account: Account, outcome: Outcome, *, retry_after: float | None) -> None:
-        """Apply an outcome to an account's health (policy is pure; this is the only mutation)."""
+    def record(
+        self,
+        account: Account,
+        outcome: Outcome,
+        *,
+        retry_after: float | None,
+        detail: OutcomeDetail | None = None,
+    ) -> None:
+        """Apply an outcome to an account (policy is pure; this is the only mutation of health)."""
+        detail = detail or OutcomeDetail()
+        now = self._clock()
         account.health = policy.apply(
-            account.health, outcome, now=self._clock(), retry_after=retry_after, rules=self._rules
+            account.health, outcome, now=now, retry_after=retry_after, rules=self._rules
         )
         self.outcomes[outcome.value] += 1
-        self._dirty.add(account.id)
-        self._index.update(account, self._clock())
+        if outcome is Outcome.SUCCESS:
+            account.usage.produced(detail.capability, credits=detail.credits, now=now)
+            if account.credits is not None and detail.credits:
+                account.credits = max(0, account.credits - detail.credits)
+        else:
+            account.usage.failed(detail.error or outcome.value, now=now)
+        if outcome is Outcome.RATE_LIMITED:
+            self.cooldowns += 1
+        elif outcome is Outcome.CAPTCHA:
+            account.usage.captcha_refusals += 1
+        elif outcome is Outcome.FORBIDDEN and detail.feature:
+            account.refused[detail.feature] = now + self._rules.refusal_ttl
+        self._touch(account)
 
     def update_info(self, account_id: str, *, tier: Tier, credits: int | None, email: str = "") -> None:
         """What Flow reported about an account (tier, credits); credits back lift OUT_OF_CREDITS."""
-        account = self._accounts[account_id]
-        account.tier, account.credits, account.info_at = tier, credits, self._clock()
+        account = self._accounts.get(account_id)
+        if account is None:
+            return
+        account.tier = account.declared_tier or tier
+        account.credits, account.info_at = credits, self._clock()
         account.email = email or account.email
-        if account.health.state is AccountState.OUT_OF_CREDITS and credits:
+        state = account.health.state
+        if (state is AccountState.OUT_OF_CREDITS and credits) or state is AccountState.REFRESHING:
             account.health = policy.Health(since=self._clock())
-        self._dirty.add(account.id)
-        self._index.update(account, self._clock())
+        self._touch(account)
+
+    def note_credits(self, account_id: str, credits: int) -> None:
+        """Credits Flow reported in a reply (``remainingCredits``)."""
+        account = self._accounts.get(account_id)
+        if account is not None:
+            self.update_info(account_id, tier=account.tier or Tier.FREE, credits=credits)
 
     def add(self, account: Account) -> Account:
-        """Add an account (a worker announced it); an existing one with that id is kept and returned."""
+        """Add an account; an existing one with that id is kept and returned."""
         kept = self._accounts.setdefault(account.id, account)
-        self._index.update(kept, self._clock())
+        self._touch(kept)
         return kept
+
+    def remove(self, account_id: str) -> bool:
+        """Take an account out of the pool (leases already held finish normally)."""
+        account = self._accounts.pop(account_id, None)
+        self._index.remove(account_id)
+        self._dirty.discard(account_id)
+        return account is not None
+
+    def set_health(self, account_id: str, health: policy.Health) -> None:
+        """Put an account in a state decided outside the policy (admin, credential checks)."""
+        account = self._accounts.get(account_id)
+        if account is not None:
+            account.health = health
+            self._touch(account)
 
     def reindex(self, account: Account) -> None:
         """Re-index an account whose tier, groups or limits changed outside the pool's own methods."""
-        self._index.update(account, self._clock())
+        self._touch(account)
+
+    async def changed(self) -> None:
+        """Wake waiters after accounts were added, enabled or changed."""
+        await self._notify()
 
     async def set_reachable(self, account_id: str, *, reachable: bool, reason: str = "") -> None:
         """A worker account's worker came or went: unreachable accounts wait (not errors) for it."""
@@ -136,14 +219,15 @@ class AccountPool:
         if account is None:
             return
         now = self._clock()
+        if account.health.state is AccountState.DISABLED:
+            return  # an administrator's (or the policy's) verdict outlives the worker's comings and goings
         if not reachable:
             account.health = policy.Health(
                 AccountState.NEEDS_WORKER, reason or "its browser worker is not connected", since=now
             )
-        elif account.health.state is AccountState.NEEDS_WORKER:
+        elif account.health.state in {AccountState.NEEDS_WORKER, AccountState.REFRESHING}:
             account.health = policy.Health(since=now)
-        self._dirty.add(account.id)
-        self._index.update(account, now)
+        self._touch(account)
         if reachable:
             await self._notify()
 
@@ -168,7 +252,20 @@ class AccountPool:
     def snapshot(self) -> list[AccountView]:
         """Every account's state, for metrics and admin."""
         now = self._clock()
-        return [_view(a, now) for a in self._accounts.values()]
+        return [view_of(a, now) for a in self._accounts.values()]
+
+    def view(self, account_id: str) -> AccountView | None:
+        """One account's state."""
+        account = self._accounts.get(account_id)
+        return view_of(account, self._clock()) if account is not None else None
+
+    def _touch(self, account: Account) -> None:
+        self._dirty.add(account.id)
+        self._reindex(account)
+
+    def _reindex(self, account: Account) -> None:
+        if self._accounts.get(account.id) is account:  # a removed account is not indexed again
+            self._index.update(account, self._clock())
 
     async def _acquire(self, request: LeaseRequest) -> Account:
         self._check_capable(request)
@@ -192,6 +289,7 @@ class AccountPool:
         if account is not None:
             account.inflight[request.capability] += 1
             self._index.picked(account, now)
+            self.picks[request.capability.value] += 1
         return account
 
     async def _wait_for(self, request: LeaseRequest, *, deadline: float) -> Account:
@@ -224,7 +322,12 @@ class AccountPool:
             raise PermissionDeniedError(
                 f"this model needs a Flow {request.tier.label} account and none is available", param="model"
             )
-        if not self._index.alive(request):
+        reach = self._index.reach(request, self._clock())
+        if reach is Reach.REFUSED:
+            raise PermissionDeniedError(
+                f"Flow refuses {request.feature} to every account able to serve it", param="model"
+            )
+        if reach is Reach.NONE:
             raise ServiceUnavailableError("no usable Flow account for this request right now", retry_after=30)
 
     def _no_capacity(self, request: LeaseRequest) -> NoCapacityError:
@@ -240,7 +343,7 @@ class AccountPool:
 
 
 def _record_of(account: Account) -> AccountRecord:
-    h = account.health
+    h, u = account.health, account.usage
     return AccountRecord(
         account.id,
         h.state.value,
@@ -254,6 +357,18 @@ def _record_of(account: Account) -> AccountRecord:
         account.credits,
         account.email,
         account.info_at,
+        u.day,
+        u.images_today,
+        u.videos_today,
+        u.failures_today,
+        u.credits_today,
+        u.images_total,
+        u.videos_total,
+        u.failures_total,
+        u.captcha_refusals,
+        u.last_error,
+        u.last_error_at,
+        tuple(sorted(account.refused.items())),
     )
 
 
@@ -267,24 +382,51 @@ def _apply_record(account: Account, record: AccountRecord) -> None:
         record.auth_failures,
         record.consecutive_failures,
     )
-    account.tier = Tier(record.tier) if record.tier else None
+    account.tier = account.declared_tier or (Tier(record.tier) if record.tier else None)
     account.credits, account.email, account.info_at = record.credits, record.email, record.info_at
+    account.usage = Usage(
+        record.day,
+        record.images_today,
+        record.videos_today,
+        record.failures_today,
+        record.credits_today,
+        record.images_total,
+        record.videos_total,
+        record.failures_total,
+        record.captcha_refusals,
+        record.last_error,
+        record.last_error_at,
+    )
+    account.refused = dict(record.refused)
 
 
-def _view(account: Account, now: float) -> AccountView:
+def view_of(account: Account, now: float) -> AccountView:
+    """The read-only view of one account at ``now``."""
     health = account.health
     state = health.state
     if state is AccountState.COOLING_DOWN and health.cooldown_until <= now:
         state = AccountState.ACTIVE
+    account.usage.roll(now)
     return AccountView(
         id=account.id,
         label=account.label,
+        kind=account.kind.value,
         state=state.value,
         reason=health.reason if state is not AccountState.ACTIVE else "",
+        since=health.since,
         tier=account.tier.label if account.tier else None,
         credits=account.credits,
         cooldown_until=health.cooldown_until if health.cooldown_until > now else 0.0,
         inflight={c.value: n for c, n in account.inflight.items()},
         limits={c.value: n for c, n in account.limits.items()},
         groups=tuple(sorted(account.groups)),
+        weight=account.weight,
+        rpm=account.rpm,
+        daily={c.value: n for c, n in account.daily.items() if n},
+        usage=asdict(account.usage),
+        refused={f: until for f, until in account.refused.items() if until > now},
+        email=account.email,
+        source=account.source,
+        created_at=account.created_at,
+        updated_at=account.updated_at,
     )

@@ -9,6 +9,7 @@ flow.google.com makes it ``needs_worker``). Worker accounts have no credits call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 
@@ -16,7 +17,7 @@ import structlog
 
 from gateway.domain import AccountKind
 from gateway.pool.account import Account
-from gateway.pool.policy import AccountState
+from gateway.pool.policy import AccountState, Health, Outcome
 from gateway.pool.pool import AccountPool
 from gateway.service.retry import decide
 from gateway.upstream.flow.errors import UpstreamError
@@ -24,6 +25,7 @@ from gateway.upstream.flow.transport import FlowCredentials, FlowTransport
 
 log = structlog.get_logger("gateway.service.account_refresh")
 REFRESHABLE = frozenset({AccountState.ACTIVE, AccountState.COOLING_DOWN, AccountState.OUT_OF_CREDITS})
+# Accounts whose credentials are new or re-enabled are checked at once, whatever their age.
 
 
 class AccountRefresher:
@@ -43,14 +45,23 @@ class AccountRefresher:
         self._ttl = ttl
         self._gate = asyncio.Semaphore(parallel)
         self._clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Run a round now (an account waits in ``refreshing`` to be verified)."""
+        self._wake.set()
 
     def due(self) -> list[Account]:
-        """REST accounts in a refreshable state whose information is unknown or older than the TTL."""
+        """REST accounts to verify (``refreshing``), or refreshable with information older than the TTL."""
         now = self._clock()
         return [
             a
             for a in self._pool.accounts
-            if a.kind is AccountKind.REST and a.health.state in REFRESHABLE and now - a.info_at >= self._ttl
+            if a.kind is AccountKind.REST
+            and (
+                a.health.state is AccountState.REFRESHING
+                or (a.health.state in REFRESHABLE and now - a.info_at >= self._ttl)
+            )
         ]
 
     async def refresh_due(self) -> int:
@@ -60,9 +71,13 @@ class AccountRefresher:
 
     async def run(self, interval: float) -> None:
         """Refresh due accounts every ``interval`` seconds until cancelled. The first round waits one
-        interval: at start accounts are refreshed on first use, and a restart must not stampede Flow."""
+        interval (or a ``wake``): at start accounts are refreshed on first use, and a restart must not
+        stampede Flow."""
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
+            self._wake.clear()
             await self.refresh_due()
 
     async def _refresh(self, account: Account) -> bool:
@@ -71,7 +86,15 @@ class AccountRefresher:
             try:
                 info = await self._transports[account.kind].account_info(creds)
             except UpstreamError as exc:
-                self._pool.record(account, decide(exc).outcome, retry_after=exc.retry_after)
+                outcome = decide(exc).outcome
+                if account.health.state is AccountState.REFRESHING and outcome is Outcome.AUTH_FAILED:
+                    # New credentials that Flow rejects: no second chance is owed to them.
+                    self._pool.set_health(
+                        account.id,
+                        Health(AccountState.NEEDS_RELOGIN, "session rejected", since=self._clock()),
+                    )
+                else:
+                    self._pool.record(account, outcome, retry_after=exc.retry_after)
                 log.info(
                     "account_refresh_failed", account=account.id, error=type(exc).__name__, reason=exc.reason
                 )

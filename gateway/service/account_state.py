@@ -1,4 +1,5 @@
-"""Keeping the pool's account states in the store: restored at start, written behind while running.
+"""Keeping the pool's account states in the store: written behind while running (the registry
+restores them at start).
 
 Cooldowns, verdicts (needs re-login, needs a worker, disabled) and what Flow last said (tier,
 credits) survive a restart. Writes are batched every ``interval`` seconds and once more at shutdown,
@@ -10,27 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import structlog
-
 from gateway.pool.pool import AccountPool
 from gateway.store.base import Store
 
-log = structlog.get_logger("gateway.service.account_state")
-
 
 class AccountStateKeeper:
-    """Restores and saves the pool's account states."""
+    """Saves the pool's account states."""
 
     def __init__(self, pool: AccountPool, store: Store, *, interval: float = 1.0) -> None:
         self._pool = pool
         self._store = store
         self._interval = interval
-
-    async def restore(self) -> int:
-        """Put saved states back on the pool's accounts."""
-        restored = self._pool.restore(await self._store.get_accounts())
-        log.info("account_states_restored", accounts=restored)
-        return restored
 
     async def flush(self) -> int:
         """Write the accounts changed since the last flush."""

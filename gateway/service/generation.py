@@ -43,6 +43,8 @@ from gateway.upstream.flow.transport import FlowCredentials, FlowTransport, Imag
 
 log = structlog.get_logger("gateway.service.generation")
 UPLOAD_CACHE_SIZE = 4096
+# Where the refused reCAPTCHA token came from: the solver service (REST) or the account's browser.
+CAPTCHA_SOURCE = {AccountKind.REST: "solver", AccountKind.WORKER: "worker"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,14 @@ class ImageService:
         exclude: set[str] = set()
         last: UpstreamError | None = None
         for attempt in range(1, self._settings.max_attempts + 1):
-            request = LeaseRequest(Capability.IMAGE, job.spec.tier, job.groups, frozenset(exclude))
+            request = LeaseRequest(
+                Capability.IMAGE,
+                job.spec.tier,
+                job.groups,
+                frozenset(exclude),
+                credits=job.spec.credits,
+                feature=job.spec.feature,
+            )
             leased = False
             try:
                 async with self._pool.lease(request) as lease:
@@ -128,7 +137,7 @@ class ImageService:
                         if not self._after_failure(lease, exc, exclude, attempt=attempt):
                             raise decide(exc).to_client(exc) from None
                         continue
-                    lease.report(Outcome.SUCCESS)
+                    lease.report(Outcome.SUCCESS, credits=job.spec.credits)
                     return result
             except GatewayError:
                 # The pool found no account after an upstream failure: the failure explains it best.
@@ -141,7 +150,9 @@ class ImageService:
     def _after_failure(self, lease: Lease, exc: UpstreamError, exclude: set[str], *, attempt: int) -> bool:
         """Report the outcome; True when another attempt should follow."""
         decision = decide(exc)
-        lease.report(decision.outcome, retry_after=exc.retry_after)
+        lease.report(decision.outcome, retry_after=exc.retry_after, error=type(exc).__name__)
+        if decision.outcome is Outcome.CAPTCHA and self._metrics is not None:
+            self._metrics.captcha_refusals.labels(CAPTCHA_SOURCE[lease.account.kind]).inc()
         log.warning(
             "upstream_attempt_failed",
             account=lease.account.id,

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gateway.domain import AccountRecord, MediaRecord
+from gateway.domain import AccountDefinition, AccountRecord, MediaRecord
 
 
 class Store(Protocol):
     """Persistent gateway state."""
+
+    async def open(self) -> None:
+        """Connect (and migrate); called once at start."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect; called once at shutdown."""
+        ...
 
     async def get_project(self, account_id: str) -> str | None:
         """The Flow project id remembered for an account."""
@@ -40,6 +48,22 @@ class Store(Protocol):
 
     async def get_accounts(self) -> dict[str, AccountRecord]:
         """Every saved account state, by account id."""
+        ...
+
+    async def put_definitions(self, definitions: list[AccountDefinition]) -> None:
+        """Add or replace account definitions (upsert by id), changing the revision once."""
+        ...
+
+    async def delete_definition(self, account_id: str) -> bool:
+        """Forget an account's definition and saved state; False when it was unknown."""
+        ...
+
+    async def get_definitions(self) -> list[AccountDefinition]:
+        """Every account definition, oldest first."""
+        ...
+
+    async def definitions_revision(self) -> int:
+        """A number that changes whenever a definition is written or deleted (replicas poll it)."""
         ...
 
     async def ping(self) -> bool:

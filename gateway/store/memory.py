@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.domain import AccountRecord, MediaRecord
+from gateway.domain import AccountDefinition, AccountRecord, MediaRecord
 
 
 class MemoryStore:
@@ -12,6 +12,14 @@ class MemoryStore:
         self._projects: dict[str, str] = {}
         self._media: dict[str, MediaRecord] = {}
         self._accounts: dict[str, AccountRecord] = {}
+        self._definitions: dict[str, AccountDefinition] = {}
+        self._revision = 0
+
+    async def open(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
 
     async def get_project(self, account_id: str) -> str | None:
         """The remembered project id."""
@@ -40,6 +48,25 @@ class MemoryStore:
     async def get_accounts(self) -> dict[str, AccountRecord]:
         """Every saved account state."""
         return dict(self._accounts)
+
+    async def put_definitions(self, definitions: list[AccountDefinition]) -> None:
+        """Add or replace account definitions."""
+        self._definitions.update({d.id: d for d in definitions})
+        self._revision += 1
+
+    async def delete_definition(self, account_id: str) -> bool:
+        """Forget an account's definition and its saved state."""
+        self._accounts.pop(account_id, None)
+        self._revision += 1
+        return self._definitions.pop(account_id, None) is not None
+
+    async def get_definitions(self) -> list[AccountDefinition]:
+        """Every account definition, oldest first."""
+        return sorted(self._definitions.values(), key=lambda d: (d.created_at, d.id))
+
+    async def definitions_revision(self) -> int:
+        """Changes whenever a definition is written or deleted."""
+        return self._revision
 
     async def ping(self) -> bool:
         """Always ready."""

@@ -12,8 +12,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
+import orjson
 
-from gateway.domain import AccountRecord, MediaRecord, UpstreamMedia
+from gateway.domain import AccountDefinition, AccountKind, AccountRecord, MediaRecord, Secret, UpstreamMedia
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -32,15 +33,67 @@ MIGRATIONS: tuple[str, ...] = (
         info_at REAL NOT NULL
     );
     """,
+    """
+    ALTER TABLE accounts ADD COLUMN day TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN images_today INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN videos_today INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN failures_today INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN credits_today INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN images_total INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN videos_total INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN failures_total INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN captcha_refusals INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN last_error_at REAL NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN refused TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE account_defs (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL, secret TEXT NOT NULL,
+        worker_key TEXT NOT NULL, groups_json TEXT NOT NULL, weight REAL NOT NULL, proxy TEXT NOT NULL,
+        image_concurrency INTEGER NOT NULL, video_concurrency INTEGER NOT NULL, rpm INTEGER NOT NULL,
+        daily_images INTEGER NOT NULL, daily_videos INTEGER NOT NULL, tier TEXT NOT NULL,
+        enabled INTEGER NOT NULL, source TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta VALUES ('accounts_revision', 0);
+    """,
 )
 _ACCOUNT_FIELDS = [f.name for f in dataclasses.fields(AccountRecord)]
+_DEFINITION_FIELDS = [f.name for f in dataclasses.fields(AccountDefinition)]
+_DEFINITION_COLUMNS = ["groups_json" if n == "groups" else n for n in _DEFINITION_FIELDS]
 
 
 class SqliteStore:
     """aiosqlite-backed implementation of ``Store``."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
+    def __init__(self, path: str | Path) -> None:
+        self._path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+
+    @property
+    def _db(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise OSError("the SQLite store is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        """Open (creating and migrating) the database."""
+        target = self._path
+        if str(target) != ":memory:":
+            target.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(target)
+        if str(target) != ":memory:":
+            target.chmod(0o600)  # it holds account credentials
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA busy_timeout=5000")  # the CLI may write while the gateway runs
+        await _migrate(db)
+        self._conn = db
+
+    async def close(self) -> None:
+        """Close the database."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
 
     async def get_project(self, account_id: str) -> str | None:
         """The remembered project id."""
@@ -98,7 +151,7 @@ class SqliteStore:
         marks = ", ".join("?" for _ in _ACCOUNT_FIELDS)
         await self._db.executemany(
             f"INSERT OR REPLACE INTO accounts ({columns}) VALUES ({marks})",  # noqa: S608 - fixed column names
-            [dataclasses.astuple(r) for r in records],
+            [_account_row(r) for r in records],
         )
         await self._db.commit()
 
@@ -106,12 +159,80 @@ class SqliteStore:
         """Every saved account state."""
         async with self._db.execute(f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM accounts") as cur:  # noqa: S608
             rows = await cur.fetchall()
-        return {row[0]: AccountRecord(*row) for row in rows}
+        return {row[0]: _account_of(tuple(row)) for row in rows}
+
+    async def put_definitions(self, definitions: list[AccountDefinition]) -> None:
+        """Add or replace account definitions (one transaction, one revision)."""
+        columns = ", ".join(_DEFINITION_COLUMNS)
+        marks = ", ".join("?" for _ in _DEFINITION_COLUMNS)
+        await self._db.executemany(
+            f"INSERT OR REPLACE INTO account_defs ({columns}) VALUES ({marks})",  # noqa: S608 - fixed names
+            [_definition_row(d) for d in definitions],
+        )
+        await self._bump_revision()
+
+    async def delete_definition(self, account_id: str) -> bool:
+        """Forget an account's definition and its saved state."""
+        cur = await self._db.execute("DELETE FROM account_defs WHERE id = ?", (account_id,))
+        await self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
+        await self._bump_revision()
+        return cur.rowcount > 0
+
+    async def get_definitions(self) -> list[AccountDefinition]:
+        """Every account definition, oldest first."""
+        query = f"SELECT {', '.join(_DEFINITION_COLUMNS)} FROM account_defs ORDER BY created_at, id"  # noqa: S608
+        async with self._db.execute(query) as cur:
+            rows = await cur.fetchall()
+        return [_definition_of(tuple(row)) for row in rows]
+
+    async def definitions_revision(self) -> int:
+        """A number that changes whenever a definition is written or deleted."""
+        async with self._db.execute("SELECT value FROM meta WHERE key = 'accounts_revision'") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _bump_revision(self) -> None:
+        await self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'accounts_revision'")
+        await self._db.commit()
 
     async def ping(self) -> bool:
         """True when a trivial query answers."""
         async with self._db.execute("SELECT 1") as cur:
             return await cur.fetchone() is not None
+
+
+def _account_row(record: AccountRecord) -> tuple[object, ...]:
+    row = dataclasses.astuple(record)
+    return (*row[:-1], orjson.dumps([list(r) for r in record.refused]).decode())
+
+
+def _account_of(row: tuple[object, ...]) -> AccountRecord:
+    refused = tuple((str(f), float(t)) for f, t in orjson.loads(str(row[-1])))
+    values = dict(zip(_ACCOUNT_FIELDS, (*row[:-1], refused), strict=True))
+    return AccountRecord(**values)  # type: ignore[arg-type]
+
+
+def _definition_row(definition: AccountDefinition) -> tuple[object, ...]:
+    values: list[object] = []
+    for name in _DEFINITION_FIELDS:
+        value = getattr(definition, name)
+        if name == "secret":
+            value = value.reveal()
+        elif name == "groups":
+            value = orjson.dumps(list(value)).decode()
+        elif name in ("kind",):
+            value = str(value)
+        values.append(value)
+    return tuple(values)
+
+
+def _definition_of(row: tuple[object, ...]) -> AccountDefinition:
+    values = dict(zip(_DEFINITION_FIELDS, row, strict=True))
+    values["secret"] = Secret(str(values["secret"]))
+    values["groups"] = tuple(orjson.loads(str(values["groups"])))
+    values["kind"] = AccountKind(str(values["kind"]))
+    values["enabled"] = bool(values["enabled"])
+    return AccountDefinition(**values)  # type: ignore[arg-type]
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
@@ -127,14 +248,9 @@ async def _migrate(db: aiosqlite.Connection) -> None:
 @asynccontextmanager
 async def open_sqlite_store(path: str | Path) -> AsyncIterator[SqliteStore]:
     """Open (creating and migrating) the database; close it on exit."""
-    target = Path(path)
-    if str(target) != ":memory:":
-        target.parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(target)
+    store = SqliteStore(path)
+    await store.open()
     try:
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await _migrate(db)
-        yield SqliteStore(db)
+        yield store
     finally:
-        await db.close()
+        await store.close()

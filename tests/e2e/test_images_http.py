@@ -260,13 +260,19 @@ async def test_metrics_after_a_generation(http: TestClient, auth: dict[str, str]
         'gateway_http_requests_total{method="POST",route="/v1/images/generations",status="200"} 1.0',
         'gateway_upstream_requests_total{endpoint="batchGenerateImages",outcome="2xx"} 1.0',
         'gateway_captcha_solves_total{outcome="ok",provider="anticaptcha"} 1.0',
-        'gateway_pool_inflight_leases{capability="image"} 0.0',
+        'gateway_pool_inflight_leases{capability="image",group="ultra"} 0.0',
+        'gateway_pool_lease_limit{capability="image",group="ultra"} 8.0',
+        'gateway_pool_picks_total{capability="image"} 1.0',
+        'gateway_upstream_calls_per_request_count{route="/v1/images/generations"} 1.0',
         "gateway_generation_duration_seconds_count",
         'gateway_pool_outcomes_total{outcome="success"} 1.0',
         "gateway_pool_waiting_requests 0.0",
     ):
         assert needle in text, needle
-    counts = re.findall(r'gateway_pool_accounts\{state="active",tier="(\w+)"\} (\d+)\.0', text)
+    counts = re.findall(r'gateway_pool_accounts\{kind="rest",state="active",tier="(\w+)"\} (\d+)\.0', text)
+    calls = re.search(r'gateway_upstream_calls_per_request_sum\{route="/v1/images/generations"\} (\d+)', text)
+    # session exchange, credits, project, generate, download: every call of this request counted
+    assert calls is not None and int(calls.group(1)) >= 4
     assert sum(int(n) for _, n in counts) == 3  # every account active, by tier (known once refreshed)
     assert "st-ultra" not in text and "sk-flow" not in text
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 from gateway.domain import Capability, Secret, Tier
 from gateway.pool.account import Account
-from gateway.pool.index import SelectionIndex, Want
+from gateway.pool.index import Reach, SelectionIndex, Want
 from gateway.pool.policy import AccountState, Health
 
 IMAGE = Want(Capability.IMAGE)
@@ -104,7 +104,7 @@ def test_not_serving_states_are_never_picked_but_counted_for_errors() -> None:
     want = Want(Capability.IMAGE, groups=frozenset({"ultra"}))
     assert index.pick(want, 0) is None
     assert index.classes(want) == (True, True)
-    assert not index.alive(want)
+    assert index.reach(want, 0) is Reach.NONE
 
 
 def test_filters_tier_group_exclusion_credits() -> None:

@@ -103,7 +103,14 @@ class BatchTransport:
             CaptchaAction.IMAGE_GENERATION,
             self._settings.call_timeout,
         )
-        result = await self._hub.call(creds.worker_key, call)
+        try:
+            return await self._call(creds.worker_key, call, endpoint)
+        except up.UpstreamCaptchaError:
+            self._hub.note_captcha_refusal(creds.worker_key)
+            raise
+
+    async def _call(self, worker_key: str, call: BatchCall, endpoint: str) -> object:
+        result = await self._hub.call(worker_key, call)
         if not result.get("ok"):
             raise _worker_error(result.get("error"), endpoint)
         status, body = result_body(result, endpoint=endpoint)
@@ -112,7 +119,7 @@ class BatchTransport:
                 status, up.UpstreamUnavailableError if status >= 500 else up.UpstreamProtocolError
             )
             raise cls(f"{endpoint}: HTTP {status}", endpoint=endpoint)
-        return parse_reply(body, rpcid, endpoint=endpoint)
+        return parse_reply(body, call.rpcid, endpoint=endpoint)
 
 
 def _worker_error(error: Any, endpoint: str) -> up.UpstreamError:

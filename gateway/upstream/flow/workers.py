@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from gateway.obs.tally import count_upstream_call
 from gateway.upstream.flow.batch import CAPTCHA_PLACEHOLDER, BatchCall
 from gateway.upstream.flow.errors import UpstreamProtocolError, UpstreamTimeoutError, UpstreamWorkerGoneError
 
@@ -62,6 +63,7 @@ class _Worker:
     generates: asyncio.Semaphore
     reads: asyncio.Semaphore
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    captcha_refusals: int = 0
 
 
 class WorkerHub:
@@ -80,9 +82,20 @@ class WorkerHub:
     def connected(self) -> list[dict[str, object]]:
         """Workers and their accounts (for readiness and admin)."""
         return [
-            {"worker_id": w.id, "accounts": sorted(w.accounts), "in_flight": len(w.pending)}
+            {
+                "worker_id": w.id,
+                "accounts": sorted(w.accounts),
+                "in_flight": len(w.pending),
+                "captcha_refusals": w.captcha_refusals,
+            }
             for w in self._workers.values()
         ]
+
+    def note_captcha_refusal(self, account_key: str) -> None:
+        """Flow refused a token this account's worker minted (counted per worker, for operators)."""
+        worker = self._by_account.get(account_key)
+        if worker is not None:
+            worker.captcha_refusals += 1
 
     async def serve(self, channel: WorkerChannel, messages: AsyncIterator[dict[str, Any]]) -> None:
         """Run one connection from ``hello`` until it closes."""
@@ -130,6 +143,7 @@ class WorkerHub:
         call_id = f"c-{uuid.uuid4().hex}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         worker.pending[call_id] = future
+        count_upstream_call()
         try:
             await worker.channel.send({**message, "id": call_id})
             async with asyncio.timeout(seconds):

@@ -1,0 +1,1 @@
+"""Command-line subcommands beyond ``serve`` and ``demo`` (``python -m gateway --help``)."""
