@@ -18,7 +18,7 @@ import structlog
 from gateway.domain import AccountKind
 from gateway.pool.account import Account
 from gateway.pool.policy import AccountState, Health, Outcome
-from gateway.pool.pool import AccountPool
+from gateway.pool.pool import AccountPool, OutcomeDetail
 from gateway.service.retry import decide
 from gateway.upstream.flow.errors import UpstreamError
 from gateway.upstream.flow.transport import FlowCredentials, FlowTransport
@@ -94,7 +94,8 @@ class AccountRefresher:
                         Health(AccountState.NEEDS_RELOGIN, "session rejected", since=self._clock()),
                     )
                 else:
-                    self._pool.record(account, outcome, retry_after=exc.retry_after)
+                    detail = OutcomeDetail(error=type(exc).__name__)
+                    self._pool.record(account, outcome, retry_after=exc.retry_after, detail=detail)
                 log.info(
                     "account_refresh_failed", account=account.id, error=type(exc).__name__, reason=exc.reason
                 )

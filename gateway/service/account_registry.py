@@ -64,6 +64,11 @@ class AccountRegistry:
         self._connected: set[str] = set()  # worker keys a connected worker serves
 
     @property
+    def pool(self) -> AccountPool:
+        """The pool kept equal to the book."""
+        return self._pool
+
+    @property
     def book(self) -> AccountBook:
         """The definitions behind the pool."""
         return self._book

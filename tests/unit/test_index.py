@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from gateway.domain import Capability, Secret, Tier
 from gateway.pool.account import Account
 from gateway.pool.index import Reach, SelectionIndex, Want
@@ -134,3 +136,65 @@ def test_heaps_stay_bounded_under_churn() -> None:
         release(index, account)
     sizes = [len(heap) for klass in index._classes.values() for heap in klass.ready.values()]
     assert max(sizes) <= 4 * 10 + 64 + 1
+
+
+def test_requests_per_minute_hold_the_account_back_until_the_window_opens() -> None:
+    a, b = make("a"), make("b")
+    a.rpm = 2
+    index = build(a, b)
+    picks = []
+    for second in range(6):  # six picks in six seconds, released at once
+        account = lease(index, now=float(second))
+        assert account is not None
+        picks.append(account.id)
+        release(index, account, now=float(second))
+    assert picks.count("a") == 2  # at most 2 a minute, the rest went to b
+    b.health = Health(AccountState.DISABLED, "off")
+    index.update(b, 6.0)
+    assert index.pick(IMAGE, 6.0) is None
+    first_a = picks.index("a")
+    assert index.soonest_ready(IMAGE, 6.0) == pytest.approx(first_a + 60 - 6.0)
+    assert index.pick(IMAGE, first_a + 60.0) is a  # the window moved on
+
+
+def test_daily_cap_counts_successes_and_in_flight_until_utc_midnight() -> None:
+    day = 20_000 * 86_400.0  # a UTC midnight
+    a = make("a")
+    a.daily = {Capability.IMAGE: 2}
+    index = build(a)
+    a.usage.produced(Capability.IMAGE, credits=0, now=day + 10)
+    index.update(a, day + 10)
+    held = lease(index, now=day + 20)
+    assert held is a  # one done, one in flight: the cap of 2 is now reached
+    assert index.pick(IMAGE, day + 30) is None
+    release(index, a, now=day + 40)  # the in-flight one failed: room again
+    assert index.pick(IMAGE, day + 50) is a
+    a.usage.produced(Capability.IMAGE, credits=0, now=day + 60)
+    index.update(a, day + 60)
+    assert index.pick(IMAGE, day + 70) is None
+    assert index.soonest_ready(IMAGE, day + 70) == pytest.approx(86_400 - 70)
+    assert index.pick(IMAGE, day + 86_400) is a  # a new UTC day
+    assert index.pick(Want(Capability.VIDEO), day + 70) is a  # the cap is per capability
+
+
+def test_a_refused_feature_skips_the_account_for_that_feature_only() -> None:
+    a, b = make("a"), make("b")
+    index = build(a, b)
+    a.refused["veo_3_1-relaxed"] = 100.0
+    index.update(a, 0)
+    relaxed = Want(Capability.IMAGE, feature="veo_3_1-relaxed")
+    assert {index.pick(relaxed, 0).id for _ in range(3)} == {"b"}  # type: ignore[union-attr]
+    b.refused["veo_3_1-relaxed"] = 100.0
+    index.update(b, 0)
+    assert index.pick(relaxed, 0) is None
+    assert index.reach(relaxed, 0) is Reach.REFUSED
+    assert index.pick(IMAGE, 0) is not None  # other features are unaffected
+    assert index.pick(relaxed, 100.0) is not None  # the belief expires
+
+
+def test_removed_accounts_are_never_picked() -> None:
+    a, b = make("a"), make("b")
+    index = build(a, b)
+    index.remove("a")
+    assert {index.pick(IMAGE, 0).id for _ in range(3)} == {"b"}  # type: ignore[union-attr]
+    assert len(index) == 1

@@ -213,3 +213,68 @@ async def test_changes_are_exported_and_restored() -> None:
     for _ in range(3):
         async with fresh.lease(IMAGE) as lease:
             assert lease.account.id == other  # the restored cooldown holds
+
+
+async def test_usage_counts_successes_failures_and_credits() -> None:
+    clock = FakeClock()
+    pool = AccountPool([account("a")], clock=clock)
+    pool.update_info("a", tier=Tier.ULTRA, credits=100)
+    async with pool.lease(LeaseRequest(Capability.VIDEO)) as lease:
+        lease.report(Outcome.SUCCESS, credits=20)
+    async with pool.lease(IMAGE) as lease:
+        lease.report(Outcome.TRANSIENT, error="UpstreamUnavailableError")
+    clock.advance(5)  # a transient strike rests the account for a few seconds
+    async with pool.lease(IMAGE) as lease:
+        lease.report(Outcome.CAPTCHA, error="UpstreamCaptchaError")
+    (view,) = pool.snapshot()
+    assert view.credits == 80  # spent credits are taken off until Flow says otherwise
+    usage = view.usage
+    assert (usage["videos_today"], usage["credits_today"], usage["failures_today"]) == (1, 20, 2)
+    assert (usage["captcha_refusals"], usage["last_error"]) == (1, "UpstreamCaptchaError")
+    assert view.state == "active"  # strikes and refusals are not verdicts
+    assert dict(pool.picks) == {"video": 1, "image": 2}
+
+
+async def test_forbidden_is_learned_per_feature_and_refused_at_once_when_nobody_may() -> None:
+    clock = FakeClock()
+    pool = AccountPool([account("a"), account("b")], clock=clock)
+    relaxed = LeaseRequest(Capability.VIDEO, feature="veo_3_1-relaxed")
+    for _ in range(2):
+        async with pool.lease(relaxed) as lease:
+            lease.report(Outcome.FORBIDDEN, error="UpstreamForbiddenError")
+    assert all("veo_3_1-relaxed" in v.refused for v in pool.snapshot())
+    with pytest.raises(PermissionDeniedError, match="veo_3_1-relaxed"):
+        async with pool.lease(relaxed):
+            pass
+    async with pool.lease(LeaseRequest(Capability.VIDEO, feature="veo_3_1")) as lease:
+        assert lease.account.health.state.value == "active"  # no penalty beyond the feature
+    clock.advance(6 * 3600)
+    async with pool.lease(relaxed):
+        pass  # the refusal is believed for refusal_ttl only
+
+
+async def test_an_account_removed_while_leased_is_not_indexed_again() -> None:
+    pool = AccountPool([account("a"), account("b")])
+    async with pool.lease(IMAGE) as lease:
+        removed = lease.account.id
+        assert pool.remove(removed)
+    for _ in range(3):
+        async with pool.lease(IMAGE) as lease:
+            assert lease.account.id != removed
+    assert [v.id for v in pool.snapshot()] != [removed]
+    assert pool.take_changes() == [] or all(r.account_id != removed for r in pool.take_changes())
+
+
+async def test_restore_brings_back_usage_and_refusals() -> None:
+    clock = FakeClock()
+    pool = AccountPool([account("a")], clock=clock)
+    async with pool.lease(LeaseRequest(Capability.IMAGE, feature="nano_banana_pro-4K")) as lease:
+        lease.report(Outcome.FORBIDDEN, error="UpstreamForbiddenError")
+    async with pool.lease(IMAGE) as lease:
+        lease.report(Outcome.SUCCESS)
+    records = {r.account_id: r for r in pool.take_changes()}
+    fresh = AccountPool([account("a")], clock=clock)
+    fresh.restore(records)
+    (view,) = fresh.snapshot()
+    assert view.usage["images_total"] == 1 and view.usage["failures_total"] == 1
+    assert "nano_banana_pro-4K" in view.refused

@@ -57,3 +57,43 @@ async def test_account_records(store: Store) -> None:
     saved = await store.get_accounts()
     assert saved["acc_1"] == first
     assert (saved["acc_2"].state, saved["acc_2"].reason) == ("disabled", "5 consecutive failures")
+
+
+async def test_account_definitions_and_their_revision(store: Store) -> None:
+    from gateway.domain import AccountDefinition, AccountKind, AccountRecord, Secret
+
+    start = await store.definitions_revision()
+    rest = AccountDefinition(
+        "acc_1",
+        AccountKind.REST,
+        "one",
+        Secret("st-secret-one"),
+        groups=("ultra", "team"),
+        rpm=5,
+        daily_images=10,
+        enabled=False,
+        source="config",
+        created_at=1.0,
+        updated_at=2.0,
+    )
+    worker = AccountDefinition(
+        "wrk_1", AccountKind.WORKER, "w", worker_key="key-1", tier="ultra", created_at=3.0
+    )
+    await store.put_definitions([worker, rest])
+    assert await store.definitions_revision() != start
+    assert await store.get_definitions() == [rest, worker]  # oldest first, every field kept
+    await store.put_accounts([AccountRecord("acc_1", "disabled", refused=(("veo_3_1-relaxed", 9.0),))])
+    assert (await store.get_accounts())["acc_1"].refused == (("veo_3_1-relaxed", 9.0),)
+    before = await store.definitions_revision()
+    assert await store.delete_definition("acc_1") is True
+    assert await store.delete_definition("acc_1") is False
+    assert await store.definitions_revision() != before
+    assert [d.id for d in await store.get_definitions()] == ["wrk_1"]
+    assert "acc_1" not in await store.get_accounts()  # its saved state went with it
+
+
+async def test_sqlite_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "private.sqlite3"
+    async with open_sqlite_store(path):
+        pass
+    assert path.stat().st_mode & 0o077 == 0  # it holds account credentials
