@@ -85,6 +85,7 @@ class FlowSettings(_Section, frozen=True):
     request_timeout: float = 60.0
     image_timeout: float = 60.0
     upsample_timeout: float = 300.0
+    video_submit_timeout: float = 80.0
     token_refresh_margin: float = 600.0
     credits_ttl: float = 300.0
     generation_timeout: float = 300.0
@@ -106,6 +107,7 @@ class BatchSettings(_Section, frozen=True):
     frames_to_video_trailer: int = 2
     tool_code: int = 22
     call_timeout: float = 180.0
+    video_key_overrides: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class PoolSettings(_Section, frozen=True):

@@ -288,3 +288,75 @@ class AccountRecord:
     last_error: str = ""
     last_error_at: float = 0.0
     refused: tuple[tuple[str, float], ...] = ()
+
+
+class TaskStatus(enum.StrEnum):
+    """Where a durable task stands, as the OpenAI ``Video`` object names it."""
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        """True once the task will not change any more."""
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+class TaskStage(enum.StrEnum):
+    """The step a task is at; ``submitting`` marks the window in which a restart cannot tell whether
+    Flow received the submit (such a task is failed, never sent twice)."""
+
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    GENERATING = "generating"
+    UPSCALING = "upscaling"
+    DOWNLOADING = "downloading"
+    DONE = "done"
+
+
+class VideoMode(enum.StrEnum):
+    """What a video is generated from."""
+
+    TEXT = "text"
+    START = "start"
+    START_END = "start_end"
+    REFERENCES = "references"
+    EXTEND = "extend"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """A durable task (a video, or an asynchronous image order) as the store keeps it.
+
+    ``order`` is the resolved request needed to (re)run it: the canonical model name and the
+    request fields, as plain JSON-able values. ``job`` is the upstream job being waited for (the
+    generation, then its upscale); ``source_job`` the finished generation an upscale or an extend
+    starts from. ``inputs`` are media ids of the input images kept by the gateway; ``results`` the
+    media ids of what it produced (a video, or images).
+    """
+
+    id: str
+    owner: str
+    kind: Kind
+    model: str
+    prompt: str
+    status: TaskStatus
+    stage: TaskStage
+    created_at: float
+    updated_at: float
+    progress: int = 0
+    order: dict[str, str | int | bool | None] = field(default_factory=dict)
+    account_id: str = ""
+    job: UpstreamMedia | None = None
+    source_job: UpstreamMedia | None = None
+    inputs: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    poster: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    submitted_at: float = 0.0
+    completed_at: float = 0.0
+    remixed_from: str = ""
+    attempts: int = 0

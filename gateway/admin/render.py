@@ -9,7 +9,7 @@ import yarl
 from aiohttp import web
 
 from gateway.domain import AccountDefinition
-from gateway.pool.pool import AccountView
+from gateway.pool.records import AccountView
 
 
 def json_response(doc: Any, *, status: int = 200) -> web.Response:

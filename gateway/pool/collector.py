@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from gateway.pool.pool import AccountPool, AccountView
+from gateway.pool.pool import AccountPool
+from gateway.pool.records import AccountView
 
 
 class PoolCollector(Collector):

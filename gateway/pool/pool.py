@@ -11,20 +11,23 @@ every change re-indexes the account.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 from gateway.domain import AccountRecord, Capability, Tier
 from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
 from gateway.pool import policy
-from gateway.pool.account import Account, Usage
+from gateway.pool.account import Account
 from gateway.pool.index import Reach, SelectionIndex, Want
 from gateway.pool.policy import AccountState, Outcome
+from gateway.pool.records import AccountView, apply_record, record_of, view_of
 
 LeaseRequest = Want
+SERVING_STATES = frozenset({AccountState.ACTIVE, AccountState.COOLING_DOWN})
 
 
 class Lease:
@@ -58,33 +61,6 @@ class OutcomeDetail:
     feature: str = ""
     error: str = ""
     credits: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AccountView:
-    """A read-only snapshot of one account, for metrics and admin listings (no secrets)."""
-
-    id: str
-    label: str
-    kind: str
-    state: str
-    reason: str
-    since: float
-    tier: str | None
-    credits: int | None
-    cooldown_until: float
-    inflight: dict[str, int]
-    limits: dict[str, int]
-    groups: tuple[str, ...]
-    weight: float = 1.0
-    rpm: int = 0
-    daily: dict[str, int] = field(default_factory=dict)
-    usage: dict[str, object] = field(default_factory=dict)
-    refused: dict[str, float] = field(default_factory=dict)
-    email: str = ""
-    source: str = ""
-    created_at: float = 0.0
-    updated_at: float = 0.0
 
 
 class AccountPool:
@@ -137,6 +113,68 @@ class AccountPool:
             self._reindex(account)
             await self._notify()
 
+    @asynccontextmanager
+    async def lease_on(self, account_id: str, capability: Capability) -> AsyncIterator[Lease]:
+        """A slot on one given account (follow-ups of its own media: an extend, an upscale); waits
+        (bounded) for room; 503 when the account cannot serve at all."""
+        account = self._serving(account_id)
+        deadline = self._clock() + self._wait_timeout
+        async with self._changed:
+            while not self._may_take(account, capability):
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    raise NoCapacityError(
+                        "the Flow account holding this video is busy; retry later", retry_after=5
+                    )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(remaining, 1.0)):
+                        await self._changed.wait()
+                account = self._serving(account_id)
+        async with self._held(account, LeaseRequest(capability)) as lease:
+            yield lease
+
+    @asynccontextmanager
+    async def hold(self, account_id: str, capability: Capability) -> AsyncIterator[Lease | None]:
+        """Count a slot on an account for work already under way there (a task resumed after a
+        restart): no wait and no limit check, since the work exists whether or not there is room.
+        None when the account is no longer in the pool."""
+        account = self._accounts.get(account_id)
+        if account is None:
+            yield None
+            return
+        async with self._held(account, LeaseRequest(capability)) as lease:
+            yield lease
+
+    @asynccontextmanager
+    async def _held(self, account: Account, request: LeaseRequest) -> AsyncIterator[Lease]:
+        account.inflight[request.capability] += 1
+        self._index.picked(account, self._clock())
+        self.picks[request.capability.value] += 1
+        try:
+            yield Lease(self, account, request)
+        finally:
+            account.inflight[request.capability] -= 1
+            self._reindex(account)
+            await self._notify()
+
+    def _serving(self, account_id: str) -> Account:
+        account = self._accounts.get(account_id)
+        if account is None or account.health.state not in SERVING_STATES:
+            raise ServiceUnavailableError(
+                "the Flow account holding this video cannot serve now",
+                code="account_unavailable",
+                retry_after=30,
+            )
+        return account
+
+    def _may_take(self, account: Account, capability: Capability) -> bool:
+        now = self._clock()
+        return (
+            policy.can_serve(account.health, now)
+            and account.has_room(capability)
+            and account.blocked_until(capability, now) <= now
+        )
+
     def record(
         self,
         account: Account,
@@ -154,8 +192,6 @@ class AccountPool:
         self.outcomes[outcome.value] += 1
         if outcome is Outcome.SUCCESS:
             account.usage.produced(detail.capability, credits=detail.credits, now=now)
-            if account.credits is not None and detail.credits:
-                account.credits = max(0, account.credits - detail.credits)
         else:
             account.usage.failed(detail.error or outcome.value, now=now)
         if outcome is Outcome.RATE_LIMITED:
@@ -178,6 +214,13 @@ class AccountPool:
         if (state is AccountState.OUT_OF_CREDITS and credits) or state is AccountState.REFRESHING:
             account.health = policy.Health(since=self._clock())
         self._touch(account)
+
+    def spend(self, account_id: str, credits: int) -> None:
+        """Take spent credits off what Flow last reported, until it reports again."""
+        account = self._accounts.get(account_id)
+        if account is not None and account.credits is not None and credits:
+            account.credits = max(0, account.credits - credits)
+            self._touch(account)
 
     def note_credits(self, account_id: str, credits: int) -> None:
         """Credits Flow reported in a reply (``remainingCredits``)."""
@@ -235,7 +278,7 @@ class AccountPool:
         """Records of the accounts changed since the last call (for the store)."""
         changed = [self._accounts[i] for i in self._dirty if i in self._accounts]
         self._dirty.clear()
-        return [_record_of(a) for a in changed]
+        return [record_of(a) for a in changed]
 
     def restore(self, records: Mapping[str, AccountRecord]) -> int:
         """Put saved runtime state back on the accounts the pool has; returns how many were restored."""
@@ -244,7 +287,7 @@ class AccountPool:
             record = records.get(account.id)
             if record is None:
                 continue
-            _apply_record(account, record)
+            apply_record(account, record)
             self._index.update(account, self._clock())
             restored += 1
         return restored
@@ -340,93 +383,3 @@ class AccountPool:
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
-
-
-def _record_of(account: Account) -> AccountRecord:
-    h, u = account.health, account.usage
-    return AccountRecord(
-        account.id,
-        h.state.value,
-        h.reason,
-        h.since,
-        h.cooldown_until,
-        h.rate_limit_streak,
-        h.auth_failures,
-        h.consecutive_failures,
-        account.tier.value if account.tier else None,
-        account.credits,
-        account.email,
-        account.info_at,
-        u.day,
-        u.images_today,
-        u.videos_today,
-        u.failures_today,
-        u.credits_today,
-        u.images_total,
-        u.videos_total,
-        u.failures_total,
-        u.captcha_refusals,
-        u.last_error,
-        u.last_error_at,
-        tuple(sorted(account.refused.items())),
-    )
-
-
-def _apply_record(account: Account, record: AccountRecord) -> None:
-    account.health = policy.Health(
-        AccountState(record.state),
-        record.reason,
-        record.since,
-        record.cooldown_until,
-        record.rate_limit_streak,
-        record.auth_failures,
-        record.consecutive_failures,
-    )
-    account.tier = account.declared_tier or (Tier(record.tier) if record.tier else None)
-    account.credits, account.email, account.info_at = record.credits, record.email, record.info_at
-    account.usage = Usage(
-        record.day,
-        record.images_today,
-        record.videos_today,
-        record.failures_today,
-        record.credits_today,
-        record.images_total,
-        record.videos_total,
-        record.failures_total,
-        record.captcha_refusals,
-        record.last_error,
-        record.last_error_at,
-    )
-    account.refused = dict(record.refused)
-
-
-def view_of(account: Account, now: float) -> AccountView:
-    """The read-only view of one account at ``now``."""
-    health = account.health
-    state = health.state
-    if state is AccountState.COOLING_DOWN and health.cooldown_until <= now:
-        state = AccountState.ACTIVE
-    account.usage.roll(now)
-    return AccountView(
-        id=account.id,
-        label=account.label,
-        kind=account.kind.value,
-        state=state.value,
-        reason=health.reason if state is not AccountState.ACTIVE else "",
-        since=health.since,
-        tier=account.tier.label if account.tier else None,
-        credits=account.credits,
-        cooldown_until=health.cooldown_until if health.cooldown_until > now else 0.0,
-        inflight={c.value: n for c, n in account.inflight.items()},
-        limits={c.value: n for c, n in account.limits.items()},
-        groups=tuple(sorted(account.groups)),
-        weight=account.weight,
-        rpm=account.rpm,
-        daily={c.value: n for c, n in account.daily.items() if n},
-        usage=asdict(account.usage),
-        refused={f: until for f, until in account.refused.items() if until > now},
-        email=account.email,
-        source=account.source,
-        created_at=account.created_at,
-        updated_at=account.updated_at,
-    )

@@ -22,7 +22,8 @@ from gateway.domain import AccountDefinition, AccountKind, Capability, Secret, T
 from gateway.errors import InvalidRequestError
 from gateway.pool.account import Account, worker_account_id
 from gateway.pool.policy import AccountState, Health
-from gateway.pool.pool import AccountPool, AccountView
+from gateway.pool.pool import AccountPool
+from gateway.pool.records import AccountView
 from gateway.service.account_book import AccountBook, AccountInput, ImportResult
 from gateway.store.base import Store
 from gateway.upstream.flow.workers import AnnouncedAccount

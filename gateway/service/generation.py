@@ -138,6 +138,7 @@ class ImageService:
                             raise decide(exc).to_client(exc) from None
                         continue
                     lease.report(Outcome.SUCCESS, credits=job.spec.credits)
+                    self._pool.spend(lease.account.id, job.spec.credits)
                     return result
             except GatewayError:
                 # The pool found no account after an upstream failure: the failure explains it best.

@@ -6,9 +6,21 @@ depend on the Protocol only, so moving state between backends never touches the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.domain import AccountDefinition, AccountRecord, MediaRecord
+from gateway.domain import AccountDefinition, AccountRecord, Kind, MediaRecord, TaskRecord
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """Which tasks to list: an owner's, of one kind, newest first (``descending``) from after a cursor id."""
+
+    owner: str
+    kind: Kind
+    limit: int = 20
+    after: str | None = None
+    descending: bool = True
 
 
 class Store(Protocol):
@@ -64,6 +76,26 @@ class Store(Protocol):
 
     async def definitions_revision(self) -> int:
         """A number that changes whenever a definition is written or deleted (replicas poll it)."""
+        ...
+
+    async def put_task(self, record: TaskRecord) -> None:
+        """Save a task (upsert by id)."""
+        ...
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        """A task by id."""
+        ...
+
+    async def delete_task(self, task_id: str) -> bool:
+        """Forget a task; False when it was unknown."""
+        ...
+
+    async def list_tasks(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
+        """One page of an owner's tasks of one kind, and whether more follow."""
+        ...
+
+    async def unfinished_tasks(self) -> list[TaskRecord]:
+        """Every task not completed or failed (resumed at start)."""
         ...
 
     async def ping(self) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.domain import AccountDefinition, AccountRecord, MediaRecord
+from gateway.domain import AccountDefinition, AccountRecord, MediaRecord, TaskRecord
+from gateway.store.base import TaskQuery
 
 
 class MemoryStore:
@@ -14,6 +15,7 @@ class MemoryStore:
         self._accounts: dict[str, AccountRecord] = {}
         self._definitions: dict[str, AccountDefinition] = {}
         self._revision = 0
+        self._tasks: dict[str, TaskRecord] = {}
 
     async def open(self) -> None:
         """Nothing to open."""
@@ -67,6 +69,34 @@ class MemoryStore:
     async def definitions_revision(self) -> int:
         """Changes whenever a definition is written or deleted."""
         return self._revision
+
+    async def put_task(self, record: TaskRecord) -> None:
+        """Save a task."""
+        self._tasks[record.id] = record
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        """A task by id."""
+        return self._tasks.get(task_id)
+
+    async def delete_task(self, task_id: str) -> bool:
+        """Forget a task."""
+        return self._tasks.pop(task_id, None) is not None
+
+    async def list_tasks(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
+        """One page of an owner's tasks."""
+        rows = sorted(
+            (t for t in self._tasks.values() if t.owner == query.owner and t.kind is query.kind),
+            key=lambda t: (t.created_at, t.id),
+            reverse=query.descending,
+        )
+        if query.after is not None:
+            ids = [t.id for t in rows]
+            rows = rows[ids.index(query.after) + 1 :] if query.after in ids else []
+        return rows[: query.limit], len(rows) > query.limit
+
+    async def unfinished_tasks(self) -> list[TaskRecord]:
+        """Tasks still running."""
+        return [t for t in self._tasks.values() if not t.status.finished]
 
     async def ping(self) -> bool:
         """Always ready."""

@@ -14,7 +14,17 @@ from pathlib import Path
 import aiosqlite
 import orjson
 
-from gateway.domain import AccountDefinition, AccountKind, AccountRecord, MediaRecord, Secret, UpstreamMedia
+from gateway.domain import (
+    AccountDefinition,
+    AccountKind,
+    AccountRecord,
+    MediaRecord,
+    Secret,
+    TaskRecord,
+    UpstreamMedia,
+)
+from gateway.store.base import TaskQuery
+from gateway.store.tasks_codec import task_from_json, task_to_json
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -55,6 +65,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO meta VALUES ('accounts_revision', 0);
+    """,
+    """
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+        created_at REAL NOT NULL, doc BLOB NOT NULL
+    );
+    CREATE INDEX tasks_by_owner ON tasks (owner, kind, created_at, id);
+    CREATE INDEX tasks_unfinished ON tasks (status) WHERE status IN ('queued', 'in_progress');
     """,
 )
 _ACCOUNT_FIELDS = [f.name for f in dataclasses.fields(AccountRecord)]
@@ -194,6 +212,52 @@ class SqliteStore:
     async def _bump_revision(self) -> None:
         await self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'accounts_revision'")
         await self._db.commit()
+
+    async def put_task(self, record: TaskRecord) -> None:
+        """Save a task."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.owner,
+                record.kind.value,
+                record.status.value,
+                record.created_at,
+                task_to_json(record),
+            ),
+        )
+        await self._db.commit()
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        """A task by id."""
+        async with self._db.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)) as cur:
+            row = await cur.fetchone()
+        return task_from_json(row[0]) if row else None
+
+    async def delete_task(self, task_id: str) -> bool:
+        """Forget a task."""
+        cur = await self._db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+        await self._db.commit()
+        return cur.rowcount > 0
+
+    async def list_tasks(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
+        """One page of an owner's tasks, by (created_at, id), from after the cursor."""
+        direction, compare = ("DESC", "<") if query.descending else ("ASC", ">")
+        where, params = "owner = ? AND kind = ?", [query.owner, query.kind.value]
+        if query.after is not None:
+            where += f" AND (created_at, id) {compare} (SELECT created_at, id FROM tasks WHERE id = ?)"  # noqa: S608
+            params.append(query.after)
+        sql = f"SELECT doc FROM tasks WHERE {where} ORDER BY created_at {direction}, id {direction} LIMIT ?"  # noqa: S608
+        async with self._db.execute(sql, (*params, query.limit + 1)) as cur:
+            rows = list(await cur.fetchall())
+        return [task_from_json(r[0]) for r in rows[: query.limit]], len(rows) > query.limit
+
+    async def unfinished_tasks(self) -> list[TaskRecord]:
+        """Tasks still running."""
+        sql = "SELECT doc FROM tasks WHERE status IN ('queued', 'in_progress')"
+        async with self._db.execute(sql) as cur:
+            rows = await cur.fetchall()
+        return [task_from_json(r[0]) for r in rows]
 
     async def ping(self) -> bool:
         """True when a trivial query answers."""

@@ -221,6 +221,7 @@ async def test_usage_counts_successes_failures_and_credits() -> None:
     pool.update_info("a", tier=Tier.ULTRA, credits=100)
     async with pool.lease(LeaseRequest(Capability.VIDEO)) as lease:
         lease.report(Outcome.SUCCESS, credits=20)
+        pool.spend(lease.account.id, 20)
     async with pool.lease(IMAGE) as lease:
         lease.report(Outcome.TRANSIENT, error="UpstreamUnavailableError")
     clock.advance(5)  # a transient strike rests the account for a few seconds

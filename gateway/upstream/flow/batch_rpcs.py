@@ -18,7 +18,7 @@ from gateway.config import BatchSettings
 from gateway.domain import Aspect, GeneratedImage, ImageData, ImageResolution, UpstreamMedia
 from gateway.upstream.flow.batch import CAPTCHA_PLACEHOLDER
 from gateway.upstream.flow.errors import UpstreamProtocolError
-from gateway.upstream.flow.transport import ImageGenerationRequest
+from gateway.upstream.flow.transport import ImageGenerationRequest, JobState, VideoJobStatus, VideoLinks
 
 RPC_IMAGE = "ogiZ0b"
 RPC_UPLOAD = "maseQ"
@@ -177,14 +177,23 @@ def video_submit(request: VideoRequest, project_id: str, settings: BatchSettings
     return rpcid, [[item], ctx, [new_uuid(), settings.frames_to_video_trailer]]
 
 
-def video_upscale(media_id: str, generation_id: str, aspect: Aspect, settings: BatchSettings) -> list[object]:
-    """``p0UkFb``: upscale to 1080p; the result's id is ``<mediaId>_upsampled`` (32-slot item, dacvuips)."""
+def video_upscale(
+    media_id: str,
+    generation_id: str,
+    aspect: Aspect,
+    settings: BatchSettings,
+    *,
+    key: str = "veo_3_1_upsampler_1080p",
+) -> list[object]:
+    """``p0UkFb``: upscale a finished video (32-slot item, dacvuips); the new job's id comes back in
+    the reply (``<mediaId>_upsampled`` for 1080p). Slot 4 carries a generation id in dacvuips's
+    capture; the transport passes the media id there (the only id the poll and media records give)."""
     item: list[object] = [None] * 32
     item[0] = [None, media_id]
     item[2] = settings.video_aspect_codes[aspect.value]
     item[4] = [None, generation_id, None, None, new_uuid()]
     item[6] = 2
-    item[31] = "veo_3_1_upsampler_1080p"
+    item[31] = key
     return [[item], context(None, settings), [new_uuid()]]
 
 
@@ -229,6 +238,67 @@ def media_record(media_id: str) -> list[object]:
 def video_url(payload: object) -> str | None:
     """The signed ``…/video/<id>`` URL in an ``as29s`` record, if it is there yet (it can lag status 3)."""
     return next((s for s in _strings(payload) if _VIDEO_URL.match(s)), None)
+
+
+# A job's status in a record's details[8] (flow-migration.md §2.6): [6] submitted, [2] running, [3] done,
+# [4, [3, "PUBLIC_ERROR_…"], ["REASON"], [1]] failed.
+VIDEO_STATES = {6: JobState.PENDING, 2: JobState.RUNNING, 3: JobState.SUCCEEDED, 4: JobState.FAILED}
+
+
+def parse_video_submit(payload: object, project_id: str) -> UpstreamMedia:
+    """The job id of a submit reply ``[null, n, [[workflow]], [[record]]]`` (at ``[3][0][0][0]``)."""
+    record = _at(payload, 3, 0, 0)
+    media_id = _at(record, 0)
+    if not isinstance(media_id, str) or not media_id:
+        raise UpstreamProtocolError("video submit: reply has no job id", endpoint="batch.video")
+    pid = _at(record, 1)
+    return UpstreamMedia(media_id, pid if isinstance(pid, str) and pid else project_id)
+
+
+def parse_video_poll(payload: object, jobs: Sequence[UpstreamMedia]) -> list[VideoJobStatus]:
+    """Each asked-for job's state from a ``jwpduf`` reply ``[[record, …]]`` (missing: still pending)."""
+    found: dict[str, VideoJobStatus] = {}
+    by_id = {job.name: job for job in jobs}
+    records = _at(payload, 0)
+    for record in records if isinstance(records, list) else []:
+        media_id = _at(record, 0)
+        if isinstance(media_id, str) and media_id in by_id:
+            found[media_id] = _record_status(record, by_id[media_id])
+    return [found.get(job.name, VideoJobStatus(job, JobState.PENDING)) for job in jobs]
+
+
+def _record_status(record: object, job: UpstreamMedia) -> VideoJobStatus:
+    status = _at(record, 5, 8)
+    code = _at(status, 0)
+    state = VIDEO_STATES.get(code) if isinstance(code, int) else None
+    if state is None:
+        raise UpstreamProtocolError(f"jwpduf: unknown status {str(status)[:40]}", endpoint=RPC_POLL)
+    if state is not JobState.FAILED:
+        return VideoJobStatus(job, state)
+    reason = _at(status, 1, 1)
+    return VideoJobStatus(job, state, reason if isinstance(reason, str) else "", "")
+
+
+def parse_video_links(payload: object) -> VideoLinks | None:
+    """An ``as29s`` record's signed video URL (``[7][0][8]``) and poster (details ``[10]``); None while
+    the URL lags the finished status."""
+    record = _at(payload, 0)
+    video = _at(record, 7, 0, 8)
+    if not isinstance(video, str) or not _VIDEO_URL.match(video):
+        video = video_url(payload)
+    if video is None:
+        return None
+    poster = _at(record, 5, 10)
+    return VideoLinks(video, poster if isinstance(poster, str) and poster.startswith("http") else None)
+
+
+def _at(value: object, *path: int) -> object:
+    """Walk nested lists; None as soon as a step is missing."""
+    for index in path:
+        if not isinstance(value, list) or len(value) <= index:
+            return None
+        value = value[index]
+    return value
 
 
 def _strings(value: object) -> Iterator[str]:

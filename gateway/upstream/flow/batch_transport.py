@@ -9,15 +9,34 @@ token is single use and credits may already be spent.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from gateway.config import BatchSettings
-from gateway.domain import CaptchaAction, GeneratedImage, ImageData, ImageResolution, Tier, UpstreamMedia
+from gateway.domain import (
+    Aspect,
+    CaptchaAction,
+    GeneratedImage,
+    ImageData,
+    ImageResolution,
+    Tier,
+    UpstreamMedia,
+    VideoMode,
+    VideoResolution,
+)
 from gateway.upstream.flow import batch_rpcs as rpc
 from gateway.upstream.flow import errors as up
+from gateway.upstream.flow import video_keys
 from gateway.upstream.flow.batch import BatchCall, encode_freq, parse_reply
-from gateway.upstream.flow.transport import AccountInfo, FlowCredentials, ImageGenerationRequest
+from gateway.upstream.flow.transport import (
+    AccountInfo,
+    FlowCredentials,
+    ImageGenerationRequest,
+    SubmittedVideo,
+    VideoJobStatus,
+    VideoLinks,
+    VideoSubmission,
+)
 from gateway.upstream.flow.workers import WorkerHub, result_body
 
 # A worker's ``result.error.code`` (flow-migration.md §4.2) as a typed upstream error.
@@ -41,6 +60,7 @@ HTTP_ERRORS: dict[int, type[up.UpstreamError]] = {
     429: up.UpstreamRateLimitedError,
 }
 Downloader = Callable[[str], Awaitable[bytes]]
+IMAGE, VIDEO = CaptchaAction.IMAGE_GENERATION, CaptchaAction.VIDEO_GENERATION
 
 
 class BatchTransport:
@@ -65,7 +85,7 @@ class BatchTransport:
         project = self._project(creds)
         name = f"gateway_upload_{int(time.time() * 1000)}.{'png' if 'png' in image.mime else 'jpg'}"
         payload = await self._run(
-            creds, rpc.RPC_UPLOAD, rpc.upload(image, project, name, self._settings), project
+            creds, rpc.RPC_UPLOAD, rpc.upload(image, project, name, self._settings), project, IMAGE
         )
         return rpc.parse_upload(payload, project)
 
@@ -75,18 +95,61 @@ class BatchTransport:
         """``ogiZ0b``: the reply carries the signed image URLs inline."""
         project = self._project(creds)
         inner = rpc.image_generate(request, project, self._settings)
-        return rpc.parse_image_generate(await self._run(creds, rpc.RPC_IMAGE, inner, project), project)
+        return rpc.parse_image_generate(await self._run(creds, rpc.RPC_IMAGE, inner, project, IMAGE), project)
 
     async def upscale_image(
         self, creds: FlowCredentials, media: UpstreamMedia, resolution: ImageResolution
     ) -> bytes:
         """``SPrCad``: 2K or 4K, base64 inline."""
         inner = rpc.image_upscale(media, resolution, self._settings)
-        return rpc.parse_image_upscale(await self._run(creds, rpc.RPC_IMAGE_UPSCALE, inner, media.project_id))
+        return rpc.parse_image_upscale(
+            await self._run(creds, rpc.RPC_IMAGE_UPSCALE, inner, media.project_id, IMAGE)
+        )
 
     async def download(self, url: str) -> bytes:
         """Signed result URLs need no cookies: fetched by the gateway itself."""
         return await self._download(url)
+
+    async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
+        """``YhhmEf`` / ``eb1hJf`` / ``nprQif`` / ``MZZa6b``, or ``fZytfe`` to extend."""
+        project = submission.source.project_id if submission.source else self._project(creds)
+        plan = video_keys.KeyPlan(
+            submission.mode, submission.speed, submission.seconds, submission.aspect, submission.ultra
+        )
+        key = video_keys.batch_key(plan, self._settings.video_key_overrides)
+        if submission.mode is VideoMode.EXTEND:
+            rpcid, inner = rpc.RPC_EXTEND, rpc.video_extend(_extend(submission, key), project, self._settings)
+        else:
+            rpcid, inner = rpc.video_submit(_request(submission, key), project, self._settings)
+        payload = await self._run(creds, rpcid, inner, project, VIDEO)
+        return SubmittedVideo(rpc.parse_video_submit(payload, project))
+
+    async def upscale_video(
+        self, creds: FlowCredentials, media: UpstreamMedia, resolution: VideoResolution, aspect: Aspect
+    ) -> SubmittedVideo:
+        """``p0UkFb``: 1080p (4K through the same RPC is unconfirmed, see the codec)."""
+        key = video_keys.batch_key_for_upsampler(resolution, self._settings.video_key_overrides)
+        inner = rpc.video_upscale(media.name, media.name, aspect, self._settings, key=key)
+        payload = await self._run(creds, rpc.RPC_VIDEO_UPSCALE, inner, media.project_id, VIDEO)
+        return SubmittedVideo(rpc.parse_video_submit(payload, media.project_id))
+
+    async def poll_videos(
+        self, creds: FlowCredentials, jobs: Sequence[UpstreamMedia]
+    ) -> list[VideoJobStatus]:
+        """``jwpduf``: many jobs in one read."""
+        project = jobs[0].project_id if jobs else self._project(creds)
+        payload = await self._run(creds, rpc.RPC_POLL, rpc.poll([j.name for j in jobs]), project, None)
+        return rpc.parse_video_poll(payload, jobs)
+
+    async def video_links(self, creds: FlowCredentials, media: UpstreamMedia) -> VideoLinks | None:
+        """``as29s``: the record with the signed video and poster URLs (``[5]`` until published)."""
+        try:
+            payload = await self._run(
+                creds, rpc.RPC_MEDIA, rpc.media_record(media.name), media.project_id, None
+            )
+        except up.UpstreamNotFoundError:
+            return None
+        return rpc.parse_video_links(payload)
 
     def _project(self, creds: FlowCredentials) -> str:
         project = self._hub.project_of(creds.worker_key)
@@ -94,14 +157,13 @@ class BatchTransport:
             raise up.UpstreamWorkerGoneError(f"no worker serves {creds.worker_key}", endpoint="batch")
         return project
 
-    async def _run(self, creds: FlowCredentials, rpcid: str, inner: object, project: str) -> object:
+    async def _run(
+        self, creds: FlowCredentials, rpcid: str, inner: object, project: str, action: CaptchaAction | None
+    ) -> object:
+        """One RPC through the account's worker; ``action`` None for reads (no token is minted)."""
         endpoint = f"batch.{rpcid}"
         call = BatchCall(
-            rpcid,
-            encode_freq(rpcid, inner),
-            rpc.project_path(project),
-            CaptchaAction.IMAGE_GENERATION,
-            self._settings.call_timeout,
+            rpcid, encode_freq(rpcid, inner), rpc.project_path(project), action, self._settings.call_timeout
         )
         try:
             return await self._call(creds.worker_key, call, endpoint)
@@ -120,6 +182,29 @@ class BatchTransport:
             )
             raise cls(f"{endpoint}: HTTP {status}", endpoint=endpoint)
         return parse_reply(body, call.rpcid, endpoint=endpoint)
+
+
+def _request(submission: VideoSubmission, key: str) -> rpc.VideoRequest:
+    names = [m.name for m in submission.images]
+    if submission.mode is VideoMode.REFERENCES:
+        return rpc.VideoRequest(submission.prompt, key, submission.aspect, references=tuple(names))
+    start = names[0] if names else None
+    end = names[1] if submission.mode is VideoMode.START_END else None
+    return rpc.VideoRequest(submission.prompt, key, submission.aspect, start=start, end=end)
+
+
+def _extend(submission: VideoSubmission, key: str) -> rpc.ExtendRequest:
+    """The source's id doubles as its workflow id (gflow PR #882: the same uuid names both)."""
+    if submission.source is None:
+        raise ValueError("an extend needs its source video")
+    return rpc.ExtendRequest(
+        submission.source.name,
+        submission.source_seconds,
+        rpc.new_uuid(),
+        submission.prompt,
+        key,
+        submission.aspect,
+    )
 
 
 def _worker_error(error: Any, endpoint: str) -> up.UpstreamError:

@@ -1,81 +1,47 @@
 """The legacy REST transport: labs.google (session cookie, tRPC) and aisandbox-pa (Bearer).
 
-Implements :class:`FlowTransport` over flow-protocol.md: session token → access token (cached,
-single-flight, refreshed ahead of expiry), one project per account (cached, persisted through a
-``ProjectCache``), a fresh reCAPTCHA token for every generation-class call with the solver's user
-agent on that same request, and every failure raised as a typed ``UpstreamError``. It knows
-nothing of leases, pools or retries: one call, one attempt.
+Implements :class:`FlowTransport` over flow-protocol.md on a :class:`RestClient` (tokens, projects,
+one call at a time): images (§5-§6) and videos (§7-§8: submits of every kind with the key for the
+account's tier, batched status polls, media URL redirects for the mp4 and its poster). It knows
+nothing of leases, pools or retries: one operation, one attempt.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
 
-import aiohttp
-import orjson
 import yarl
 
 from gateway.config import FlowSettings
 from gateway.domain import (
+    Aspect,
     CaptchaAction,
-    CaptchaFailedError,
     GeneratedImage,
     ImageData,
     ImageResolution,
     UpstreamMedia,
+    VideoResolution,
 )
 from gateway.upstream.flow import rest_schemas as wire
-from gateway.upstream.flow.auth import AccessTokens
-from gateway.upstream.flow.download import fetch_media
-from gateway.upstream.flow.errors import (
-    UpstreamCaptchaError,
-    UpstreamError,
-    UpstreamMigratedError,
-    UpstreamProtocolError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
-    classify,
-    parse_google_error,
-)
+from gateway.upstream.flow import rest_video_schemas as video_wire
+from gateway.upstream.flow import video_keys
+from gateway.upstream.flow.errors import UpstreamNotFoundError, UpstreamProtocolError
+from gateway.upstream.flow.rest_client import Redirect, RestClient
 from gateway.upstream.flow.transport import (
     AccountInfo,
     FlowCredentials,
     ImageGenerationRequest,
     ProjectCache,
+    SubmittedVideo,
     TokenSource,
+    VideoJobStatus,
+    VideoLinks,
+    VideoSubmission,
 )
 from gateway.upstream.http import FlowSessions
 
-SESSION_COOKIE = "__Secure-next-auth.session-token"
-MIGRATED_HOST = "flow.google.com"
-FLOW_PROJECT_URL = "https://labs.google/fx/tools/flow/project/{project_id}"
-# Headers the Flow web client sends on generation-class calls (flow-protocol.md §2).
-GENERATION_HEADERS = {
-    "Accept": "*/*",
-    "Origin": "https://labs.google",
-    "Referer": "https://labs.google/",
-    "Priority": "u=1, i",
-    "sec-fetch-dest": "empty",
-    "sec-fetch-mode": "cors",
-    "sec-fetch-site": "cross-site",
-    "x-browser-channel": "stable",
-    "x-browser-year": "2026",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """One HTTP exchange: which session, method, path, operation name (metrics/errors) and timeout."""
-
-    session: aiohttp.ClientSession
-    method: str
-    path: str
-    endpoint: str
-    timeout: float
+MEDIA_REDIRECT = "/fx/api/trpc/media.getMediaUrlRedirect"
 
 
 class RestTransport:
@@ -92,271 +58,129 @@ class RestTransport:
         projects: ProjectCache,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._s = sessions
+        self._client = RestClient(sessions, settings, captcha=captcha, projects=projects, clock=clock)
         self._settings = settings
-        self._captcha = captcha
-        self._projects = projects
-        self._clock = clock
-        self._tokens = AccessTokens(self._exchange, margin=settings.token_refresh_margin, clock=clock)
-        self._project_ids: dict[str, str] = {}
-        self._project_locks: dict[str, asyncio.Lock] = {}
-        self._info: dict[str, tuple[float, AccountInfo]] = {}
 
-    # --- operations -------------------------------------------------------------------------
+    # --- accounts ---------------------------------------------------------------------------
 
     async def account_info(self, creds: FlowCredentials) -> AccountInfo:
         """``GET /v1/credits``: credits and paygate tier."""
-        call = _Call(self._s.api, "GET", "/v1/credits", "credits", self._settings.request_timeout)
-        doc = await self._api(call, creds)
-        info = wire.parse_credits(doc)
-        token = self._tokens.peek(creds.account_id)
-        result = AccountInfo(info.credits, info.tier, token.email if token else "")
-        self._info[creds.account_id] = (self._clock(), result)
-        return result
+        return await self._client.account_info(creds)
+
+    async def project_id(self, creds: FlowCredentials) -> str:
+        """The account's project (created once, then remembered)."""
+        return await self._client.project_id(creds)
+
+    def forget(self, account_id: str) -> None:
+        """Drop cached tokens and project for an account."""
+        self._client.forget(account_id)
+
+    async def download(self, url: str) -> bytes:
+        """GET a signed media URL (no credentials), bounded in size."""
+        return await self._client.download(url)
+
+    # --- images -----------------------------------------------------------------------------
 
     async def upload_image(self, creds: FlowCredentials, image: ImageData) -> UpstreamMedia:
         """``POST /v1/flow/uploadImage`` into the account's project."""
-        project_id = await self.project_id(creds)
-        now_ms = int(self._clock() * 1000)
+        project_id = await self._client.project_id(creds)
+        now_ms = int(self._client.clock() * 1000)
         body = wire.build_upload(
             image, session_id=wire.new_session_id(now_ms), project_id=project_id, now_ms=now_ms
         )
-        call = _Call(self._s.api, "POST", "/v1/flow/uploadImage", "upload", self._settings.request_timeout)
-        doc = await self._api(call, creds, body=body)
-        return wire.parse_upload(doc, project_id)
+        call = self._client.call("api", "POST", "/v1/flow/uploadImage", "upload")
+        return wire.parse_upload(await self._client.api(call, creds, body=body), project_id)
 
     async def generate_images(
         self, creds: FlowCredentials, request: ImageGenerationRequest
     ) -> list[GeneratedImage]:
         """``flowMedia:batchGenerateImages`` with a fresh reCAPTCHA token."""
-        project_id = await self.project_id(creds)
+        project_id = await self._client.project_id(creds)
         path = f"/v1/projects/{project_id}/flowMedia:batchGenerateImages"
-        call = _Call(self._s.api, "POST", path, "images.generate", self._settings.image_timeout)
-        ctx, user_agent = await self._generation_context(CaptchaAction.IMAGE_GENERATION, project_id, None)
-        doc = await self._api(
-            call, creds, body=wire.build_generate_images(request, ctx), user_agent=user_agent
+        call = self._client.call("api", "POST", path, "images.generate", self._settings.image_timeout)
+        ctx, user_agent = await self._client.generation_context(
+            CaptchaAction.IMAGE_GENERATION, project_id, None
         )
-        return wire.parse_generated_images(doc, project_id)
+        body = wire.build_generate_images(request, ctx)
+        return wire.parse_generated_images(
+            await self._client.api(call, creds, body=body, user_agent=user_agent), project_id
+        )
 
     async def upscale_image(
         self, creds: FlowCredentials, media: UpstreamMedia, resolution: ImageResolution
     ) -> bytes:
         """``/v1/flow/upsampleImage`` (2K/4K) with a fresh reCAPTCHA token; returns the image bytes."""
-        info = await self._cached_info(creds)
-        call = _Call(
-            self._s.api, "POST", "/v1/flow/upsampleImage", "images.upsample", self._settings.upsample_timeout
-        )
-        ctx, user_agent = await self._generation_context(
+        info = await self._client.cached_info(creds)
+        path, timeout = "/v1/flow/upsampleImage", self._settings.upsample_timeout
+        call = self._client.call("api", "POST", path, "images.upsample", timeout)
+        ctx, user_agent = await self._client.generation_context(
             CaptchaAction.IMAGE_GENERATION, media.project_id, info
         )
-        doc = await self._api(
-            call, creds, body=wire.build_upsample(media, resolution, ctx), user_agent=user_agent
-        )
-        return wire.parse_upsample(doc)
+        body = wire.build_upsample(media, resolution, ctx)
+        return wire.parse_upsample(await self._client.api(call, creds, body=body, user_agent=user_agent))
 
-    async def download(self, url: str) -> bytes:
-        """GET a signed media URL (no credentials), bounded in size."""
-        return await fetch_media(
-            self._s.downloads,
-            url,
-            seconds=self._settings.request_timeout,
-            user_agent=self._settings.user_agent,
-        )
+    # --- videos -----------------------------------------------------------------------------
 
-    async def project_id(self, creds: FlowCredentials) -> str:
-        """The account's project: memory, then the project cache, then ``project.createProject``."""
-        known = self._project_ids.get(creds.account_id)
-        if known:
-            return known
-        lock = self._project_locks.setdefault(creds.account_id, asyncio.Lock())
-        async with lock:
-            project_id = self._project_ids.get(creds.account_id) or await self._projects.get_project(
-                creds.account_id
+    async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
+        """``video:batchAsyncGenerateVideo<Method>`` with the key for the mode, speed and tier."""
+        project_id = (
+            submission.source.project_id if submission.source else None
+        ) or await self._client.project_id(creds)
+        key = video_keys.rest_key(
+            video_keys.KeyPlan(
+                submission.mode, submission.speed, submission.seconds, submission.aspect, submission.ultra
             )
-            if not project_id:
-                project_id = await self._create_project(creds)
-                await self._projects.set_project(creds.account_id, project_id)
-            self._project_ids[creds.account_id] = project_id
-            return project_id
-
-    def forget(self, account_id: str) -> None:
-        """Drop cached tokens and project for an account."""
-        self._tokens.forget(account_id)
-        self._project_ids.pop(account_id, None)
-        self._info.pop(account_id, None)
-
-    # --- plumbing ---------------------------------------------------------------------------
-
-    async def _cached_info(self, creds: FlowCredentials) -> AccountInfo:
-        """Tier for upsample contexts: fresh within ``credits_ttl``, else asked again."""
-        cached = self._info.get(creds.account_id)
-        if cached is not None and self._clock() - cached[0] < self._settings.credits_ttl:
-            return cached[1]
-        return await self.account_info(creds)
-
-    async def _create_project(self, creds: FlowCredentials) -> str:
-        title = time.strftime("%b %d - %H:%M", time.gmtime(self._clock())) + " gateway"
-        call = _Call(
-            self._s.labs,
-            "POST",
-            "/fx/api/trpc/project.createProject",
-            "project.create",
-            self._settings.request_timeout,
         )
-        doc = await self._send(
-            call, creds, body=wire.build_create_project(title), headers=self._labs_headers(creds)
-        )
-        return wire.parse_create_project(doc)
+        ctx, user_agent = await self._video_context(creds, project_id)
+        method, body = video_wire.build_submit(submission, key, ctx)
+        doc = await self._submit(creds, method, body, user_agent)
+        return video_wire.parse_submit(doc, project_id)
 
-    async def _exchange(self, creds: FlowCredentials) -> wire.AccessToken | None:
-        call = _Call(
-            self._s.labs, "GET", "/fx/api/auth/session", "auth.session", self._settings.request_timeout
-        )
-        doc = await self._send(call, creds, body=None, headers=self._labs_headers(creds))
-        return wire.parse_session(doc)
+    async def upscale_video(
+        self, creds: FlowCredentials, media: UpstreamMedia, resolution: VideoResolution, aspect: Aspect
+    ) -> SubmittedVideo:
+        """``video:batchAsyncGenerateVideoUpsampleVideo`` (1080p or 4K): another job, polled the same way."""
+        ctx, user_agent = await self._video_context(creds, media.project_id)
+        body = video_wire.build_upsample(media, resolution, aspect, video_keys.upsampler_key(resolution), ctx)
+        doc = await self._submit(creds, "UpsampleVideo", body, user_agent)
+        return video_wire.parse_submit(doc, media.project_id)
 
-    async def _generation_context(
-        self, action: CaptchaAction, project_id: str, info: AccountInfo | None
-    ) -> tuple[dict[str, Any], str]:
-        website_url = FLOW_PROJECT_URL.format(project_id=project_id)
+    async def poll_videos(
+        self, creds: FlowCredentials, jobs: Sequence[UpstreamMedia]
+    ) -> list[VideoJobStatus]:
+        """``video:batchCheckAsyncVideoGenerationStatus`` for many jobs at once (no token needed)."""
+        path = "/v1/video:batchCheckAsyncVideoGenerationStatus"
+        call = self._client.call("api", "POST", path, "video.status")
+        doc = await self._client.api(call, creds, body=video_wire.build_status(list(jobs)))
+        return video_wire.parse_status(doc, list(jobs))
+
+    async def video_links(self, creds: FlowCredentials, media: UpstreamMedia) -> VideoLinks | None:
+        """``media.getMediaUrlRedirect`` (session cookie): the mp4's signed URL, and the poster's if any."""
+        video = await self._redirect(creds, media, "MEDIA_URL_TYPE_FULL_MEDIA")
+        if video is None:
+            return None
         try:
-            solved = await self._captcha.solve(action=action, website_url=website_url)
-        except CaptchaFailedError as exc:
-            raise UpstreamCaptchaError(f"no reCAPTCHA token: {exc}", endpoint="captcha") from exc
-        session_id = wire.new_session_id(int(self._clock() * 1000))
-        ctx = wire.client_context(
-            session_id=session_id,
-            project_id=project_id,
-            token=solved.token.reveal(),
-            tier=info.tier if info else None,
-        )
-        return ctx, solved.user_agent or self._settings.user_agent
+            poster = await self._redirect(creds, media, "MEDIA_URL_TYPE_THUMBNAIL")
+        except (UpstreamProtocolError, UpstreamNotFoundError):
+            poster = None  # a poster is a nicety: its absence never fails a video
+        return VideoLinks(video, poster)
 
-    async def _api(
-        self, call: _Call, creds: FlowCredentials, *, body: object = None, user_agent: str | None = None
-    ) -> object:
-        """An aisandbox call with the account's Bearer. A 401 on a plain call is retried once with a
-        freshly exchanged token; a second 401 means the session works but aisandbox refuses it: the
-        account moved to flow.google.com (flow-migration.md §1.3). Generation calls are not resent
-        (their reCAPTCHA token is single use)."""
+    async def _video_context(self, creds: FlowCredentials, project_id: str) -> tuple[dict[str, object], str]:
+        info = await self._client.cached_info(creds)  # every video call carries the account's tier
+        return await self._client.generation_context(CaptchaAction.VIDEO_GENERATION, project_id, info)
+
+    async def _submit(self, creds: FlowCredentials, method: str, body: object, user_agent: str) -> object:
+        path = f"/v1/video:batchAsyncGenerateVideo{method}"
+        call = self._client.call("api", "POST", path, "video.submit", self._settings.video_submit_timeout)
+        return await self._client.api(call, creds, body=body, user_agent=user_agent)
+
+    async def _redirect(self, creds: FlowCredentials, media: UpstreamMedia, url_type: str) -> str | None:
+        query = {"name": media.name, "mediaUrlType": url_type}
+        path = str(yarl.URL(MEDIA_REDIRECT).with_query(query))
         try:
-            return await self._send(
-                call, creds, body=body, headers=await self._api_headers(creds, user_agent)
-            )
-        except UpstreamError as exc:
-            if exc.error is None or exc.error.http_status != 401:
-                raise
-            self._tokens.invalidate(creds.account_id)
-            if user_agent is not None:
-                raise
-        try:
-            return await self._send(call, creds, body=body, headers=await self._api_headers(creds, None))
-        except UpstreamError as exc:
-            if exc.error is not None and exc.error.http_status == 401:
-                raise UpstreamMigratedError(
-                    f"{call.endpoint}: aisandbox refuses a fresh access token", endpoint=call.endpoint
-                ) from exc
-            raise
-
-    async def _api_headers(self, creds: FlowCredentials, user_agent: str | None) -> dict[str, str]:
-        token = await self._tokens.get(creds)
-        headers = {"authorization": f"Bearer {token.token.reveal()}", **self._base_headers(user_agent)}
-        if user_agent is not None:
-            headers.update(GENERATION_HEADERS)
-        return headers
-
-    async def _send(
-        self, call: _Call, creds: FlowCredentials, *, body: object, headers: Mapping[str, str]
-    ) -> object:
-        data = orjson.dumps(body) if body is not None else None
-        async with (
-            self._guard(call),
-            call.session.request(
-                call.method,
-                call.path,
-                data=data,
-                headers=headers,
-                proxy=creds.proxy or None,
-                allow_redirects=False,
-            ) as resp,
-        ):
-            raw = await resp.read()
-            _refuse_redirect(resp, call.endpoint)
-            if resp.status >= 400:
-                raise classify(
-                    parse_google_error(resp.status, raw),
-                    endpoint=call.endpoint,
-                    retry_after=_retry_after(resp.headers.get("Retry-After")),
-                )
-        try:
-            return orjson.loads(raw) if raw else {}
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError(
-                f"{call.endpoint}: reply is not JSON", endpoint=call.endpoint
-            ) from None
-
-    def _guard(self, call: _Call) -> _Guard:
-        return _Guard(call)
-
-    def _base_headers(self, user_agent: str | None) -> dict[str, str]:
-        return {
-            "Content-Type": "application/json",
-            "User-Agent": user_agent or self._settings.user_agent,
-            "Accept-Language": self._settings.accept_language,
-        }
-
-    def _labs_headers(self, creds: FlowCredentials) -> dict[str, str]:
-        return {
-            **self._base_headers(None),
-            "Cookie": f"{SESSION_COOKIE}={creds.session_token.reveal()}",
-            "Origin": "https://labs.google",
-        }
-
-
-class _Guard:
-    """Bounds one exchange in time and turns transport failures into typed upstream errors."""
-
-    def __init__(self, call: _Call) -> None:
-        self._call = call
-        self._timeout = asyncio.timeout(call.timeout)
-
-    async def __aenter__(self) -> None:
-        await self._timeout.__aenter__()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        try:
-            await self._timeout.__aexit__(exc_type, exc, tb)  # type: ignore[arg-type]
-        except TimeoutError:
-            raise UpstreamTimeoutError(
-                f"{self._call.endpoint}: no answer within {self._call.timeout:g}s",
-                endpoint=self._call.endpoint,
-            ) from None
-        if isinstance(exc, TimeoutError):
-            raise UpstreamTimeoutError(
-                f"{self._call.endpoint}: timed out", endpoint=self._call.endpoint
-            ) from exc
-        if isinstance(exc, aiohttp.ClientError):
-            raise UpstreamUnavailableError(
-                f"{self._call.endpoint}: {type(exc).__name__}", endpoint=self._call.endpoint
-            ) from exc
-
-
-def _refuse_redirect(resp: aiohttp.ClientResponse, endpoint: str) -> None:
-    """A redirect here means the account moved: to flow.google.com (a worker must serve it) or elsewhere."""
-    if not 300 <= resp.status < 400:
-        return
-    target = yarl.URL(resp.headers.get("Location", ""))
-    if target.host == MIGRATED_HOST:
-        raise UpstreamMigratedError(f"{endpoint}: HTTP {resp.status} to {MIGRATED_HOST}", endpoint=endpoint)
-    raise UpstreamProtocolError(f"{endpoint}: unexpected HTTP {resp.status} redirect", endpoint=endpoint)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+            answer = await self._client.labs(self._client.call("labs", "GET", path, "media.redirect"), creds)
+        except UpstreamNotFoundError:
+            return None  # not published yet
+        if not isinstance(answer, Redirect):
+            raise UpstreamProtocolError("media.redirect: no redirect", endpoint="media.redirect")
+        return answer.location

@@ -8,6 +8,8 @@ operations and raises the same typed errors from ``gateway.upstream.flow.errors`
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +23,9 @@ from gateway.domain import (
     Secret,
     Tier,
     UpstreamMedia,
+    VideoMode,
+    VideoResolution,
+    VideoSpeed,
 )
 
 
@@ -54,6 +59,61 @@ class ImageGenerationRequest:
     inputs: tuple[UpstreamMedia, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class VideoSubmission:
+    """One upstream video generation, its inputs already uploaded for (or produced by) the account.
+
+    ``images`` are the start (and end) frame, or the references, by mode; ``source`` the finished
+    video an extend continues. ``ultra`` says whether the account is Ultra (it picks the key's twin).
+    """
+
+    mode: VideoMode
+    prompt: str
+    aspect: Aspect
+    speed: VideoSpeed
+    seconds: int
+    seed: int
+    ultra: bool = False
+    images: tuple[UpstreamMedia, ...] = ()
+    source: UpstreamMedia | None = None
+    source_seconds: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedVideo:
+    """The upstream job a submit created, and the credits Flow says remain (when it says)."""
+
+    media: UpstreamMedia
+    remaining_credits: int | None = None
+
+
+class JobState(enum.StrEnum):
+    """An upstream video job's state."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class VideoJobStatus:
+    """One job's state from a (batched) status poll; ``reason`` is the ``PUBLIC_ERROR_*`` of a failure."""
+
+    media: UpstreamMedia
+    state: JobState
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoLinks:
+    """Where a finished video (and its poster, when Flow has one) can be downloaded; signed, expiring."""
+
+    video: str
+    poster: str | None = None
+
+
 class FlowTransport(Protocol):
     """The Flow operations, per account. Raises ``UpstreamError`` subclasses only."""
 
@@ -81,6 +141,26 @@ class FlowTransport(Protocol):
 
     async def download(self, url: str) -> bytes:
         """Fetch a result from an upstream media URL (signed, expiring)."""
+        ...
+
+    async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
+        """Start a video job (text, frames, references or extend)."""
+        ...
+
+    async def upscale_video(
+        self, creds: FlowCredentials, media: UpstreamMedia, resolution: VideoResolution, aspect: Aspect
+    ) -> SubmittedVideo:
+        """Start an upscale (1080p or 4K) of a finished video."""
+        ...
+
+    async def poll_videos(
+        self, creds: FlowCredentials, jobs: Sequence[UpstreamMedia]
+    ) -> list[VideoJobStatus]:
+        """The states of many jobs of one account and project, in one call."""
+        ...
+
+    async def video_links(self, creds: FlowCredentials, media: UpstreamMedia) -> VideoLinks | None:
+        """The signed URLs of a finished video; None while Flow has not published them yet."""
         ...
 
 
