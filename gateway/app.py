@@ -22,7 +22,7 @@ from gateway.captcha.anticaptcha import AntiCaptchaProvider
 from gateway.captcha.disabled import DisabledCaptcha
 from gateway.catalog import Catalog
 from gateway.config import Settings
-from gateway.domain import AccountKind
+from gateway.domain import AccountKind, Kind
 from gateway.licensing import LicenceRegistry
 from gateway.media.fetch import RemoteImageFetcher, create_fetch_session
 from gateway.media.signing import UrlSigner, signing_key_from
@@ -40,8 +40,13 @@ from gateway.service.account_refresh import AccountRefresher
 from gateway.service.account_registry import AccountRegistry, RegistryHooks
 from gateway.service.account_state import AccountStateKeeper
 from gateway.service.generation import ImageService
+from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
+from gateway.service.poller import VideoPoller
+from gateway.service.tasks import TaskEngine
+from gateway.service.video_runner import VideoRunner
+from gateway.service.videos import VideoRequests
 from gateway.store.factory import store_for
 from gateway.upstream.flow.batch_transport import BatchTransport
 from gateway.upstream.flow.rest import RestTransport
@@ -136,7 +141,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             app[keys.WORKERS], settings.batch, download=rest.download, tier_of=registry.tier_of
         )
         transports: dict[AccountKind, FlowTransport] = {AccountKind.REST: rest, AccountKind.WORKER: batch}
-        _media_services(app, transports, fetch_session)
+        resolver = _media_services(app, transports, fetch_session)
+        await _task_services(app, stack, transports, resolver)
         keeper = AccountStateKeeper(app[keys.POOL], store)
         stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
         for loop in (
@@ -150,7 +156,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _media_services(
     app: web.Application, transports: dict[AccountKind, FlowTransport], fetch_session: ClientSession
-) -> None:
+) -> InputResolver:
     """Media storage, signed URLs, input resolution and the image service."""
     settings, store = app[keys.SETTINGS], app[keys.STORE]
     media = DiskMediaStore(Path(settings.media.root))
@@ -177,6 +183,39 @@ def _media_services(
         metrics=app[keys.METRICS],
     )
     app[keys.IMAGES] = ImageRequests(catalog=app[keys.CATALOG], resolver=resolver, generator=generator)
+    return resolver
+
+
+async def _task_services(
+    app: web.Application,
+    stack: AsyncExitStack,
+    transports: dict[AccountKind, FlowTransport],
+    resolver: InputResolver,
+) -> None:
+    """The task engine (videos, asynchronous images), its poller, and the orders that feed it;
+    unfinished tasks resume here. At shutdown the engine stops before the poller it waits on."""
+    settings = app[keys.SETTINGS]
+    poller = VideoPoller(transports, settings.tasks)
+    videos = VideoRunner(
+        catalog=app[keys.CATALOG],
+        pool=app[keys.POOL],
+        transports=transports,
+        poller=poller,
+        media=app[keys.MEDIA],
+        store=app[keys.STORE],
+        settings=settings.tasks,
+        flow=settings.flow,
+        metrics=app[keys.METRICS],
+    )
+    image_tasks = ImageTasks(images=app[keys.IMAGES], resolver=resolver)
+    engine = TaskEngine(
+        store=app[keys.STORE], media=app[keys.MEDIA], runners={Kind.VIDEO: videos, Kind.IMAGE: image_tasks}
+    )
+    app[keys.TASKS], app[keys.IMAGE_TASKS] = engine, image_tasks
+    app[keys.VIDEOS] = VideoRequests(catalog=app[keys.CATALOG], resolver=resolver, engine=engine)
+    stack.push_async_callback(_cancel, asyncio.create_task(poller.run()))
+    stack.push_async_callback(engine.close)
+    await engine.start()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -110,6 +110,29 @@ class BatchSettings(_Section, frozen=True):
     video_key_overrides: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+class TaskSettings(_Section, frozen=True):
+    """Durable tasks (videos, asynchronous images): polling, deadlines, what clients are told.
+
+    Polls are batched: every ``poll_interval`` seconds one status call per account and project asks
+    for up to ``poll_batch`` jobs. ``video_deadline`` bounds a generation from its submit, and
+    ``upscale_deadline`` the upscale after it; ``queue_timeout`` how long a task may wait for a free
+    account. ``expected_*_seconds`` only shape the progress estimate (Flow reports no percentage).
+    """
+
+    poll_interval: float = 5.0
+    poll_batch: int = 20
+    max_poll_errors: int = 5
+    video_deadline: float = 900.0
+    upscale_deadline: float = 1800.0
+    queue_timeout: float = 900.0
+    poll_after_ms: int = 5000
+    expected_video_seconds: float = 120.0
+    expected_upscale_seconds: float = 180.0
+    link_attempts: int = 6
+    link_delay: float = 2.0
+    keepalive: float = 10.0
+
+
 class PoolSettings(_Section, frozen=True):
     """Account selection, waiting and the health policy's numbers."""
 
@@ -190,6 +213,7 @@ class Settings(_Section, frozen=True):
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     pool: PoolSettings = msgspec.field(default_factory=PoolSettings)
     admin: AdminSettings = msgspec.field(default_factory=AdminSettings)
+    tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
     catalog_path: str = "config/models.toml"
     accounts: tuple[AccountSettings, ...] = ()
     licences: tuple[LicenceSettings, ...] = ()
@@ -206,6 +230,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "workers": WorkerSettings,
     "pool": PoolSettings,
     "admin": AdminSettings,
+    "tasks": TaskSettings,
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

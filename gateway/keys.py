@@ -17,7 +17,10 @@ from gateway.obs import tally
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.pool import AccountPool
 from gateway.service.account_registry import AccountRegistry
+from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
+from gateway.service.tasks import TaskEngine
+from gateway.service.videos import VideoRequests
 from gateway.store.base import Store
 from gateway.upstream.flow.workers import WorkerHub
 
@@ -29,6 +32,9 @@ STORE = web.AppKey("gateway.store", Store)
 MEDIA = web.AppKey("gateway.media", MediaStore)
 SIGNER = web.AppKey("gateway.signer", UrlSigner)
 IMAGES = web.AppKey("gateway.images", ImageRequests)
+TASKS = web.AppKey("gateway.tasks", TaskEngine)
+VIDEOS = web.AppKey("gateway.videos", VideoRequests)
+IMAGE_TASKS = web.AppKey("gateway.image_tasks", ImageTasks)
 WORKERS = web.AppKey("gateway.workers", WorkerHub)
 ACCOUNTS = web.AppKey("gateway.accounts", AccountRegistry)
 

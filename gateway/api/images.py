@@ -10,13 +10,15 @@ from aiohttp import web
 from gateway import keys
 from gateway.api.forms import Limits, read_form
 from gateway.api.render import json_response, media_url
-from gateway.api.schemas import ImageParams, parse_image_request
-from gateway.domain import ResponseFormat
+from gateway.api.schemas import ImageParams, parse_image_request, truthy
+from gateway.domain import Kind, ResponseFormat, TaskRecord, TaskStatus
 from gateway.media.images import extension_for
 from gateway.service.generation import ImageResult
 from gateway.service.images import ImageOrder
+from gateway.service.progress import estimate
 
 GROUP_HEADER = "x-flow-account-group"
+POLL_HEADER = "openai-poll-after-ms"
 
 
 async def create_image(request: web.Request) -> web.Response:
@@ -46,8 +48,51 @@ async def _handle(request: web.Request, *, edit: bool) -> web.Response:
         sources=params.sources,
         groups=header_groups(request),
     )
+    if params.as_task or truthy(request.query.get("async")):
+        extra = {"response_format": params.response_format.value}
+        record = await request.app[keys.IMAGE_TASKS].create(request.app[keys.TASKS], order, extra=extra)
+        return json_response(await render_image_task(request, record), status=202)
     results = await request.app[keys.IMAGES].run(order)
     return json_response(_images_response(request, params, results))
+
+
+async def get_image_task(request: web.Request) -> web.Response:
+    """``GET /v1/images/{id}``: an asynchronous image task (its images once completed)."""
+    record = await request.app[keys.TASKS].get(
+        request.match_info["task_id"], owner=request[keys.LICENCE].id, kind=Kind.IMAGE
+    )
+    headers = (
+        {} if record.status.finished else {POLL_HEADER: str(request.app[keys.SETTINGS].tasks.poll_after_ms)}
+    )
+    return json_response(await render_image_task(request, record), headers=headers)
+
+
+async def render_image_task(request: web.Request, record: TaskRecord) -> dict[str, object]:
+    """An image task: status, and the ``ImagesResponse`` data (URL or b64, as ordered) when done."""
+    doc: dict[str, object] = {
+        "id": record.id,
+        "object": "image.task",
+        "model": record.model,
+        "status": record.status.value,
+        "progress": estimate(record, time.time(), request.app[keys.SETTINGS].tasks),
+        "created_at": int(record.created_at),
+        "completed_at": int(record.completed_at) if record.completed_at else None,
+        "prompt": record.prompt,
+        "error": {"code": record.error_code, "message": record.error_message}
+        if record.status is TaskStatus.FAILED
+        else None,
+    }
+    if record.status is TaskStatus.COMPLETED:
+        as_b64 = record.order.get("response_format") == ResponseFormat.B64_JSON.value
+        data: list[dict[str, object]] = []
+        for media_id in record.results:
+            if as_b64:
+                raw = await request.app[keys.MEDIA].read(media_id) or b""
+                data.append({"b64_json": base64.b64encode(raw).decode("ascii"), "revised_prompt": None})
+            else:
+                data.append({"url": media_url(request, media_id), "revised_prompt": None})
+        doc["data"] = data
+    return doc
 
 
 def header_groups(request: web.Request) -> tuple[str, ...]:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.api import health, images, media, models, workers
+from gateway.api import health, images, media, models, videos, workers
 
 API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v1/images/generations", images.create_image),
     ("POST", "/v1/images/edits", images.edit_image),
+    ("GET", "/v1/images/{task_id}", images.get_image_task),
+    ("POST", "/v1/videos", videos.create_video),
+    ("GET", "/v1/videos", videos.list_videos),
+    ("GET", "/v1/videos/{video_id}", videos.get_video),
+    ("DELETE", "/v1/videos/{video_id}", videos.delete_video),
+    ("GET", "/v1/videos/{video_id}/content", videos.video_content),
+    ("POST", "/v1/videos/{video_id}/remix", videos.remix_video),
     ("GET", "/v1/models", models.list_models),
     ("GET", "/v1/models/{model_id}", models.get_model),
     ("GET", "/v1/media/{media_id}", media.get_media),

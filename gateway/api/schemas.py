@@ -53,6 +53,7 @@ class ImageParams:
     size: str | None = None
     quality: str | None = None
     sources: tuple[ImageSource, ...] = ()
+    as_task: bool = False
 
 
 def parse_image_request(form: Form, *, edit: bool, max_images: int) -> ImageParams:
@@ -78,6 +79,7 @@ def parse_image_request(form: Form, *, edit: bool, max_images: int) -> ImagePara
         size=_optional_str(fields.get("size"), "size"),
         quality=_optional_str(fields.get("quality"), "quality"),
         sources=sources,
+        as_task=_truthy(fields.get("async")),
     )
 
 
@@ -99,8 +101,6 @@ def _refuse_unsupported(fields: dict[str, Any]) -> None:
         raise InvalidRequestError(
             "streaming is not supported on image routes; use /v1/chat/completions with stream", param="stream"
         )
-    if _truthy(fields.get("async")):
-        raise InvalidRequestError("asynchronous image tasks are not available yet", param="async")
     if "mask" in fields:
         raise InvalidRequestError(
             "masks are not supported by Flow; describe the edit in the prompt", param="mask"
@@ -202,3 +202,8 @@ def _response_format(value: Any) -> ResponseFormat:
 
 def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in {"true", "1"})
+
+
+def truthy(value: Any) -> bool:
+    """``true``, ``"true"`` or ``"1"`` (query strings and multipart send booleans as text)."""
+    return _truthy(value)

@@ -18,7 +18,9 @@ from typing import Protocol
 
 from gateway.media.images import EXTENSIONS, extension_for
 
-_ID = re.compile(r"^(img|vid)_[a-z0-9]{26}$")
+# Stored media kinds: results (img, vid), inputs kept for tasks (inp), video posters (pst).
+MEDIA_PREFIXES = ("img", "vid", "inp", "pst")
+_ID = re.compile(rf"^({'|'.join(MEDIA_PREFIXES)})_[a-z0-9]{{26}}$")
 _MIME_OF = {ext: mime for mime, ext in EXTENSIONS.items()}
 
 

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from gateway.catalog import Catalog
-from gateway.domain import Kind
+from gateway.domain import GenerationSpec, Kind
 from gateway.errors import InvalidRequestError
 from gateway.service.generation import ImageJob, ImageResult, ImageService
 from gateway.service.inputs import ImageSource, InputResolver
@@ -38,13 +38,18 @@ class ImageRequests:
         self._resolver = resolver
         self._generator = generator
 
-    async def run(self, order: ImageOrder) -> list[ImageResult]:
-        """Generate the order's images; raises ``GatewayError`` subclasses only."""
+    def resolve(self, order: ImageOrder) -> GenerationSpec:
+        """The order's spec, or the 400 that explains why not (no I/O)."""
         spec = self._catalog.resolve(order.model, size=order.size, quality=order.quality, groups=order.groups)
         if spec.kind is not Kind.IMAGE:
             raise InvalidRequestError(
                 f"{spec.model} is a video model; use /v1/videos or /v1/chat/completions", param="model"
             )
+        return spec
+
+    async def run(self, order: ImageOrder) -> list[ImageResult]:
+        """Generate the order's images; raises ``GatewayError`` subclasses only."""
+        spec = self.resolve(order)
         inputs = await asyncio.gather(*(self._resolver.resolve(s, owner=order.owner) for s in order.sources))
         job = ImageJob(spec, order.prompt, order.owner, tuple(inputs), frozenset(spec.groups))
         return await self._generator.generate(job, n=order.n)

@@ -14,10 +14,10 @@ from typing import Protocol
 from gateway.domain import ImageData, MediaRecord
 from gateway.errors import InvalidRequestError
 from gateway.media.images import decode_image_string
-from gateway.media.storage import MediaStore
+from gateway.media.storage import MEDIA_PREFIXES, MediaStore
 from gateway.store.base import Store
 
-_MEDIA_ID = re.compile(r"^(img|vid)_[A-Za-z0-9_-]{8,64}$")
+_MEDIA_ID = re.compile(rf"^({'|'.join(MEDIA_PREFIXES)})_[A-Za-z0-9_-]{{8,64}}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,17 @@ class InputResolver:
         if _MEDIA_ID.match(value):
             return await self._own_result(value, source.param, owner)
         return ResolvedImage(decode_image_string(value, param=source.param, max_bytes=self._max_bytes))
+
+    async def keep(self, resolved: ResolvedImage, *, owner: str) -> str:
+        """A media id for an input a task will use later (after a restart too): our own result as it
+        is, anything else stored as an ``inp_`` media of the owner."""
+        if resolved.record is not None:
+            return resolved.record.id
+        stored = await self._media.put(resolved.image.data, mime=resolved.image.mime, prefix="inp")
+        await self._store.put_media(
+            MediaRecord(stored.id, owner, stored.mime, stored.size, stored.created_at)
+        )
+        return stored.id
 
     async def _own_result(self, media_id: str, param: str, owner: str) -> ResolvedImage:
         record = await self._store.get_media(media_id)

@@ -2,8 +2,9 @@
 
 Every ``UpstreamError`` class has exactly one row: what the account's health should learn
 (``Outcome``), whether another attempt is worth it and where (same account allowed or not), and
-which ``GatewayError`` the client sees when attempts run out. Nothing else in the gateway decides
-these things.
+which ``GatewayError`` the client sees when attempts run out, and whether a single-use submit (a
+video) may be sent again after it (``resend``: only when the error proves nothing was created; a
+timeout does not). Nothing else in the gateway decides these things.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Decision:
     retry: bool
     elsewhere: bool
     to_client: Callable[[up.UpstreamError], GatewayError]
+    resend: bool = True  # a single-use submit (a video) may be sent again: this error proves none was made
 
 
 def _rate_limited(exc: up.UpstreamError) -> GatewayError:
@@ -87,7 +89,7 @@ TABLE: dict[type[up.UpstreamError], Decision] = {
     up.UpstreamAuthError: Decision(Outcome.AUTH_FAILED, retry=True, elsewhere=True, to_client=_auth),
     up.UpstreamMigratedError: Decision(Outcome.MIGRATED, retry=True, elsewhere=True, to_client=_auth),
     up.UpstreamWorkerGoneError: Decision(
-        Outcome.UNREACHABLE, retry=False, elsewhere=True, to_client=_worker_gone
+        Outcome.UNREACHABLE, retry=False, elsewhere=True, to_client=_worker_gone, resend=False
     ),
     up.UpstreamForbiddenError: Decision(Outcome.FORBIDDEN, retry=True, elsewhere=True, to_client=_forbidden),
     up.UpstreamContentRejectedError: Decision(
@@ -98,9 +100,11 @@ TABLE: dict[type[up.UpstreamError], Decision] = {
     ),
     up.UpstreamNotFoundError: Decision(Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_upstream),
     up.UpstreamUnavailableError: Decision(Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_upstream),
-    up.UpstreamTimeoutError: Decision(Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_timeout),
+    up.UpstreamTimeoutError: Decision(
+        Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_timeout, resend=False
+    ),
     up.UpstreamProtocolError: Decision(
-        Outcome.CLIENT_ERROR, retry=False, elsewhere=False, to_client=_upstream
+        Outcome.CLIENT_ERROR, retry=False, elsewhere=False, to_client=_upstream, resend=False
     ),
 }
 _DEFAULT = Decision(Outcome.TRANSIENT, retry=False, elsewhere=False, to_client=_upstream)

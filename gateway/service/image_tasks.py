@@ -1,0 +1,105 @@
+"""Asynchronous image orders (``?async=true``, and images generated for chat): a task per order.
+
+The order's inputs are fetched and kept when the task is created (a bad URL is a 400 then, not a
+failed task later); the runner generates through the same image service as a synchronous request.
+Flow answers images synchronously, so there is nothing to resume: a task a restart interrupted is
+run again from the start (images are cheap; a video never is, see ``video_runner``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import structlog
+
+from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus
+from gateway.errors import GatewayError
+from gateway.service.images import ImageOrder, ImageRequests
+from gateway.service.inputs import ImageSource, InputResolver
+from gateway.service.tasks import Saver, TaskEngine
+from gateway.service.videos import new_task_id
+
+log = structlog.get_logger("gateway.service.image_tasks")
+
+
+class ImageTasks:
+    """Creates image tasks, and runs them (the engine's runner for ``Kind.IMAGE``)."""
+
+    def __init__(
+        self, *, images: ImageRequests, resolver: InputResolver, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._images = images
+        self._resolver = resolver
+        self._clock = clock
+
+    async def create(
+        self, engine: TaskEngine, order: ImageOrder, *, extra: dict[str, str] | None = None
+    ) -> TaskRecord:
+        """A queued image task for ``order`` (validated now: model, inputs)."""
+        self._images.resolve(order)
+        inputs = []
+        for source in order.sources:
+            resolved = await self._resolver.resolve(source, owner=order.owner)
+            inputs.append(await self._resolver.keep(resolved, owner=order.owner))
+        now = self._clock()
+        record = TaskRecord(
+            id=new_task_id("imgtask"),
+            owner=order.owner,
+            kind=Kind.IMAGE,
+            model=order.model,
+            prompt=order.prompt,
+            status=TaskStatus.QUEUED,
+            stage=TaskStage.QUEUED,
+            created_at=now,
+            updated_at=now,
+            order={
+                "n": order.n,
+                "size": order.size,
+                "quality": order.quality,
+                "groups": ",".join(order.groups),
+                **(extra or {}),
+            },
+            inputs=tuple(inputs),
+        )
+        return await engine.create(record)
+
+    async def run(self, record: TaskRecord, save: Saver) -> None:
+        """Generate the images; the task ends completed with their media ids, or failed."""
+        record = replace(
+            record, status=TaskStatus.IN_PROGRESS, stage=TaskStage.GENERATING, updated_at=self._clock()
+        )
+        await save(record)
+        order = ImageOrder(
+            model=record.model,
+            prompt=record.prompt,
+            owner=record.owner,
+            n=int(record.order.get("n") or 1),
+            size=_optional(record.order.get("size")),
+            quality=_optional(record.order.get("quality")),
+            sources=tuple(ImageSource(param="image", value=media_id) for media_id in record.inputs),
+            groups=tuple(g for g in str(record.order.get("groups") or "").split(",") if g),
+        )
+        try:
+            results = await self._images.run(order)
+        except GatewayError as exc:
+            await save(
+                replace(record, status=TaskStatus.FAILED, error_code=exc.code, error_message=exc.message)
+            )
+            return
+        await save(
+            replace(
+                record,
+                status=TaskStatus.COMPLETED,
+                stage=TaskStage.DONE,
+                progress=100,
+                results=tuple(r.media.id for r in results),
+                completed_at=self._clock(),
+                updated_at=self._clock(),
+            )
+        )
+
+
+def _optional(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None

@@ -1,0 +1,174 @@
+"""The task engine: durable tasks (videos, asynchronous images) that outlive the request creating them.
+
+A task is persisted before its runner starts and at every transition; running tasks are also held
+in memory, so reads (``GET /v1/videos/{id}`` at the SDK's poll rate) never wait for the store or
+call Flow. At start every unfinished task is resumed by its kind's runner; at shutdown runners
+get a moment to leave the ``submitting`` window, then stop (their records say where to resume).
+Watchers (chat streams) receive each new version of a task. The engine decides nothing about how
+a task runs: that is the runners' (``video_runner``, ``image_tasks``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Protocol
+
+import structlog
+
+from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus
+from gateway.errors import NotFoundError
+from gateway.media.storage import MediaStore
+from gateway.store.base import Store, TaskQuery
+
+log = structlog.get_logger("gateway.service.tasks")
+Saver = Callable[[TaskRecord], Awaitable[None]]
+
+
+class TaskRunner(Protocol):
+    """Runs one kind of task to its end, saving each transition."""
+
+    async def run(self, record: TaskRecord, save: Saver) -> None:
+        """Run (or resume) ``record``."""
+        ...
+
+
+class TaskEngine:
+    """Creates, runs, resumes, lists and forgets tasks."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        media: MediaStore,
+        runners: Mapping[Kind, TaskRunner],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._media = media
+        self._runners = runners
+        self._clock = clock
+        self._live: dict[str, TaskRecord] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._watchers: dict[str, set[asyncio.Queue[TaskRecord]]] = {}
+        self._saved = asyncio.Event()  # set at every save (shutdown waits on it for submits to land)
+
+    @property
+    def running(self) -> int:
+        """Tasks with a runner now."""
+        return len(self._running)
+
+    async def start(self) -> int:
+        """Resume every unfinished task; returns how many."""
+        unfinished = await self._store.unfinished_tasks()
+        for record in unfinished:
+            self._live[record.id] = record
+            self._spawn(record)
+        log.info("tasks_resumed", tasks=len(unfinished))
+        return len(unfinished)
+
+    async def close(self, *, grace: float = 10.0) -> None:
+        """Stop every runner, after letting those in the middle of a submit finish it."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                while any(r.stage is TaskStage.SUBMITTING for r in self._live.values()):
+                    self._saved.clear()
+                    await self._saved.wait()
+        runners = list(self._running.values())
+        for runner in runners:
+            runner.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+
+    async def create(self, record: TaskRecord) -> TaskRecord:
+        """Persist a new task and start its runner."""
+        await self._store.put_task(record)
+        self._live[record.id] = record
+        self._spawn(record)
+        return record
+
+    async def get(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
+        """A task of ``owner``; another licence's task, or one of another kind, is 404 as if unknown."""
+        record = self._live.get(task_id) or await self._store.get_task(task_id)
+        if record is None or record.owner != owner or record.kind is not kind:
+            raise NotFoundError(f"No {kind.value} task found with id '{task_id}'.", param="id")
+        return record
+
+    async def list(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
+        """One page of an owner's tasks (running ones in their newest state)."""
+        records, more = await self._store.list_tasks(query)
+        return [self._live.get(r.id, r) for r in records], more
+
+    async def delete(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
+        """Forget a task and the media it produced (a running one stops being followed)."""
+        record = await self.get(task_id, owner=owner, kind=kind)
+        runner = self._running.pop(task_id, None)
+        if runner is not None:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+        self._live.pop(task_id, None)
+        await self._store.delete_task(task_id)
+        for media_id in (*record.results, record.poster):
+            if media_id:
+                await self._media.delete(media_id)
+                await self._store.delete_media(media_id)
+        return record
+
+    async def watch(self, task_id: str, *, every: float) -> AsyncIterator[TaskRecord]:
+        """Each new version of a task until it finishes; the current one again after ``every``
+        seconds without a change (so a stream can send its keep-alive)."""
+        queue: asyncio.Queue[TaskRecord] = asyncio.Queue()
+        self._watchers.setdefault(task_id, set()).add(queue)
+        try:
+            current = self._live.get(task_id) or await self._store.get_task(task_id)
+            while current is not None:
+                yield current
+                if current.status.finished:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(every):
+                        current = await queue.get()
+        finally:
+            watchers = self._watchers.get(task_id, set())
+            watchers.discard(queue)
+            if not watchers:
+                self._watchers.pop(task_id, None)
+
+    async def _save(self, record: TaskRecord) -> None:
+        await self._store.put_task(record)
+        if record.status.finished:
+            self._live.pop(record.id, None)
+        elif record.id in self._running:
+            self._live[record.id] = record
+        for queue in self._watchers.get(record.id, ()):
+            queue.put_nowait(record)
+        self._saved.set()
+
+    def _spawn(self, record: TaskRecord) -> None:
+        runner = self._runners[record.kind]
+        task = asyncio.create_task(self._run(runner, record), name=f"task:{record.id}")
+        self._running[record.id] = task
+        task.add_done_callback(lambda done: self._done(record.id, done))
+
+    async def _run(self, runner: TaskRunner, record: TaskRecord) -> None:
+        structlog.contextvars.bind_contextvars(task_id=record.id)
+        try:
+            await runner.run(record, self._save)
+        except Exception:
+            log.exception("task_runner_crashed", task=record.id)
+            latest = self._live.get(record.id, record)
+            await self._save(
+                replace(
+                    latest,
+                    status=TaskStatus.FAILED,
+                    error_code="internal_error",
+                    error_message=f"the gateway failed this task (task id {record.id})",
+                    updated_at=self._clock(),
+                )
+            )
+
+    def _done(self, task_id: str, task: asyncio.Task[None]) -> None:
+        if self._running.get(task_id) is task:
+            del self._running[task_id]
