@@ -39,6 +39,7 @@ from gateway.pool.pool import AccountPool
 from gateway.service.account_refresh import AccountRefresher
 from gateway.service.account_registry import AccountRegistry, RegistryHooks
 from gateway.service.account_state import AccountStateKeeper
+from gateway.service.chat import ChatRequests
 from gateway.service.generation import ImageService
 from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
@@ -207,12 +208,17 @@ async def _task_services(
         flow=settings.flow,
         metrics=app[keys.METRICS],
     )
-    image_tasks = ImageTasks(images=app[keys.IMAGES], resolver=resolver)
+    image_tasks = ImageTasks(images=app[keys.IMAGES], resolver=resolver, pool=app[keys.POOL])
     engine = TaskEngine(
         store=app[keys.STORE], media=app[keys.MEDIA], runners={Kind.VIDEO: videos, Kind.IMAGE: image_tasks}
     )
     app[keys.TASKS], app[keys.IMAGE_TASKS] = engine, image_tasks
-    app[keys.VIDEOS] = VideoRequests(catalog=app[keys.CATALOG], resolver=resolver, engine=engine)
+    app[keys.VIDEOS] = VideoRequests(
+        catalog=app[keys.CATALOG], resolver=resolver, engine=engine, pool=app[keys.POOL]
+    )
+    app[keys.CHAT] = ChatRequests(
+        catalog=app[keys.CATALOG], videos=app[keys.VIDEOS], images=image_tasks, engine=engine
+    )
     stack.push_async_callback(_cancel, asyncio.create_task(poller.run()))
     stack.push_async_callback(engine.close)
     await engine.start()

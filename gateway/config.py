@@ -131,6 +131,7 @@ class TaskSettings(_Section, frozen=True):
     link_attempts: int = 6
     link_delay: float = 2.0
     keepalive: float = 10.0
+    chat_progress: Literal["reasoning", "content", "off"] = "reasoning"
 
 
 class PoolSettings(_Section, frozen=True):

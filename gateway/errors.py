@@ -187,3 +187,33 @@ class InternalError(GatewayError):
     status = 500
     type = "server_error"
     default_code = "internal_error"
+
+
+# Codes a task may end with that are not a class's default code, and the class that carries them.
+_CODE_CLASSES: dict[str, type[GatewayError]] = {
+    "video_failed": BadGatewayError,
+    "video_unavailable": BadGatewayError,
+    "upstream_captcha_failed": BadGatewayError,
+    "input_missing": BadGatewayError,
+    "worker_unavailable": ServiceUnavailableError,
+    "interrupted": ServiceUnavailableError,
+    "account_removed": ServiceUnavailableError,
+    "account_unavailable": ServiceUnavailableError,
+    "no_account_in_group": PermissionDeniedError,
+}
+
+
+def error_for_code(code: str, message: str) -> GatewayError:
+    """The client error a stored code stands for (a task's ``error.code``), so a failed task can be
+    answered with the status its failure would have had as a direct request."""
+    cls = _CODE_CLASSES.get(code)
+    if cls is None:
+        cls = next((c for c in _subclasses(GatewayError) if c.default_code == code), BadGatewayError)
+    return cls(message, code=code)
+
+
+def _subclasses(cls: type[GatewayError]) -> list[type[GatewayError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.extend([sub, *_subclasses(sub)])
+    return found

@@ -17,6 +17,7 @@ from gateway.obs import tally
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.pool import AccountPool
 from gateway.service.account_registry import AccountRegistry
+from gateway.service.chat import ChatRequests
 from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
 from gateway.service.tasks import TaskEngine
@@ -33,6 +34,7 @@ MEDIA = web.AppKey("gateway.media", MediaStore)
 SIGNER = web.AppKey("gateway.signer", UrlSigner)
 IMAGES = web.AppKey("gateway.images", ImageRequests)
 TASKS = web.AppKey("gateway.tasks", TaskEngine)
+CHAT = web.AppKey("gateway.chat", ChatRequests)
 VIDEOS = web.AppKey("gateway.videos", VideoRequests)
 IMAGE_TASKS = web.AppKey("gateway.image_tasks", ImageTasks)
 WORKERS = web.AppKey("gateway.workers", WorkerHub)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.api import health, images, media, models, videos, workers
+from gateway.api import chat, health, images, media, models, videos, workers
 
 API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "/v1/chat/completions", chat.chat_completions),
     ("POST", "/v1/images/generations", images.create_image),
     ("POST", "/v1/images/edits", images.edit_image),
     ("GET", "/v1/images/{task_id}", images.get_image_task),

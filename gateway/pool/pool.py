@@ -351,6 +351,11 @@ class AccountPool:
                     continue
             return account
 
+    def check(self, request: LeaseRequest) -> None:
+        """Raise at once what a lease would when no account could serve ``request`` (tasks check at
+        creation, so a client learns it from its create call rather than from a failed task)."""
+        self._check_capable(request)
+
     def _check_capable(self, request: LeaseRequest) -> None:
         """An immediate error when no account could ever serve this request (cheap: classes, not accounts)."""
         in_group, entitled = self._index.classes(request)

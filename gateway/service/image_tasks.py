@@ -14,8 +14,9 @@ from dataclasses import replace
 
 import structlog
 
-from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus
+from gateway.domain import Capability, Kind, TaskRecord, TaskStage, TaskStatus
 from gateway.errors import GatewayError
+from gateway.pool.pool import AccountPool, LeaseRequest
 from gateway.service.images import ImageOrder, ImageRequests
 from gateway.service.inputs import ImageSource, InputResolver
 from gateway.service.tasks import Saver, TaskEngine
@@ -28,8 +29,14 @@ class ImageTasks:
     """Creates image tasks, and runs them (the engine's runner for ``Kind.IMAGE``)."""
 
     def __init__(
-        self, *, images: ImageRequests, resolver: InputResolver, clock: Callable[[], float] = time.time
+        self,
+        *,
+        images: ImageRequests,
+        resolver: InputResolver,
+        pool: AccountPool,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._pool = pool
         self._images = images
         self._resolver = resolver
         self._clock = clock
@@ -38,13 +45,25 @@ class ImageTasks:
         self, engine: TaskEngine, order: ImageOrder, *, extra: dict[str, str] | None = None
     ) -> TaskRecord:
         """A queued image task for ``order`` (validated now: model, inputs)."""
-        self._images.resolve(order)
+        (record,) = await self.create_many(engine, order, copies=1, extra=extra)
+        return record
+
+    async def create_many(
+        self, engine: TaskEngine, order: ImageOrder, *, copies: int, extra: dict[str, str] | None = None
+    ) -> list[TaskRecord]:
+        """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs."""
+        spec = self._images.resolve(order)
+        want = LeaseRequest(Capability.IMAGE, spec.tier, frozenset(spec.groups), credits=spec.credits)
+        self._pool.check(want)
         inputs = []
         for source in order.sources:
             resolved = await self._resolver.resolve(source, owner=order.owner)
             inputs.append(await self._resolver.keep(resolved, owner=order.owner))
+        return [await engine.create(self._record(order, tuple(inputs), extra)) for _ in range(copies)]
+
+    def _record(self, order: ImageOrder, inputs: tuple[str, ...], extra: dict[str, str] | None) -> TaskRecord:
         now = self._clock()
-        record = TaskRecord(
+        return TaskRecord(
             id=new_task_id("imgtask"),
             owner=order.owner,
             kind=Kind.IMAGE,
@@ -61,9 +80,8 @@ class ImageTasks:
                 "groups": ",".join(order.groups),
                 **(extra or {}),
             },
-            inputs=tuple(inputs),
+            inputs=inputs,
         )
-        return await engine.create(record)
 
     async def run(self, record: TaskRecord, save: Saver) -> None:
         """Generate the images; the task ends completed with their media ids, or failed."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from gateway.catalog import Catalog
 from gateway.domain import (
     Aspect,
+    Capability,
     GenerationSpec,
     Kind,
     TaskRecord,
@@ -27,6 +28,7 @@ from gateway.domain import (
     VideoSpeed,
 )
 from gateway.errors import InvalidRequestError
+from gateway.pool.pool import AccountPool, LeaseRequest
 from gateway.service.inputs import ImageSource, InputResolver
 from gateway.service.tasks import TaskEngine
 
@@ -68,6 +70,13 @@ def video_size(spec: GenerationSpec) -> str:
     return SIZES.get((spec.aspect, video.resolution), "720x1280")
 
 
+def want_of(spec: GenerationSpec) -> LeaseRequest:
+    """What an account must be to serve a video of ``spec``."""
+    return LeaseRequest(
+        Capability.VIDEO, spec.tier, frozenset(spec.groups), credits=spec.credits, feature=spec.feature
+    )
+
+
 def mode_for(spec: GenerationSpec, images: int) -> VideoMode:
     """Text, frames or references, from the image count and ``fl``; a 400 naming the param otherwise."""
     video = spec.video or VideoOptions()
@@ -106,8 +115,10 @@ class VideoRequests:
         catalog: Catalog,
         resolver: InputResolver,
         engine: TaskEngine,
+        pool: AccountPool,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._pool = pool
         self._catalog = catalog
         self._resolver = resolver
         self._engine = engine
@@ -129,17 +140,27 @@ class VideoRequests:
             )
         mode = mode_for(spec, len(order.sources))
         check_supported(spec, mode)
+        if mode is not VideoMode.EXTEND:
+            self._pool.check(want_of(spec))
         return spec, mode
 
     async def create(self, order: VideoOrder) -> TaskRecord:
         """A queued video task (its inputs fetched and kept first)."""
+        (record,) = await self.create_many(order, copies=1)
+        return record
+
+    async def create_many(self, order: VideoOrder, *, copies: int) -> list[TaskRecord]:
+        """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs."""
         spec, mode = self.resolve(order)
         inputs = []
         for source in order.sources:
             resolved = await self._resolver.resolve(source, owner=order.owner)
             inputs.append(await self._resolver.keep(resolved, owner=order.owner))
-        record = self._record(order.owner, order.model, order.prompt, spec, mode, inputs=tuple(inputs))
-        return await self._engine.create(record)
+        records = []
+        for _ in range(copies):
+            record = self._record(order.owner, order.model, order.prompt, spec, mode, inputs=tuple(inputs))
+            records.append(await self._engine.create(record))
+        return records
 
     async def remix(
         self, source_id: str, *, owner: str, prompt: str, model: str | None, groups: tuple[str, ...]

@@ -1,0 +1,267 @@
+"""``POST /v1/chat/completions`` for image and video models (api.md §5): streamed or not.
+
+Each choice is a durable task. A stream starts once the request is valid (a bad request still gets
+a normal error response), names the task ids in its first chunk (and ``x-flow-task-ids``), sends
+progress lines (``delta.reasoning_content`` by default; ``progress: "content"|"off"``), a
+``: keep-alive`` comment whenever nothing else was sent for ``[tasks] keepalive`` seconds, the
+result as markdown (an image) or a ``<video>`` tag and a link, then ``[DONE]``. When every choice
+failed, the stream ends with ``data: {"error": …}`` and no ``[DONE]``. A client that leaves stops
+the stream, never the tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import orjson
+import structlog
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+
+from gateway import keys
+from gateway.api.chat_schemas import ChatParams, parse_chat_request
+from gateway.api.forms import Limits, read_form
+from gateway.api.images import header_groups
+from gateway.api.render import json_response, media_url
+from gateway.domain import Kind, TaskRecord, TaskStatus
+from gateway.errors import error_for_code
+from gateway.service.chat import ChatOrder
+from gateway.service.progress import estimate
+from gateway.service.tasks import TaskEngine
+
+log = structlog.get_logger("gateway.api.chat")
+KEEP_ALIVE = b": keep-alive\n\n"
+STAGE_WORDS = {
+    "queued": "waiting for a Flow account",
+    "submitting": "submitting to Flow",
+    "generating": "generating",
+    "upscaling": "upscaling",
+    "downloading": "downloading the result",
+}
+
+
+@dataclass(slots=True)
+class _Choice:
+    index: int
+    task_id: str
+    shown: str = ""
+    done: bool = False
+    ok: bool = False
+    failure: TaskRecord | None = None
+
+
+@dataclass(slots=True)
+class _Stream:
+    """One chat stream: its chunk envelope and how progress is shown."""
+
+    id: str
+    created: int
+    model: str
+    progress: str
+    usage: bool
+    last_sent: float = field(default_factory=time.monotonic)
+
+    def chunk(self, index: int, delta: dict[str, object], finish: str | None = None) -> str:
+        doc: dict[str, object] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": None,
+            "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if self.usage:
+            doc["usage"] = None
+        return orjson.dumps(doc).decode()
+
+    def progress_delta(self, text: str) -> dict[str, object] | None:
+        if self.progress == "off":
+            return None
+        return {"content": text} if self.progress == "content" else {"reasoning_content": text}
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    """Start the tasks (validation errors answer normally), then stream or wait."""
+    settings = request.app[keys.SETTINGS]
+    limits = Limits(
+        settings.media.max_input_bytes, settings.server.max_body_bytes, settings.media.max_input_images
+    )
+    params = parse_chat_request((await read_form(request, limits)).json)
+    order = ChatOrder(
+        model=params.model,
+        prompt=params.prompt,
+        owner=request[keys.LICENCE].id,
+        n=params.n,
+        sources=params.sources,
+        history_image=params.history_image,
+        groups=header_groups(request),
+        size=params.size,
+        seconds=params.seconds,
+        quality=params.quality,
+    )
+    records = await request.app[keys.CHAT].start(order)
+    if params.stream:
+        return await _stream(request, params, records)
+    return await _complete(request, params, records)
+
+
+def final_content(request: web.Request, record: TaskRecord) -> str:
+    """The result as the message content: markdown images, or a ``<video>`` tag and a link."""
+    if record.kind is Kind.VIDEO:
+        url = media_url(request, record.results[0])
+        return f"<video src='{url}' controls style='max-width:100%'></video>\n\n[Download the video]({url})"
+    return "\n\n".join(f"![image {i + 1}]({media_url(request, m)})" for i, m in enumerate(record.results))
+
+
+def _failure_text(record: TaskRecord) -> str:
+    return f"Generation failed ({record.error_code}): {record.error_message}"
+
+
+def _progress_line(request: web.Request, record: TaskRecord) -> str:
+    stage = STAGE_WORDS.get(record.stage.value, record.stage.value)
+    if record.status is TaskStatus.IN_PROGRESS:
+        return f"{stage}… {estimate(record, time.time(), request.app[keys.SETTINGS].tasks)}%\n"
+    return f"{stage}…\n"
+
+
+async def _pump(
+    engine: TaskEngine, choice: _Choice, every: float, out: asyncio.Queue[tuple[_Choice, TaskRecord]]
+) -> None:
+    async for record in engine.watch(choice.task_id, every=every):
+        await out.put((choice, record))
+
+
+async def _stream(request: web.Request, params: ChatParams, records: list[TaskRecord]) -> web.StreamResponse:
+    settings = request.app[keys.SETTINGS].tasks
+    ids = [r.id for r in records]
+    response = EventSourceResponse(
+        allow_all_methods=True, sep="\n", ping_interval=3600, headers={"x-flow-task-ids": ",".join(ids)}
+    )
+    stream = _Stream(
+        f"chatcmpl-{secrets.token_hex(12)}",
+        int(time.time()),
+        params.model,
+        params.progress or settings.chat_progress,
+        params.include_usage,
+    )
+    choices = [_Choice(i, record.id) for i, record in enumerate(records)]
+    await response.prepare(request)
+    try:
+        async with response:
+            for choice in choices:
+                await _send(
+                    response, stream, stream.chunk(choice.index, {"role": "assistant", "content": ""})
+                )
+                note = stream.progress_delta(f"Task {choice.task_id} created\n")
+                if note is not None:
+                    await _send(response, stream, stream.chunk(choice.index, note))
+            await _follow(request, response, stream, choices)
+    except (ConnectionResetError, RuntimeError):
+        log.info("chat_stream_client_left", tasks=ids)  # the tasks go on; their ids were in the first chunk
+    return response
+
+
+async def _follow(
+    request: web.Request, response: EventSourceResponse, stream: _Stream, choices: list[_Choice]
+) -> None:
+    every = request.app[keys.SETTINGS].tasks.keepalive
+    out: asyncio.Queue[tuple[_Choice, TaskRecord]] = asyncio.Queue()
+    async with asyncio.TaskGroup() as group:
+        pumps = [group.create_task(_pump(request.app[keys.TASKS], c, every, out)) for c in choices]
+        while not all(c.done for c in choices):
+            choice, record = await out.get()
+            await _on_record(request, response, stream, choices, choice, record)
+            if time.monotonic() - stream.last_sent >= every:
+                await response.write(KEEP_ALIVE)
+                stream.last_sent = time.monotonic()
+        for pump in pumps:
+            pump.cancel()
+    if any(c.ok for c in choices):
+        if stream.usage:
+            usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+            doc = orjson.loads(stream.chunk(0, {}))
+            doc["choices"], doc["usage"] = [], usage
+            await _send(response, stream, orjson.dumps(doc).decode())
+        await _send(response, stream, "[DONE]")
+
+
+async def _on_record(  # noqa: PLR0913 - the stream's parts, by name
+    request: web.Request,
+    response: EventSourceResponse,
+    stream: _Stream,
+    choices: list[_Choice],
+    choice: _Choice,
+    record: TaskRecord,
+) -> None:
+    if choice.done:
+        return
+    if record.status is TaskStatus.COMPLETED:
+        choice.done = choice.ok = True
+        await _send(response, stream, stream.chunk(choice.index, {"content": final_content(request, record)}))
+        await _send(response, stream, stream.chunk(choice.index, {}, "stop"))
+        return
+    if record.status is TaskStatus.FAILED:
+        choice.done, choice.failure = True, record
+        if all(c.done and not c.ok for c in choices):
+            error = error_for_code(record.error_code, record.error_message)
+            await _send(response, stream, orjson.dumps(error.body()).decode())
+            return
+        if any(c.ok for c in choices) or not all(c.done for c in choices):
+            await _send(response, stream, stream.chunk(choice.index, {"content": _failure_text(record)}))
+            await _send(response, stream, stream.chunk(choice.index, {}, "stop"))
+        return
+    line = _progress_line(request, record)
+    delta = stream.progress_delta(line)
+    if delta is not None and line != choice.shown:
+        choice.shown = line
+        await _send(response, stream, stream.chunk(choice.index, delta))
+
+
+async def _send(response: EventSourceResponse, stream: _Stream, data: str) -> None:
+    await response.send(data)
+    stream.last_sent = time.monotonic()
+
+
+async def _complete(request: web.Request, params: ChatParams, records: list[TaskRecord]) -> web.Response:
+    """Wait for every choice; all failed: the first failure as an error response."""
+    engine, every = request.app[keys.TASKS], request.app[keys.SETTINGS].tasks.keepalive
+    finals = []
+    for record in records:
+        last = record
+        async for last in engine.watch(record.id, every=every):  # noqa: B007 - the last version is the result
+            pass
+        finals.append(last)
+    if all(r.status is not TaskStatus.COMPLETED for r in finals):
+        raise error_for_code(finals[0].error_code, finals[0].error_message)
+    contents = [
+        final_content(request, r) if r.status is TaskStatus.COMPLETED else _failure_text(r) for r in finals
+    ]
+    completion = sum(len(c) for c in contents) // 4
+    prompt = max(1, len(params.prompt) // 4)
+    return json_response(
+        {
+            "id": f"chatcmpl-{secrets.token_hex(12)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": params.model,
+            "choices": [
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+                for i, content in enumerate(contents)
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+            "system_fingerprint": None,
+        },
+        headers={"x-flow-task-ids": ",".join(r.id for r in finals)},
+    )
