@@ -153,6 +153,7 @@ def _write_demo_config(key: str, sim_port: int, worker_secret: str) -> Path:
         f'[captcha]\nbase_url = "{sim}/captcha"\nclient_key = "{DEMO_CAPTCHA_KEY}"\n'
         f'task_type = "RecaptchaV3TaskProxylessM1S9"\n\n'
         f'[workers]\nsecret = "{worker_secret}"\n\n'
+        "[tasks]\npoll_interval = 2.0\npoll_after_ms = 2000\nexpected_video_seconds = 8.0\n\n"
         f'[[licences]]\nid = "demo"\nname = "demo licence"\nkey_sha256 = "{hash_key(key)}"\n\n{accounts}'
     )
     return config

@@ -45,6 +45,7 @@ from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
 from gateway.service.poller import VideoPoller
+from gateway.service.task_metrics import TaskCollector
 from gateway.service.tasks import TaskEngine
 from gateway.service.video_runner import VideoRunner
 from gateway.service.videos import VideoRequests
@@ -219,6 +220,7 @@ async def _task_services(
     app[keys.CHAT] = ChatRequests(
         catalog=app[keys.CATALOG], videos=app[keys.VIDEOS], images=image_tasks, engine=engine
     )
+    app[keys.METRICS].register_collector(TaskCollector(engine, poller))
     stack.push_async_callback(_cancel, asyncio.create_task(poller.run()))
     stack.push_async_callback(engine.close)
     await engine.start()

@@ -34,6 +34,7 @@ from gateway.service.tasks import TaskEngine
 
 log = structlog.get_logger("gateway.api.chat")
 KEEP_ALIVE = b": keep-alive\n\n"
+PROGRESS_TICK = 3.0
 STAGE_WORDS = {
     "queued": "waiting for a Flow account",
     "submitting": "submitting to Flow",
@@ -168,9 +169,10 @@ async def _follow(
     request: web.Request, response: EventSourceResponse, stream: _Stream, choices: list[_Choice]
 ) -> None:
     every = request.app[keys.SETTINGS].tasks.keepalive
+    tick = min(every, PROGRESS_TICK)  # progress is an estimate that moves with time: look again often
     out: asyncio.Queue[tuple[_Choice, TaskRecord]] = asyncio.Queue()
     async with asyncio.TaskGroup() as group:
-        pumps = [group.create_task(_pump(request.app[keys.TASKS], c, every, out)) for c in choices]
+        pumps = [group.create_task(_pump(request.app[keys.TASKS], c, tick, out)) for c in choices]
         while not all(c.done for c in choices):
             choice, record = await out.get()
             await _on_record(request, response, stream, choices, choice, record)

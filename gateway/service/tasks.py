@@ -61,6 +61,14 @@ class TaskEngine:
         """Tasks with a runner now."""
         return len(self._running)
 
+    def live_counts(self) -> dict[tuple[str, str], int]:
+        """Unfinished tasks by (kind, stage), for metrics."""
+        counts: dict[tuple[str, str], int] = {}
+        for record in self._live.values():
+            key = (record.kind.value, record.stage.value)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
     async def start(self) -> int:
         """Resume every unfinished task; returns how many."""
         unfinished = await self._store.unfinished_tasks()

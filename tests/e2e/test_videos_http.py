@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -203,6 +204,10 @@ async def test_many_jobs_of_one_account_share_their_status_calls(
         assert (await finished(http, auth, video["id"]))["status"] == "completed"
     calls = simulator.sim.stats.calls("video.status")
     assert 2 <= calls <= 4, calls  # 10 jobs, 5 per call: about 2 calls, not 10 (or 10 per round)
+    metrics = await (await http.get("/metrics")).text()
+    assert f"gateway_video_polls_total {float(calls)}" in metrics
+    asked = re.search(r"gateway_video_poll_jobs_total (\d+)", metrics)
+    assert asked is not None and int(asked.group(1)) >= 10
 
 
 async def test_upscales_and_extend(http: TestClient, auth: dict[str, str], simulator: SimHandle) -> None:

@@ -1,0 +1,137 @@
+"""The video poller with a fake transport and a fake clock: batching per account and project,
+terminal states, jobs missing from a reply, and polls that keep failing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from gateway.config import TaskSettings
+from gateway.domain import AccountKind, Secret, UpstreamMedia
+from gateway.service.poller import VideoPoller
+from gateway.upstream.flow import errors as up
+from gateway.upstream.flow.transport import FlowCredentials, JobState, VideoJobStatus
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeFlow:
+    """Answers polls from a dict of states; records each call's jobs."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, JobState] = {}
+        self.calls: list[tuple[str, list[str]]] = []
+        self.fail_next = 0
+
+    async def poll_videos(
+        self, creds: FlowCredentials, jobs: Sequence[UpstreamMedia]
+    ) -> list[VideoJobStatus]:
+        self.calls.append((creds.account_id, [j.name for j in jobs]))
+        if self.fail_next:
+            self.fail_next -= 1
+            raise up.UpstreamUnavailableError("poll: HTTP 500", endpoint="video.status")
+        return [
+            VideoJobStatus(
+                j, self.states[j.name], "PUBLIC_ERROR_X" if self.states[j.name] is JobState.FAILED else ""
+            )
+            for j in jobs
+            if j.name in self.states
+        ]
+
+
+def creds(account: str) -> FlowCredentials:
+    return FlowCredentials(account, Secret(""))
+
+
+@pytest.fixture
+def setup() -> tuple[VideoPoller, FakeFlow, FakeClock]:
+    flow, clock = FakeFlow(), FakeClock()
+    settings = TaskSettings(poll_interval=5.0, poll_batch=5, max_poll_errors=3)
+    return VideoPoller({AccountKind.REST: flow}, settings, clock=clock), flow, clock  # type: ignore[dict-item]
+
+
+async def watch(
+    poller: VideoPoller, account: str, names: list[str], project: str = "p"
+) -> list[asyncio.Task]:  # type: ignore[type-arg]
+    tasks = [
+        asyncio.ensure_future(poller.wait(creds(account), AccountKind.REST, UpstreamMedia(n, project)))
+        for n in names
+    ]
+    await asyncio.sleep(0)
+    return tasks
+
+
+async def test_one_call_per_batch_of_an_account_and_project(
+    setup: tuple[VideoPoller, FakeFlow, FakeClock],
+) -> None:
+    poller, flow, clock = setup
+    names = [f"j{i}" for i in range(12)]
+    waiters = await watch(poller, "a", names)
+    others = await watch(poller, "b", ["k1"])
+    elsewhere = await watch(poller, "a", ["m1"], project="q")
+    assert await poller.poll_due() == 0  # nothing is due before the first interval
+    clock.now += 5
+    flow.states.update({n: JobState.RUNNING for n in names} | {"k1": JobState.SUCCEEDED})
+    assert await poller.poll_due() == 5  # 12 jobs of (a, p) in 3 calls, (b, p) and (a, q) one each
+    assert sorted(len(jobs) for _, jobs in flow.calls) == [1, 1, 2, 5, 5]
+    assert (await others[0]).state is JobState.SUCCEEDED
+    assert not any(w.done() for w in waiters)
+    flow.states.update({n: JobState.SUCCEEDED for n in names[:6]} | {n: JobState.FAILED for n in names[6:]})
+    clock.now += 5
+    await poller.poll_due()
+    results = await asyncio.gather(*waiters)
+    assert [r.state for r in results] == [JobState.SUCCEEDED] * 6 + [JobState.FAILED] * 6
+    assert results[-1].reason == "PUBLIC_ERROR_X"
+    assert poller.stats.watching == 1  # only the job of project q is still watched
+    elsewhere[0].cancel()
+
+
+async def test_jobs_due_soon_ride_along(setup: tuple[VideoPoller, FakeFlow, FakeClock]) -> None:
+    poller, flow, clock = setup
+    await watch(poller, "a", ["first"])
+    clock.now += 2  # submitted 2 s later: due within half an interval of the first
+    await watch(poller, "a", ["second"])
+    clock.now += 3
+    await poller.poll_due()
+    assert flow.calls == [("a", ["first", "second"])]
+
+
+async def test_a_job_missing_from_the_reply_stays_pending(
+    setup: tuple[VideoPoller, FakeFlow, FakeClock],
+) -> None:
+    poller, _, clock = setup
+    (waiter,) = await watch(poller, "a", ["ghost"])
+    clock.now += 5
+    await poller.poll_due()
+    assert not waiter.done()
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert poller.stats.watching == 0
+
+
+async def test_polls_that_keep_failing_fail_the_wait(setup: tuple[VideoPoller, FakeFlow, FakeClock]) -> None:
+    poller, flow, clock = setup
+    (waiter,) = await watch(poller, "a", ["j"])
+    flow.fail_next = 2
+    for _ in range(2):  # two failures are survived
+        clock.now += 5
+        await poller.poll_due()
+    assert not waiter.done()
+    flow.states["j"] = JobState.RUNNING
+    clock.now += 5
+    await poller.poll_due()  # a success resets the count
+    flow.fail_next = 3
+    for _ in range(3):
+        clock.now += 5
+        await poller.poll_due()
+    with pytest.raises(up.UpstreamUnavailableError):
+        await waiter
+    assert poller.stats.errors == 5
