@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 import openai
@@ -44,7 +45,13 @@ async def test_demo_serves_the_documented_requests(tmp_path: Path) -> None:
         assert key.startswith("sk-flow-")
         async with openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/flow/v1", api_key=key) as client:
             result = await client.images.generate(model="nano_banana_pro-2K-landscape", prompt="a fox", n=2)
-        assert result.data is not None and len(result.data) == 2
+            assert result.data is not None and len(result.data) == 2
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # the SDK marks videos.* deprecated
+                video = await client.videos.create_and_poll(model="veo_3_1-landscape-fast", prompt="a fox")
+                assert video.status == "completed", video.error
+                content = await client.videos.download_content(video.id)
+        assert content.read()[4:8] == b"ftyp"
     finally:
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(15):

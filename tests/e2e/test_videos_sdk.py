@@ -13,9 +13,12 @@ from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from gateway.config import Settings
+from gateway.licensing import hash_key
 from gateway.simulator import SimulatorConfig
 from tests.conftest import CAPTCHA_KEY, ServerFactory, SimHandle
 
+OTHER_KEY = "sk-flow-another-licence-of-this-gateway-0123456789"
+OTHER_LICENCE = f'[[licences]]\nid = "lic-b"\nkey_sha256 = "{hash_key(OTHER_KEY)}"\n\n'
 FAST_TASKS = {
     "GATEWAY_TASKS_POLL_INTERVAL": "0.1",
     "GATEWAY_TASKS_POLL_AFTER_MS": "50",
@@ -33,8 +36,9 @@ async def gateway(
     aiohttp_server: ServerFactory,
     settings_factory: Callable[..., Settings],
     app_factory: Callable[[Settings], web.Application],
+    accounts_toml: str,
 ) -> TestServer:
-    return await aiohttp_server(app_factory(settings_factory(FAST_TASKS)))
+    return await aiohttp_server(app_factory(settings_factory(FAST_TASKS, OTHER_LICENCE + accounts_toml)))
 
 
 @pytest.fixture
