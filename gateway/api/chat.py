@@ -23,7 +23,7 @@ from aiohttp_sse import EventSourceResponse
 
 from gateway import keys
 from gateway.api.chat_schemas import ChatParams, parse_chat_request
-from gateway.api.forms import Limits, read_form
+from gateway.api.forms import limits_of, read_form
 from gateway.api.images import header_groups
 from gateway.api.render import json_response, media_url
 from gateway.domain import Kind, TaskRecord, TaskStatus
@@ -86,11 +86,7 @@ class _Stream:
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Start the tasks (validation errors answer normally), then stream or wait."""
-    settings = request.app[keys.SETTINGS]
-    limits = Limits(
-        settings.media.max_input_bytes, settings.server.max_body_bytes, settings.media.max_input_images
-    )
-    params = parse_chat_request((await read_form(request, limits)).json)
+    params = parse_chat_request((await read_form(request, limits_of(request))).json)
     order = ChatOrder(
         model=params.model,
         prompt=params.prompt,

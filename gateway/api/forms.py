@@ -14,6 +14,7 @@ import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from gateway import keys
 from gateway.domain import ImageData
 from gateway.errors import InvalidRequestError, PayloadTooLargeError
 from gateway.media.images import sniff_mime
@@ -38,6 +39,14 @@ class Limits:
     max_file_bytes: int
     max_total_bytes: int
     max_files: int
+
+
+def limits_of(request: web.Request) -> Limits:
+    """The configured caps (per image, per body, images per request)."""
+    settings = request.app[keys.SETTINGS]
+    return Limits(
+        settings.media.max_input_bytes, settings.server.max_body_bytes, settings.media.max_input_images
+    )
 
 
 async def read_form(request: web.Request, limits: Limits) -> Form:

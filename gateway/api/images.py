@@ -8,7 +8,7 @@ import time
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.forms import Limits, read_form
+from gateway.api.forms import limits_of, read_form
 from gateway.api.render import json_response, media_url
 from gateway.api.schemas import ImageParams, parse_image_request, truthy
 from gateway.domain import Kind, ResponseFormat, TaskRecord, TaskStatus
@@ -32,12 +32,9 @@ async def edit_image(request: web.Request) -> web.Response:
 
 
 async def _handle(request: web.Request, *, edit: bool) -> web.Response:
-    settings = request.app[keys.SETTINGS].media
-    limits = Limits(
-        settings.max_input_bytes, request.app[keys.SETTINGS].server.max_body_bytes, settings.max_input_images
-    )
+    limits = limits_of(request)
     form = await read_form(request, limits)
-    params = parse_image_request(form, edit=edit, max_images=settings.max_input_images)
+    params = parse_image_request(form, edit=edit, max_images=limits.max_files)
     order = ImageOrder(
         model=params.model,
         prompt=params.prompt,

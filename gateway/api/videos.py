@@ -12,7 +12,7 @@ import time
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.forms import Limits, read_form
+from gateway.api.forms import limits_of, read_form
 from gateway.api.images import header_groups
 from gateway.api.render import json_response
 from gateway.api.video_schemas import parse_remix_request, parse_video_request
@@ -58,16 +58,9 @@ def _video_response(request: web.Request, record: TaskRecord) -> web.Response:
     return json_response(render_video(request, record), headers=headers)
 
 
-def _limits(request: web.Request) -> Limits:
-    settings = request.app[keys.SETTINGS]
-    return Limits(
-        settings.media.max_input_bytes, settings.server.max_body_bytes, settings.media.max_input_images
-    )
-
-
 async def create_video(request: web.Request) -> web.Response:
     """``POST /v1/videos``: a queued task, at once."""
-    params = parse_video_request(await read_form(request, _limits(request)))
+    params = parse_video_request(await read_form(request, limits_of(request)))
     order = VideoOrder(
         model=params.model,
         prompt=params.prompt,
@@ -155,7 +148,7 @@ async def video_content(request: web.Request) -> web.StreamResponse:
 
 async def remix_video(request: web.Request) -> web.Response:
     """``POST /v1/videos/{id}/remix``: a new video from a finished one (``extend``: its continuation)."""
-    params = parse_remix_request(await read_form(request, _limits(request)))
+    params = parse_remix_request(await read_form(request, limits_of(request)))
     record = await request.app[keys.VIDEOS].remix(
         request.match_info["video_id"],
         owner=request[keys.LICENCE].id,

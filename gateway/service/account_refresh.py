@@ -19,9 +19,10 @@ from gateway.domain import AccountKind
 from gateway.pool.account import Account
 from gateway.pool.policy import AccountState, Health, Outcome
 from gateway.pool.pool import AccountPool, OutcomeDetail
+from gateway.service.entitlement import credentials_of
 from gateway.service.retry import decide
 from gateway.upstream.flow.errors import UpstreamError
-from gateway.upstream.flow.transport import FlowCredentials, FlowTransport
+from gateway.upstream.flow.transport import FlowTransport
 
 log = structlog.get_logger("gateway.service.account_refresh")
 REFRESHABLE = frozenset({AccountState.ACTIVE, AccountState.COOLING_DOWN, AccountState.OUT_OF_CREDITS})
@@ -81,7 +82,7 @@ class AccountRefresher:
             await self.refresh_due()
 
     async def _refresh(self, account: Account) -> bool:
-        creds = FlowCredentials(account.id, account.session_token, account.proxy, account.worker_key)
+        creds = credentials_of(account)
         async with self._gate:
             try:
                 info = await self._transports[account.kind].account_info(creds)

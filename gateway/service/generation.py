@@ -35,10 +35,11 @@ from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.account import Account
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
+from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.inputs import ResolvedImage
 from gateway.service.retry import decide
 from gateway.store.base import Store
-from gateway.upstream.flow.errors import UpstreamError, UpstreamForbiddenError
+from gateway.upstream.flow.errors import UpstreamError
 from gateway.upstream.flow.transport import FlowCredentials, FlowTransport, ImageGenerationRequest
 
 log = structlog.get_logger("gateway.service.generation")
@@ -170,8 +171,10 @@ class ImageService:
     async def _attempt(self, lease: Lease, job: ImageJob, *, attempt: int, index: int) -> ImageResult:
         account = lease.account
         transport = self._transports[account.kind]
-        creds = FlowCredentials(account.id, account.session_token, account.proxy, account.worker_key)
-        await self._ensure_entitled(account, creds, transport, job.spec)
+        creds = credentials_of(account)
+        await ensure_entitled(
+            self._pool, account, transport, job.spec, ttl=self._settings.credits_ttl, now=self._clock()
+        )
         inputs = tuple([await self._upload(account, creds, transport, item) for item in job.inputs])
         request = ImageGenerationRequest(
             job.spec.upstream_model,
@@ -189,18 +192,6 @@ class ImageService:
         else:
             data = await transport.download(generated.url or "")
         return await self._keep(data, job.owner, account.id, generated.media)
-
-    async def _ensure_entitled(
-        self, account: Account, creds: FlowCredentials, transport: FlowTransport, spec: GenerationSpec
-    ) -> None:
-        """Refresh tier and credits when unknown or stale; refuse an account below the spec's tier."""
-        if account.tier is None or self._clock() - account.info_at > self._settings.credits_ttl:
-            info = await transport.account_info(creds)
-            self._pool.update_info(account.id, tier=info.tier, credits=info.credits, email=info.email)
-        if account.tier is not None and account.tier.rank < spec.tier.rank:
-            raise UpstreamForbiddenError(
-                f"account tier {account.tier.label} below {spec.tier.label}", endpoint="tier"
-            )
 
     async def _upload(
         self, account: Account, creds: FlowCredentials, transport: FlowTransport, item: ResolvedImage

@@ -49,6 +49,7 @@ from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.account import Account
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
+from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.poller import VideoPoller
 from gateway.service.retry import decide
 from gateway.store.base import Store
@@ -214,8 +215,10 @@ class VideoRunner:
 
     async def _submit(self, task: _Task, plan: VideoPlan, lease: Lease) -> UpstreamMedia:
         account = lease.account
-        creds, transport = _creds(account), self._transports[account.kind]
-        await self._ensure_entitled(account, creds, transport, plan.spec)
+        creds, transport = credentials_of(account), self._transports[account.kind]
+        await ensure_entitled(
+            self._pool, account, transport, plan.spec, ttl=self._flow.credits_ttl, now=self._clock()
+        )
         images = tuple([await self._upload(account, creds, transport, m) for m in task.record.inputs])
         video = plan.spec.video
         assert video is not None
@@ -246,17 +249,6 @@ class VideoRunner:
         )
         log.info("video_submitted", task=task.record.id, account=account.id, mode=plan.mode.value)
         return submitted.media
-
-    async def _ensure_entitled(
-        self, account: Account, creds: FlowCredentials, transport: FlowTransport, spec: GenerationSpec
-    ) -> None:
-        if account.tier is None or self._clock() - account.info_at > self._flow.credits_ttl:
-            info = await transport.account_info(creds)
-            self._pool.update_info(account.id, tier=info.tier, credits=info.credits, email=info.email)
-        if account.tier is not None and account.tier.rank < spec.tier.rank:
-            raise up.UpstreamForbiddenError(
-                f"account tier {account.tier.label} below {spec.tier.label}", endpoint="tier"
-            )
 
     async def _upload(
         self, account: Account, creds: FlowCredentials, transport: FlowTransport, media_id: str
@@ -320,7 +312,7 @@ class VideoRunner:
         remaining = max(0.0, deadline - self._clock())
         try:
             async with asyncio.timeout(remaining):
-                status = await self._poller.wait(_creds(lease.account), lease.account.kind, job)
+                status = await self._poller.wait(credentials_of(lease.account), lease.account.kind, job)
         except TimeoutError:
             lease.report(Outcome.TRANSIENT, error="UpstreamTimeoutError")
             raise GatewayTimeoutError("Flow did not finish the video in time") from None
@@ -352,7 +344,7 @@ class VideoRunner:
             if task.record.stage is TaskStage.UPSCALING and task.record.job not in (None, generated):
                 job = task.record.job
             else:
-                creds, transport = _creds(lease.account), self._transports[lease.account.kind]
+                creds, transport = credentials_of(lease.account), self._transports[lease.account.kind]
                 submitted = await transport.upscale_video(
                     creds, generated, video.resolution, plan.spec.aspect
                 )
@@ -370,7 +362,7 @@ class VideoRunner:
 
     async def _download(self, task: _Task, lease: Lease, job: UpstreamMedia) -> None:
         await task.set(stage=TaskStage.DOWNLOADING)
-        creds, transport = _creds(lease.account), self._transports[lease.account.kind]
+        creds, transport = credentials_of(lease.account), self._transports[lease.account.kind]
         for attempt in range(self._settings.link_attempts):
             try:
                 links = await transport.video_links(creds, job)
@@ -410,7 +402,3 @@ class VideoRunner:
             MediaRecord(stored.id, task.record.owner, mime, stored.size, stored.created_at)
         )
         return stored.id
-
-
-def _creds(account: Account) -> FlowCredentials:
-    return FlowCredentials(account.id, account.session_token, account.proxy, account.worker_key)
