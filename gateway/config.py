@@ -114,7 +114,8 @@ class TaskSettings(_Section, frozen=True):
     """Durable tasks (videos, asynchronous images): polling, deadlines, what clients are told.
 
     Polls are batched: every ``poll_interval`` seconds one status call per account and project asks
-    for up to ``poll_batch`` jobs. ``video_deadline`` bounds a generation from its submit, and
+    for up to ``poll_batch`` jobs. ``video_deadline`` bounds a generation from its submit
+    (``relaxed_deadline`` one in Ultra's slower low-priority queue), and
     ``upscale_deadline`` the upscale after it; ``queue_timeout`` how long a task may wait for a free
     account. ``expected_*_seconds`` only shape the progress estimate (Flow reports no percentage).
     """
@@ -123,6 +124,7 @@ class TaskSettings(_Section, frozen=True):
     poll_batch: int = 20
     max_poll_errors: int = 5
     video_deadline: float = 900.0
+    relaxed_deadline: float = 3600.0
     upscale_deadline: float = 1800.0
     queue_timeout: float = 900.0
     poll_after_ms: int = 5000

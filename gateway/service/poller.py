@@ -17,7 +17,7 @@ import structlog
 
 from gateway.config import TaskSettings
 from gateway.domain import AccountKind, UpstreamMedia
-from gateway.upstream.flow.errors import UpstreamError
+from gateway.upstream.flow.errors import UpstreamError, UpstreamWorkerGoneError
 from gateway.upstream.flow.transport import FlowCredentials, FlowTransport, JobState, VideoJobStatus
 
 log = structlog.get_logger("gateway.service.poller")
@@ -148,8 +148,11 @@ class VideoPoller:
             "video_poll_failed", account=batch[0].creds.account_id, error=type(exc).__name__, jobs=len(batch)
         )
         next_at = self._clock() + self._settings.poll_interval
+        # A worker that went away may come back: the job goes on upstream meanwhile, so its absence
+        # does not count against the job (the runner's deadline still bounds the wait).
+        strike = 0 if isinstance(exc, UpstreamWorkerGoneError) else 1
         for watch in batch:
-            watch.errors += 1
+            watch.errors += strike
             watch.next_at = next_at
             if watch.errors >= self._settings.max_poll_errors and not watch.done.done():
                 watch.done.set_exception(exc)

@@ -34,6 +34,7 @@ from gateway.domain import (
     UpstreamMedia,
     VideoMode,
     VideoResolution,
+    VideoSpeed,
 )
 from gateway.errors import (
     BadGatewayError,
@@ -287,11 +288,11 @@ class VideoRunner:
     ) -> None:
         """Wait for the generation, upscale when asked, download, store, report (from ``resumed`` on)."""
         started = time.monotonic()
-        if resumed is TaskStage.GENERATING:
-            await self._wait(
-                task, lease, generated, deadline=task.record.submitted_at + self._settings.video_deadline
-            )
         video = plan.spec.video
+        if resumed is TaskStage.GENERATING:
+            relaxed = video is not None and video.speed is VideoSpeed.RELAXED
+            limit = self._settings.relaxed_deadline if relaxed else self._settings.video_deadline
+            await self._wait(task, lease, generated, deadline=task.record.submitted_at + limit)
         final = generated
         if resumed is TaskStage.DOWNLOADING:
             final = task.record.job or generated

@@ -135,3 +135,23 @@ async def test_polls_that_keep_failing_fail_the_wait(setup: tuple[VideoPoller, F
     with pytest.raises(up.UpstreamUnavailableError):
         await waiter
     assert poller.stats.errors == 5
+
+
+async def test_a_worker_away_does_not_fail_the_job(setup: tuple[VideoPoller, FakeFlow, FakeClock]) -> None:
+    poller, flow, clock = setup
+
+    async def gone(creds: FlowCredentials, jobs: Sequence[UpstreamMedia]) -> list[VideoJobStatus]:
+        raise up.UpstreamWorkerGoneError("no worker serves it", endpoint="batch")
+
+    (waiter,) = await watch(poller, "a", ["j"])
+    answer = flow.poll_videos
+    flow.poll_videos = gone  # type: ignore[method-assign]
+    for _ in range(10):  # far more than max_poll_errors
+        clock.now += 5
+        await poller.poll_due()
+    assert not waiter.done()
+    flow.poll_videos = answer  # type: ignore[method-assign]
+    flow.states["j"] = JobState.SUCCEEDED
+    clock.now += 5
+    await poller.poll_due()
+    assert (await waiter).state is JobState.SUCCEEDED
