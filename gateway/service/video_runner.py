@@ -53,6 +53,7 @@ from gateway.pool.pool import AccountPool, Lease, LeaseRequest
 from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.poller import VideoPoller
 from gateway.service.retry import decide
+from gateway.service.videos import SIZES
 from gateway.store.base import Store
 from gateway.upstream.flow import errors as up
 from gateway.upstream.flow.transport import (
@@ -356,7 +357,8 @@ class VideoRunner:
         except (up.UpstreamError, GatewayError) as exc:
             log.warning("video_upscale_failed", task=task.record.id, error=type(exc).__name__)
             notice = f"the upscale to {video.resolution.value} failed; this is the generated video"
-            await task.set(source_job=generated, job=generated, error_message=notice)
+            order = {**task.record.order, "size": SIZES[(plan.spec.aspect, VideoResolution.SD)]}
+            await task.set(source_job=generated, job=generated, error_message=notice, order=order)
             return generated
         assert job is not None
         return job

@@ -230,6 +230,23 @@ async def test_upscales_and_extend(http: TestClient, auth: dict[str, str], simul
     assert log[-1].account == log[0].account  # the extend ran on the account that holds the source
 
 
+async def test_a_failed_upscale_keeps_the_generated_video(
+    http: TestClient, auth: dict[str, str], simulator: SimHandle
+) -> None:
+    video = await create(http, auth, {"prompt": "x", "model": "veo_3_1-landscape-fast-hd"})
+    for _ in range(100):  # once the generation is submitted, the next submit is the upscale
+        doc = await (await http.get(f"/flow/v1/videos/{video['id']}", headers=auth)).json()
+        if doc["status"] == "in_progress":
+            break
+        await asyncio.sleep(0.01)
+    simulator.sim.faults.add(route="video.submit", kind="internal", count=1)
+    done = await finished(http, auth, video["id"])
+    assert done["status"] == "completed" and done["error"] is None
+    assert "upscale to 1080p failed" in done["notice"] and done["size"] == "1280x720"
+    content = await http.get(f"/flow/v1/videos/{video['id']}/content", headers=auth)
+    assert (await content.read())[4:8] == b"ftyp"
+
+
 async def test_async_images(http: TestClient, auth: dict[str, str]) -> None:
     resp = await http.post(
         "/flow/v1/images/generations?async=true",
