@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import heapq
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gateway.domain import Capability, Tier
@@ -20,6 +19,8 @@ from gateway.pool import policy
 from gateway.pool.account import Account
 
 ClassKey = tuple[int, frozenset[str]]
+_RANK = {tier: tier.rank for tier in Tier}
+CAPABILITIES = tuple(Capability)  # iterating the enum itself costs more than the rest of an update
 SERVING = frozenset({policy.AccountState.ACTIVE, policy.AccountState.COOLING_DOWN})
 
 
@@ -62,19 +63,24 @@ class SelectionIndex:
         self._version: dict[str, int] = {}
         self._last_pick: dict[str, int] = {}
         self._turn = itertools.count(1)
+        # Which classes a (tier rank, groups) want matches: classes appear rarely, wants repeat.
+        self._matches: dict[tuple[int, frozenset[str]], list[_Class]] = {}
 
     def __len__(self) -> int:
         return len(self._accounts)
 
     def update(self, account: Account, now: float) -> None:
         """(Re)index an account after any change: health, tier, groups, limits, in-flight leases."""
-        key = (account.tier.rank if account.tier is not None else -1, account.groups)
+        key = (_RANK[account.tier] if account.tier is not None else -1, account.groups)
         old = self._class_of.get(account.id)
         if old is not None and old != key:
             self._classes[old].members.discard(account.id)
         self._accounts[account.id] = account
         self._class_of[account.id] = key
-        klass = self._classes.setdefault(key, _Class())
+        klass = self._classes.get(key)
+        if klass is None:
+            klass = self._classes[key] = _Class()
+            self._matches.clear()
         klass.members.add(account.id)
         version = self._version.get(account.id, 0) + 1
         self._version[account.id] = version
@@ -84,16 +90,18 @@ class SelectionIndex:
         if health.cooldown_until > now:
             heapq.heappush(klass.cooling, (health.cooldown_until, version, account.id))
             return
-        for capability in Capability:
-            blocked = account.blocked_until(capability, now)
+        for capability in CAPABILITIES:
+            blocked = account.blocked_until(capability, now) if account.rpm or account.daily else 0.0
             if blocked > now:
                 # Rate or daily cap: wake it again when the window opens (one entry per change).
                 heapq.heappush(klass.cooling, (blocked, version, account.id))
                 self._compact_cooling(klass)
             elif account.has_room(capability):
                 entry = (_score(account, capability), self._last_pick.get(account.id, 0), version, account.id)
-                heapq.heappush(klass.ready[capability], entry)
-                self._compact(klass, capability)
+                heap = klass.ready[capability]
+                heapq.heappush(heap, entry)
+                if len(heap) > 4 * len(klass.members) + 64:
+                    self._compact(klass, capability)
 
     def remove(self, account_id: str) -> None:
         """Forget an account (its heap entries turn stale and are dropped as they surface)."""
@@ -106,10 +114,9 @@ class SelectionIndex:
 
     def _compact(self, klass: _Class, capability: Capability) -> None:
         """Drop stale entries once they outnumber live ones, so heaps stay O(members)."""
-        heap = klass.ready[capability]
-        if len(heap) > 4 * len(klass.members) + 64:
-            klass.ready[capability] = [e for e in heap if self._current(e[2], e[3])]
-            heapq.heapify(klass.ready[capability])
+        live = [e for e in klass.ready[capability] if self._current(e[2], e[3])]
+        heapq.heapify(live)
+        klass.ready[capability] = live
 
     def _compact_cooling(self, klass: _Class) -> None:
         if len(klass.cooling) > 4 * len(klass.members) + 64:
@@ -167,10 +174,18 @@ class SelectionIndex:
                 ends.append(klass.cooling[0][0] - now)
         return max(0.0, min(ends)) if ends else None
 
-    def _matching(self, want: Want) -> Iterator[_Class]:
-        for key, klass in self._classes.items():
-            if (key[0] == -1 or key[0] >= want.tier.rank) and _groups_match(key, want):
-                yield klass
+    def _matching(self, want: Want) -> list[_Class]:
+        signature = (_RANK[want.tier], want.groups)
+        found = self._matches.get(signature)
+        if found is None:
+            rank = signature[0]
+            found = [
+                k
+                for key, k in self._classes.items()
+                if (key[0] == -1 or key[0] >= rank) and _groups_match(key, want)
+            ]
+            self._matches[signature] = found
+        return found
 
     def _promote(self, klass: _Class, now: float) -> None:
         while klass.cooling and klass.cooling[0][0] <= now:
@@ -182,16 +197,17 @@ class SelectionIndex:
         heap = klass.ready[want.capability]
         skipped = []
         found = None
+        versions = self._version
         while heap:
             score, turn, version, account_id = heap[0]
-            if not self._current(version, account_id):
+            if versions.get(account_id) != version:
                 heapq.heappop(heap)
                 continue
             account = self._accounts[account_id]
             if (
                 account_id in want.exclude
                 or (account.credits is not None and account.credits < want.credits)
-                or account.refuses(want.feature, now)
+                or (account.refused and account.refuses(want.feature, now))
             ):
                 skipped.append(heapq.heappop(heap))  # wanted by other requests: put back below
                 continue

@@ -273,7 +273,10 @@ def _copy(definition: AccountDefinition, account: Account) -> None:
         Capability.VIDEO: definition.video_concurrency,
     }
     account.rpm = definition.rpm
-    account.daily = {Capability.IMAGE: definition.daily_images, Capability.VIDEO: definition.daily_videos}
+    caps = {Capability.IMAGE: definition.daily_images, Capability.VIDEO: definition.daily_videos}
+    account.daily = {
+        capability: cap for capability, cap in caps.items() if cap > 0
+    }  # empty: no checks at all
     account.declared_tier = TIER_NAMES.get(definition.tier) if definition.tier else None
     if account.declared_tier is not None:
         account.tier = account.declared_tier

@@ -98,6 +98,18 @@ async def test_text_to_video_streamed_with_two_choices(
     assert simulator.sim.stats.calls("video.submit") == 2
 
 
+async def test_text_to_video_not_streamed(http: TestClient, auth: dict[str, str]) -> None:
+    body = {"messages": [{"role": "user", "content": "画只猪在天上飞"}], "model": "veo_3_1", "n": 2}
+    resp = await http.post(CHAT, json=body, headers=auth)
+    doc = await resp.json()
+    assert resp.status == 200 and [c["index"] for c in doc["choices"]] == [0, 1]
+    for choice in doc["choices"]:
+        assert choice["message"]["content"].startswith("<video src='") and choice["finish_reason"] == "stop"
+    assert doc["usage"]["total_tokens"] > 0
+    for video_id in resp.headers["x-flow-task-ids"].split(","):
+        assert (await finished(http, auth, video_id))["status"] == "completed"
+
+
 async def test_frames_to_video_streamed(http: TestClient, auth: dict[str, str], simulator: SimHandle) -> None:
     content = [
         {"type": "text", "text": "根据两张图片生成一个完整的过渡视频"},
