@@ -26,7 +26,6 @@ from gateway.domain import (
     Capability,
     GenerationSpec,
     ImageData,
-    MediaRecord,
     TaskRecord,
     TaskStage,
     TaskStatus,
@@ -44,7 +43,6 @@ from gateway.errors import (
     NoCapacityError,
     ServiceUnavailableError,
 )
-from gateway.media.images import sniff_mime
 from gateway.media.storage import MediaStore
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.account import Account
@@ -53,6 +51,7 @@ from gateway.pool.pool import AccountPool, Lease, LeaseRequest
 from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.poller import VideoPoller
 from gateway.service.retry import decide
+from gateway.service.video_media import VideoKeeper
 from gateway.service.videos import SIZES
 from gateway.store.base import Store
 from gateway.upstream.flow import errors as up
@@ -129,6 +128,7 @@ class VideoRunner:
     ) -> None:
         self._catalog, self._pool, self._transports = catalog, pool, transports
         self._poller, self._media, self._store = poller, media, store
+        self._keeper = VideoKeeper(media, store)
         self._settings, self._flow, self._metrics, self._clock = settings, flow, metrics, clock
 
     async def run(self, record: TaskRecord, save: Saver) -> None:
@@ -371,37 +371,14 @@ class VideoRunner:
                 links = await transport.video_links(creds, job)
                 if links is not None:
                     data = await transport.download(links.video)
-                    video_id = await self._keep_video(task, lease.account, job, data)
-                    poster = await self._keep_poster(task, transport, links.poster)
+                    owner = task.record.owner
+                    video_id = await self._keeper.keep_video(
+                        data, owner=owner, account_id=lease.account.id, job=job
+                    )
+                    poster = await self._keeper.keep_poster(transport, links.poster, owner=owner)
                     await task.set(results=(video_id,), poster=poster)
                     return
             except up.UpstreamError as exc:  # the URL lagged, or expired before we got to it: ask again
                 log.info("video_link_retry", task=task.record.id, error=type(exc).__name__, attempt=attempt)
             await asyncio.sleep(self._settings.link_delay)
         raise BadGatewayError("Flow finished the video but did not publish it", code="video_unavailable")
-
-    async def _keep_video(self, task: _Task, account: Account, job: UpstreamMedia, data: bytes) -> str:
-        if data[4:8] != b"ftyp":  # a "video" that is an error page or a JPEG is not a video
-            raise up.UpstreamProtocolError("the downloaded video is not an MP4", endpoint="media.download")
-        stored = await self._media.put(data, mime="video/mp4", prefix="vid")
-        record = MediaRecord(
-            stored.id, task.record.owner, stored.mime, stored.size, stored.created_at, account.id, job
-        )
-        await self._store.put_media(record)
-        return stored.id
-
-    async def _keep_poster(self, task: _Task, transport: FlowTransport, url: str | None) -> str:
-        if not url:
-            return ""
-        try:
-            data = await transport.download(url)
-        except up.UpstreamError:
-            return ""  # a poster is a nicety
-        mime = sniff_mime(data)
-        if mime is None or not mime.startswith("image/"):
-            return ""
-        stored = await self._media.put(data, mime=mime, prefix="pst")
-        await self._store.put_media(
-            MediaRecord(stored.id, task.record.owner, mime, stored.size, stored.created_at)
-        )
-        return stored.id
