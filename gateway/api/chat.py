@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
 
 import orjson
 import structlog
@@ -124,11 +125,31 @@ def _progress_line(request: web.Request, record: TaskRecord) -> str:
     return f"{stage}…\n"
 
 
+def _vanished(record: TaskRecord) -> TaskRecord:
+    """A task that stopped existing before it finished (deleted meanwhile), as a failure."""
+    return replace(
+        record, status=TaskStatus.FAILED, error_code="not_found", error_message="the task was deleted"
+    )
+
+
+async def _last(engine: TaskEngine, record: TaskRecord, every: float) -> AsyncIterator[TaskRecord]:
+    """Every version of a task until it finishes, ending with a failure if it vanished first."""
+    last = record
+    async for last in engine.watch(record.id, every=every):
+        yield last
+    if not last.status.finished:
+        yield _vanished(last)
+
+
 async def _pump(
-    engine: TaskEngine, choice: _Choice, every: float, out: asyncio.Queue[tuple[_Choice, TaskRecord]]
+    engine: TaskEngine,
+    choice: _Choice,
+    record: TaskRecord,
+    every: float,
+    out: asyncio.Queue[tuple[_Choice, TaskRecord]],
 ) -> None:
-    async for record in engine.watch(choice.task_id, every=every):
-        await out.put((choice, record))
+    async for version in _last(engine, record, every):
+        await out.put((choice, version))
 
 
 async def _stream(request: web.Request, params: ChatParams, records: list[TaskRecord]) -> web.StreamResponse:
@@ -155,20 +176,24 @@ async def _stream(request: web.Request, params: ChatParams, records: list[TaskRe
                 note = stream.progress_delta(f"Task {choice.task_id} created\n")
                 if note is not None:
                     await _send(response, stream, stream.chunk(choice.index, note))
-            await _follow(request, response, stream, choices)
+            await _follow(request, response, stream, list(zip(choices, records, strict=True)))
     except (ConnectionResetError, RuntimeError):
         log.info("chat_stream_client_left", tasks=ids)  # the tasks go on; their ids were in the first chunk
     return response
 
 
 async def _follow(
-    request: web.Request, response: EventSourceResponse, stream: _Stream, choices: list[_Choice]
+    request: web.Request,
+    response: EventSourceResponse,
+    stream: _Stream,
+    followed: list[tuple[_Choice, TaskRecord]],
 ) -> None:
+    choices = [choice for choice, _ in followed]
     every = request.app[keys.SETTINGS].tasks.keepalive
     tick = min(every, PROGRESS_TICK)  # progress is an estimate that moves with time: look again often
     out: asyncio.Queue[tuple[_Choice, TaskRecord]] = asyncio.Queue()
     async with asyncio.TaskGroup() as group:
-        pumps = [group.create_task(_pump(request.app[keys.TASKS], c, tick, out)) for c in choices]
+        pumps = [group.create_task(_pump(request.app[keys.TASKS], c, r, tick, out)) for c, r in followed]
         while not all(c.done for c in choices):
             choice, record = await out.get()
             await _on_record(request, response, stream, choices, choice, record)
@@ -229,7 +254,7 @@ async def _complete(request: web.Request, params: ChatParams, records: list[Task
     finals = []
     for record in records:
         last = record
-        async for last in engine.watch(record.id, every=every):  # noqa: B007 - the last version is the result
+        async for last in _last(engine, record, every):  # noqa: B007 - the last version is the result
             pass
         finals.append(last)
     if all(r.status is not TaskStatus.COMPLETED for r in finals):

@@ -6,8 +6,7 @@ from aiohttp import web
 
 from gateway import keys
 from gateway.api.render import json_response
-
-SERVING_STATES = frozenset({"active", "cooling_down"})
+from gateway.pool.policy import SERVING
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -19,7 +18,7 @@ async def readyz(request: web.Request) -> web.Response:
     """Readiness: 503 while the store is down or no account is in a serving state."""
     store_ok = await request.app[keys.STORE].ping()
     accounts = request.app[keys.POOL].snapshot()
-    serving = sum(1 for a in accounts if a.state in SERVING_STATES)
+    serving = sum(1 for a in accounts if a.state in SERVING)
     ready = store_ok and serving > 0
     body = {"status": "ready" if ready else "not_ready", "store": store_ok, "accounts_serving": serving}
     return json_response(body, status=200 if ready else 503)

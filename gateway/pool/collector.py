@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from gateway.pool.policy import SERVING
 from gateway.pool.pool import AccountPool
 from gateway.pool.records import AccountView
 
@@ -76,9 +77,6 @@ class PoolCollector(Collector):
             picks,
             cooldowns,
         )
-
-
-SERVING = frozenset({"active", "cooling_down"})
 
 
 def _by_group(views: list[AccountView]) -> dict[tuple[str, str], tuple[int, int]]:

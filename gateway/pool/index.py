@@ -21,7 +21,7 @@ from gateway.pool.account import Account
 ClassKey = tuple[int, frozenset[str]]
 _RANK = {tier: tier.rank for tier in Tier}
 CAPABILITIES = tuple(Capability)  # iterating the enum itself costs more than the rest of an update
-SERVING = frozenset({policy.AccountState.ACTIVE, policy.AccountState.COOLING_DOWN})
+SERVING = policy.SERVING
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,10 @@ class AccountState(enum.StrEnum):
     DISABLED = "disabled"
 
 
+# The states in which an account takes leases (a cooling one again once its cooldown has passed).
+SERVING = frozenset({AccountState.ACTIVE, AccountState.COOLING_DOWN})
+
+
 class Outcome(enum.StrEnum):
     """What happened on a leased account (reported by the service)."""
 

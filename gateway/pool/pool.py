@@ -4,7 +4,8 @@
 account's per-capability limit and frees it on exit, whatever happens. When every capable account
 is busy or cooling down, callers wait (bounded) for a slot; when none could ever serve, they get an
 immediate error that says why. Selection is the ``SelectionIndex`` (O(classes + log n) per pick).
-Accounts are added, changed and removed here too (``gateway.service.accounts`` decides when), so
+Accounts are added, changed and removed here too (``gateway.service.account_registry`` decides
+when), so
 every change re-indexes the account.
 """
 
@@ -27,7 +28,6 @@ from gateway.pool.policy import AccountState, Outcome
 from gateway.pool.records import AccountView, apply_record, record_of, view_of
 
 LeaseRequest = Want
-SERVING_STATES = frozenset({AccountState.ACTIVE, AccountState.COOLING_DOWN})
 
 
 class Lease:
@@ -104,14 +104,11 @@ class AccountPool:
     @asynccontextmanager
     async def lease(self, request: LeaseRequest) -> AsyncIterator[Lease]:
         """Hold a slot on the best account for ``request``; waits (bounded) when all are busy."""
-        account = await self._acquire(request)
-        lease = Lease(self, account, request)
+        account = await self._acquire(request)  # counted by the pick itself, before any await
         try:
-            yield lease
+            yield Lease(self, account, request)
         finally:
-            account.inflight[request.capability] -= 1
-            self._reindex(account)
-            await self._notify()
+            await self._release(account, request.capability)
 
     @asynccontextmanager
     async def lease_on(self, account_id: str, capability: Capability) -> AsyncIterator[Lease]:
@@ -147,19 +144,25 @@ class AccountPool:
 
     @asynccontextmanager
     async def _held(self, account: Account, request: LeaseRequest) -> AsyncIterator[Lease]:
-        account.inflight[request.capability] += 1
-        self._index.picked(account, self._clock())
-        self.picks[request.capability.value] += 1
+        self._count(account, request.capability)
         try:
             yield Lease(self, account, request)
         finally:
-            account.inflight[request.capability] -= 1
-            self._reindex(account)
-            await self._notify()
+            await self._release(account, request.capability)
+
+    def _count(self, account: Account, capability: Capability) -> None:
+        account.inflight[capability] += 1
+        self._index.picked(account, self._clock())
+        self.picks[capability.value] += 1
+
+    async def _release(self, account: Account, capability: Capability) -> None:
+        account.inflight[capability] -= 1
+        self._reindex(account)
+        await self._notify()
 
     def _serving(self, account_id: str) -> Account:
         account = self._accounts.get(account_id)
-        if account is None or account.health.state not in SERVING_STATES:
+        if account is None or account.health.state not in policy.SERVING:
             raise ServiceUnavailableError(
                 "the Flow account holding this video cannot serve now",
                 code="account_unavailable",
@@ -330,9 +333,7 @@ class AccountPool:
         now = self._clock()
         account = self._index.pick(request, now)
         if account is not None:
-            account.inflight[request.capability] += 1
-            self._index.picked(account, now)
-            self.picks[request.capability.value] += 1
+            self._count(account, request.capability)
         return account
 
     async def _wait_for(self, request: LeaseRequest, *, deadline: float) -> Account:

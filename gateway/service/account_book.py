@@ -102,15 +102,15 @@ class AccountBook:
 
     async def get(self, account_id: str) -> AccountDefinition:
         """One definition, or 404."""
-        for definition in await self._store.get_definitions():
-            if definition.id == account_id:
-                return definition
+        definition = await self._store.get_definition(account_id)
+        if definition is not None:
+            return definition
         raise NotFoundError(f"no account with id {account_id!r}")
 
     async def create(self, wanted: AccountInput, *, source: str = "admin") -> AccountDefinition:
         """Add an account; 400 when it exists already."""
         definition = self._new(wanted, source=source)
-        if any(d.id == definition.id for d in await self._store.get_definitions()):
+        if await self._store.get_definition(definition.id) is not None:
             raise InvalidRequestError(
                 f"account {definition.id} exists already", param="session_token", code="account_exists"
             )

@@ -249,8 +249,14 @@ class AccountRegistry:
             return
         fixable = admin_disabled or (health.state in FIXABLE and definition.updated_at > health.since)
         if definition.kind is AccountKind.WORKER:
-            if fixable or health.state in {AccountState.ACTIVE, AccountState.NEEDS_WORKER}:
-                self._pool.set_health(account.id, self._worker_health(definition, now))
+            wanted = self._worker_health(definition, now)
+            # Only a change of reachability moves a worker account: an active one keeps its strikes.
+            moved = (
+                health.state in {AccountState.ACTIVE, AccountState.NEEDS_WORKER}
+                and wanted.state is not health.state
+            )
+            if fixable or moved:
+                self._pool.set_health(account.id, wanted)
         elif fixable:
             self._refreshing(account, "re-enabled")
 

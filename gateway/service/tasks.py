@@ -125,8 +125,9 @@ class TaskEngine:
         return record
 
     async def watch(self, task_id: str, *, every: float) -> AsyncIterator[TaskRecord]:
-        """Each new version of a task until it finishes; the current one again after ``every``
-        seconds without a change (so a stream can send its keep-alive)."""
+        """Each new version of a task until it finishes (or is deleted: then it just stops); the
+        current one again after ``every`` seconds without a change (so a stream can send its
+        keep-alive)."""
         queue: asyncio.Queue[TaskRecord] = asyncio.Queue()
         self._watchers.setdefault(task_id, set()).add(queue)
         try:
@@ -135,9 +136,12 @@ class TaskEngine:
                 yield current
                 if current.status.finished:
                     return
-                with contextlib.suppress(TimeoutError):
+                try:
                     async with asyncio.timeout(every):
                         current = await queue.get()
+                except TimeoutError:
+                    if task_id not in self._live:  # no runner here any more: deleted, or finished meanwhile
+                        current = await self._store.get_task(task_id)
         finally:
             watchers = self._watchers.get(task_id, set())
             watchers.discard(queue)

@@ -70,6 +70,10 @@ class Store(Protocol):
         """Forget an account's definition and saved state; False when it was unknown."""
         ...
 
+    async def get_definition(self, account_id: str) -> AccountDefinition | None:
+        """One account definition."""
+        ...
+
     async def get_definitions(self) -> list[AccountDefinition]:
         """Every account definition, oldest first."""
         ...

@@ -62,6 +62,10 @@ class MemoryStore:
         self._revision += 1
         return self._definitions.pop(account_id, None) is not None
 
+    async def get_definition(self, account_id: str) -> AccountDefinition | None:
+        """One account definition."""
+        return self._definitions.get(account_id)
+
     async def get_definitions(self) -> list[AccountDefinition]:
         """Every account definition, oldest first."""
         return sorted(self._definitions.values(), key=lambda d: (d.created_at, d.id))

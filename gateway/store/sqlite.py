@@ -196,6 +196,13 @@ class SqliteStore:
         await self._bump_revision()
         return cur.rowcount > 0
 
+    async def get_definition(self, account_id: str) -> AccountDefinition | None:
+        """One account definition."""
+        query = f"SELECT {', '.join(_DEFINITION_COLUMNS)} FROM account_defs WHERE id = ?"  # noqa: S608
+        async with self._db.execute(query, (account_id,)) as cur:
+            row = await cur.fetchone()
+        return _definition_of(tuple(row)) if row else None
+
     async def get_definitions(self) -> list[AccountDefinition]:
         """Every account definition, oldest first."""
         query = f"SELECT {', '.join(_DEFINITION_COLUMNS)} FROM account_defs ORDER BY created_at, id"  # noqa: S608

@@ -233,3 +233,13 @@ async def test_the_sdk_parses_the_stream(sdk: openai.AsyncOpenAI) -> None:
         await sdk.chat.completions.create(
             model="nano_banana|[nosuchgroup]", messages=[{"role": "user", "content": "x"}], stream=True
         )
+
+
+async def test_a_task_deleted_mid_stream_ends_the_stream(http: TestClient, auth: dict[str, str]) -> None:
+    body = {"messages": [{"role": "user", "content": "x"}], "model": "veo_3_1-fast", "stream": True}
+    resp = await http.post(CHAT, json=body, headers=auth)
+    (video_id,) = resp.headers["x-flow-task-ids"].split(",")
+    assert (await http.delete(f"/flow/v1/videos/{video_id}", headers=auth)).status == 200
+    async with asyncio.timeout(10):  # it ends, rather than waiting for a task that no longer exists
+        data, _ = events(await resp.text())
+    assert data[-1]["error"]["code"] == "not_found"

@@ -228,3 +228,16 @@ async def test_unknown_workers_are_ignored_without_auto_register() -> None:
     await registry.load([])
     await registry.announce(AnnouncedAccount("stranger", "p"), reachable=True, reason="")
     assert pool_of(registry).snapshot() == []
+
+
+async def test_a_sync_leaves_a_connected_worker_account_alone() -> None:
+    clock, hooks, store = FakeClock(), Hooks(), MemoryStore()
+    registry = registry_with(store, clock, hooks)
+    await registry.load([])
+    await registry.announce(AnnouncedAccount("w-key", "p"), reachable=True, reason="")
+    account_id = worker_account_id("w-key")
+    pool_of(registry).set_health(account_id, Health(consecutive_failures=3, since=clock.now))
+    await AccountBook(store, clock=clock).create(AccountInput(session_token="st-someone-else"))
+    assert await registry.sync() is True
+    account = pool_of(registry).get(account_id)
+    assert account is not None and account.health.consecutive_failures == 3  # not reset by the sync

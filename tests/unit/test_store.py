@@ -82,6 +82,8 @@ async def test_account_definitions_and_their_revision(store: Store) -> None:
     await store.put_definitions([worker, rest])
     assert await store.definitions_revision() != start
     assert await store.get_definitions() == [rest, worker]  # oldest first, every field kept
+    assert await store.get_definition("wrk_1") == worker
+    assert await store.get_definition("nope") is None
     await store.put_accounts([AccountRecord("acc_1", "disabled", refused=(("veo_3_1-relaxed", 9.0),))])
     assert (await store.get_accounts())["acc_1"].refused == (("veo_3_1-relaxed", 9.0),)
     before = await store.definitions_revision()
