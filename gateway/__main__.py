@@ -1,5 +1,5 @@
 """Command line: ``serve`` the gateway, run the offline ``demo``, make a ``licence`` or ``admin`` key,
-manage ``accounts``.
+manage ``accounts``, run the ``doctor`` probes through a running gateway.
 
 The only place that configures logging and runs a server. ``demo`` starts the Flow simulator and
 the gateway in one process on 127.0.0.1, with a fresh licence key written to ``.demo/licence``.
@@ -20,6 +20,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.cli import accounts as cli_accounts
+from gateway.cli import doctor as cli_doctor
 from gateway.config import ConfigError, Settings, default_config_path, load_settings
 from gateway.licensing import hash_key, new_licence_key
 from gateway.obs.access_log import AccessLogger
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     admin_key.set_defaults(func=_admin_key)
     cli_accounts.add_parsers(sub, default_config_path())
+    cli_doctor.add_parser(sub)
     return parser
 
 

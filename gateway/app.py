@@ -39,7 +39,9 @@ from gateway.pool.pool import AccountPool
 from gateway.service.account_refresh import AccountRefresher
 from gateway.service.account_registry import AccountRegistry, RegistryHooks
 from gateway.service.account_state import AccountStateKeeper
+from gateway.service.availability import ModelAvailability
 from gateway.service.chat import ChatRequests
+from gateway.service.doctor import Doctor
 from gateway.service.generation import ImageService
 from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
@@ -50,7 +52,10 @@ from gateway.service.tasks import TaskEngine
 from gateway.service.video_runner import VideoRunner
 from gateway.service.videos import VideoRequests
 from gateway.store.factory import store_for
+from gateway.upstream.flow import evidence
+from gateway.upstream.flow.batch_caller import BatchCaller
 from gateway.upstream.flow.batch_transport import BatchTransport
+from gateway.upstream.flow.canary import ShapeCanary
 from gateway.upstream.flow.rest import RestTransport
 from gateway.upstream.flow.transport import FlowTransport, TokenSource
 from gateway.upstream.flow.workers import AccountListener, AnnouncedAccount, WorkerHub
@@ -83,12 +88,17 @@ def create_app(settings: Settings) -> web.Application:
             failures_to_disable=settings.pool.failures_to_disable,
             auth_failures_to_relogin=settings.pool.auth_failures_to_relogin,
             refusal_ttl=settings.pool.refusal_ttl,
+            flagged_pause=settings.pool.flagged_pause,
         ),
         wait_timeout=settings.pool.wait_timeout,
         max_waiters=settings.pool.max_waiters,
     )
     metrics.register_collector(PoolCollector(app[keys.POOL]))
+    app[keys.AVAILABILITY] = ModelAvailability(app[keys.CATALOG], app[keys.POOL])
     app[keys.WORKERS] = WorkerHub(on_account=_announce_to(app))
+    app[keys.CANARY] = ShapeCanary(
+        evidence.load(), on_mismatch=lambda rpc: metrics.shape_mismatches.labels(rpc).inc()
+    )
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_services_ctx)
     add_routes(app, base_path=settings.server.base_path)
@@ -130,7 +140,12 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         captcha = await _captcha(stack, settings, app)
         rest = RestTransport(sessions, settings.flow, captcha=captcha, projects=store)
-        refresher = AccountRefresher(app[keys.POOL], {AccountKind.REST: rest}, ttl=settings.flow.credits_ttl)
+        # The refresher reads through every transport; the worker one joins below (it needs the
+        # registry, which needs the refresher).
+        transports: dict[AccountKind, FlowTransport] = {AccountKind.REST: rest}
+        refresher = AccountRefresher(
+            app[keys.POOL], transports, ttl=settings.flow.credits_ttl, on_unread=metrics.catalogue_unread.inc
+        )
         registry = AccountRegistry(
             store=store,
             pool=app[keys.POOL],
@@ -139,10 +154,18 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         app[keys.ACCOUNTS] = registry
         await registry.load(settings.accounts)
+        caller = BatchCaller(app[keys.WORKERS], settings.batch, canary=app[keys.CANARY])
         batch = BatchTransport(
-            app[keys.WORKERS], settings.batch, download=rest.download, tier_of=registry.tier_of
+            app[keys.WORKERS], settings.batch, download=rest.download, tier_of=registry.tier_of, caller=caller
         )
-        transports: dict[AccountKind, FlowTransport] = {AccountKind.REST: rest, AccountKind.WORKER: batch}
+        transports[AccountKind.WORKER] = batch
+        app[keys.DOCTOR] = Doctor(
+            pool=app[keys.POOL],
+            hub=app[keys.WORKERS],
+            batch=batch,
+            catalog=app[keys.CATALOG],
+            canary=app[keys.CANARY],
+        )
         resolver = _media_services(app, transports, fetch_session)
         await _task_services(app, stack, transports, resolver)
         keeper = AccountStateKeeper(app[keys.POOL], store)

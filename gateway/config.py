@@ -93,18 +93,32 @@ class FlowSettings(_Section, frozen=True):
 
 
 class BatchSettings(_Section, frozen=True):
-    """flow.google.com batchexecute codes where sources disagree (flow-migration.md §2.5): data, not code.
+    """flow.google.com batchexecute codes where sources disagree or could change: data, not code.
 
-    Image aspect codes 4/5 (flowboard measured 4 = 3:4, 5 = 4:3; dacvuips has them swapped) and the
-    trailer of text-to-video submits (gflow and flowboard send 1, dacvuips 2) are unverified.
+    Each choice is explained in ``gateway/upstream/flow/evidence`` (the fixture that records the
+    disagreement) and in the README's table:
+
+    - ``image_aspect_codes``: 4 = 3:4 and 5 = 4:3 (four sources to one);
+    - ``audio_failure_preference``: the second value of a video submit's trailer, 2 = fail a job whose
+      audio is filtered, 1 = return it silenced (every captured video RPC sends 2; gflow's first 1);
+    - ``extend_trailer``: 1 in the standalone extend;
+    - ``upscale_targets``: ``p0UkFb``'s target enum per resolution; ``upscale_trailer``: what follows
+      the uuid in its trailer (nothing, live; fograd's reading of the bundle has 1);
+    - ``upload_action``: the reCAPTCHA action minted for an upload (IMAGE_GENERATION or UPLOAD_IMAGE);
+    - ``service_tier_slot``: where ``nzlxg`` carries the service tier the catalogue's costs are per;
+    - ``video_key_overrides``: replaces any Veo key the gateway would send.
     """
 
     image_aspect_codes: dict[str, int] = msgspec.field(
         default_factory=lambda: {"1:1": 1, "9:16": 2, "16:9": 3, "3:4": 4, "4:3": 5}
     )
     video_aspect_codes: dict[str, int] = msgspec.field(default_factory=lambda: {"9:16": 1, "16:9": 2})
-    text_to_video_trailer: int = 1
-    frames_to_video_trailer: int = 2
+    audio_failure_preference: int = 2
+    extend_trailer: int = 1
+    upscale_targets: dict[str, int] = msgspec.field(default_factory=lambda: {"720p": 1, "1080p": 2, "4K": 3})
+    upscale_trailer: tuple[int, ...] = ()
+    upload_action: Literal["IMAGE_GENERATION", "UPLOAD_IMAGE"] = "IMAGE_GENERATION"
+    service_tier_slot: Literal[2, 3] = 3
     tool_code: int = 22
     call_timeout: float = 180.0
     video_key_overrides: dict[str, str] = msgspec.field(default_factory=dict)
@@ -146,6 +160,7 @@ class PoolSettings(_Section, frozen=True):
     failures_to_disable: int = 5
     auth_failures_to_relogin: int = 2
     refusal_ttl: float = 6 * 3600.0
+    flagged_pause: float = 1800.0
     sync_interval: float = 2.0
 
 

@@ -144,6 +144,9 @@ class VideoOptions:
 class GenerationSpec:
     """A fully resolved model request: which upstream model, at which aspect and size, for which tier.
 
+    ``upstream_model`` is Flow's model code (images) or model family (videos, e.g. ``veo_3_1_fast``);
+    ``upstream_models`` every code that may serve it, in order of preference.
+
     ``feature`` names what an account must be entitled to (the model and its tier-relevant options,
     without aspect or duration), e.g. ``veo_3_1-relaxed-4K``: the pool learns per feature which
     accounts Flow refuses.
@@ -160,6 +163,7 @@ class GenerationSpec:
     resolution: ImageResolution = ImageResolution.R1K
     video: VideoOptions | None = None
     feature: str = ""
+    upstream_models: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +179,16 @@ class ImageData:
 
 @dataclass(frozen=True, slots=True)
 class UpstreamMedia:
-    """A media item Flow holds for one account (uploads and generations are per account/project)."""
+    """A media item Flow holds for one account (uploads and generations are per account/project).
+
+    ``workflow`` is the generation (workflow) id flow.google.com gives a generated video beside its
+    media id (a record's ``[2]``): an upscale names its source by it, and mixing the two ids up is
+    accepted and then fails as NOT_FOUND (flow-evidence.md correction 4). Empty where unknown (REST).
+    """
 
     name: str
     project_id: str
+    workflow: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,6 +200,10 @@ _CODE_CLASSES: dict[str, type[GatewayError]] = {
     "account_removed": ServiceUnavailableError,
     "account_unavailable": ServiceUnavailableError,
     "no_account_in_group": PermissionDeniedError,
+    "upstream_flagged": BadGatewayError,
+    "upstream_unconfirmed": BadGatewayError,
+    "generation_in_progress": ServiceUnavailableError,
+    "invalid_input": InvalidRequestError,
 }
 
 

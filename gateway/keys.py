@@ -17,12 +17,15 @@ from gateway.obs import tally
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.pool import AccountPool
 from gateway.service.account_registry import AccountRegistry
+from gateway.service.availability import ModelAvailability
 from gateway.service.chat import ChatRequests
+from gateway.service.doctor import Doctor
 from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
 from gateway.service.tasks import TaskEngine
 from gateway.service.videos import VideoRequests
 from gateway.store.base import Store
+from gateway.upstream.flow.canary import ShapeCanary
 from gateway.upstream.flow.workers import WorkerHub
 
 SETTINGS = web.AppKey("gateway.settings", Settings)
@@ -39,6 +42,9 @@ VIDEOS = web.AppKey("gateway.videos", VideoRequests)
 IMAGE_TASKS = web.AppKey("gateway.image_tasks", ImageTasks)
 WORKERS = web.AppKey("gateway.workers", WorkerHub)
 ACCOUNTS = web.AppKey("gateway.accounts", AccountRegistry)
+CANARY = web.AppKey("gateway.canary", ShapeCanary)
+DOCTOR = web.AppKey("gateway.doctor", Doctor)
+AVAILABILITY = web.AppKey("gateway.availability", ModelAvailability)
 
 # Request-scoped values set by the middleware.
 TALLY = tally.TALLY

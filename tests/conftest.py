@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,10 +99,24 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def app_factory() -> Callable[[Settings], web.Application]:
+def app_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[Settings], web.Application]]:
+    """``create_app``; afterwards, every app it made must have seen only replies of the evidence's
+    shapes (the drift canary counted nothing), unless the test is marked ``drift_expected``: the
+    simulator is held to the captured shapes in every test, not only in its own."""
+    from gateway import keys
     from gateway.app import create_app
 
-    return create_app
+    made: list[web.Application] = []
+
+    def make(settings: Settings) -> web.Application:
+        app = create_app(settings)
+        made.append(app)
+        return app
+
+    yield make
+    if request.node.get_closest_marker("drift_expected") is None:
+        for app in made:
+            assert app[keys.CANARY].report() == {}, "a reply departed from the evidence's shapes"
 
 
 @pytest.fixture

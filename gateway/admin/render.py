@@ -67,5 +67,7 @@ def render_account(definition: AccountDefinition, view: AccountView | None) -> d
         inflight=view.inflight,
         usage=view.usage,
         refused=view.refused,
+        models=list(view.models) if view.models is not None else None,
+        catalogue_problems=list(view.catalogue_problems),
     )
     return doc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.admin import accounts
+from gateway.admin import accounts, upstream
 
 ID = "/admin/accounts/{account_id}"
 
@@ -21,3 +21,5 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post(ID + "/enable", accounts.enable_account)
     app.router.add_get("/admin/workers", accounts.list_workers)
     app.router.add_get("/admin/pool", accounts.pool_summary)
+    app.router.add_get("/admin/upstream", upstream.upstream_summary)
+    app.router.add_post("/admin/doctor", upstream.run_doctor)

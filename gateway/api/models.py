@@ -1,4 +1,8 @@
-"""``GET /v1/models`` and ``GET /v1/models/{id}``: the catalogue with capability metadata."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}``: the catalogue with capability metadata.
+
+The list holds what the pool can serve right now (``?all=true``: the whole catalogue); each model
+says whether it is ``available``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from gateway.catalog import ModelInfo
 CREATED = 1_760_000_000  # a fixed timestamp: the catalogue is data, it has no creation date of its own
 
 
-def render_model(info: ModelInfo) -> dict[str, object]:
+def render_model(info: ModelInfo, *, available: bool) -> dict[str, object]:
     """One OpenAI ``Model`` plus our capability fields."""
     return {
         "id": info.id,
@@ -22,17 +26,24 @@ def render_model(info: ModelInfo) -> dict[str, object]:
         "description": info.description,
         "tier": info.tier.label,
         "credits": info.credits,
+        "available": available,
         "parameters": {p.name: {"values": list(p.values), "default": p.default} for p in info.parameters},
     }
 
 
 async def list_models(request: web.Request) -> web.Response:
-    """Every model of the catalogue."""
-    catalog = request.app[keys.CATALOG]
-    return json_response({"object": "list", "data": [render_model(m) for m in catalog.models()]})
+    """The models the pool can serve now (every model with ``?all=true``)."""
+    servable = request.app[keys.AVAILABILITY].servable()
+    everything = request.query.get("all", "").lower() in ("1", "true")
+    data = [
+        render_model(m, available=m.id in servable)
+        for m in request.app[keys.CATALOG].models()
+        if everything or m.id in servable
+    ]
+    return json_response({"object": "list", "data": data})
 
 
 async def get_model(request: web.Request) -> web.Response:
     """One model, or 404 ``model_not_found``."""
     info = request.app[keys.CATALOG].get(request.match_info["model_id"])
-    return json_response(render_model(info))
+    return json_response(render_model(info, available=info.id in request.app[keys.AVAILABILITY].servable()))

@@ -84,6 +84,17 @@ class GatewayMetrics:
             ["source"],
             registry=r,
         )
+        self.shape_mismatches = Counter(
+            "gateway_upstream_shape_mismatch",
+            "flow.google.com replies whose structure matches none of the evidence's shapes, by RPC.",
+            ["rpc"],
+            registry=r,
+        )
+        self.catalogue_unread = Counter(
+            "gateway_account_catalogue_unread",
+            "Reads of an account's Flow catalogue or credits that failed (the account is still served).",
+            registry=r,
+        )
         self.upstream_attempts = Counter(
             "gateway_generation_attempts", "Upstream generation attempts.", ["kind", "outcome"], registry=r
         )

@@ -12,6 +12,7 @@ from gateway.pool.policy import Health
 
 DAY = 86_400.0
 RATE_WINDOW = 60.0
+QUOTA = "quota:"  # the key prefix in ``Account.refused`` of a model's spent daily quota
 
 
 def account_id_for(session_token: str) -> str:
@@ -88,7 +89,10 @@ class Account:
 
     ``rpm`` bounds leases started per minute (0: no bound); ``daily`` caps successful generations
     per UTC day and capability (0 or absent: no cap). ``refused`` maps a feature Flow refused this
-    account to the time until which that is believed.
+    account to the time until which that is believed (a daily quota of a model as ``quota:<feature>``,
+    until UTC midnight). ``offers`` are the tokens of what the account's own Flow catalogue offers
+    (None: unknown, so every request may try it), ``models`` the model keys it lists, ``problems``
+    what could not be read of it.
     """
 
     id: str
@@ -114,6 +118,9 @@ class Account:
     health: Health = field(default_factory=Health)
     usage: Usage = field(default_factory=Usage)
     refused: dict[str, float] = field(default_factory=dict)
+    offers: frozenset[str] | None = None
+    models: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
     recent: deque[float] = field(default_factory=deque)
     inflight: dict[Capability, int] = field(
         default_factory=lambda: {Capability.IMAGE: 0, Capability.VIDEO: 0}
@@ -148,5 +155,19 @@ class Account:
                 self.recent.popleft()
 
     def refuses(self, feature: str, now: float) -> bool:
-        """True while Flow is believed to refuse ``feature`` to this account."""
-        return bool(feature) and self.refused.get(feature, 0.0) > now
+        """True while Flow is believed to refuse ``feature`` to this account, or its daily quota of it
+        is spent."""
+        return bool(feature) and (
+            self.refused.get(feature, 0.0) > now or self.refused.get(QUOTA + feature, 0.0) > now
+        )
+
+    def quota_until(self, feature: str, now: float) -> float:
+        """When the account's daily quota of ``feature`` is back (0 when it is not spent)."""
+        until = self.refused.get(QUOTA + feature, 0.0)
+        return until if until > now else 0.0
+
+    def serves(self, needs: tuple[frozenset[str], ...]) -> bool:
+        """True unless the account's catalogue is known and lacks one of ``needs`` (each a set of
+        alternatives, one of which must be offered)."""
+        offers = self.offers
+        return offers is None or all(not offers.isdisjoint(alternatives) for alternatives in needs)

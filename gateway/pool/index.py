@@ -34,13 +34,17 @@ class Want:
     exclude: frozenset[str] = frozenset()
     credits: int = 0
     feature: str = ""
+    needs: tuple[frozenset[str], ...] = ()
 
 
 class Reach(enum.Enum):
-    """Whether some account could serve a want: now or after a wait, or not because Flow refused it."""
+    """Whether some account could serve a want: now or after a wait; or not, because Flow refused it,
+    because its daily quota of it is spent, or because no account's catalogue offers it."""
 
     SERVING = "serving"
     REFUSED = "refused"
+    EXHAUSTED = "exhausted"
+    UNOFFERED = "unoffered"
     NONE = "none"
 
 
@@ -149,19 +153,29 @@ class SelectionIndex:
         in_group = [k for k in self._classes if self._classes[k].members and _groups_match(k, want)]
         return bool(in_group), any(k[0] == -1 or k[0] >= want.tier.rank for k in in_group)
 
-    def reach(self, want: Want, now: float) -> Reach:
-        """Whether a capable, non-excluded account serves now or after a wait (stops at the first)."""
-        refused = False
+    def reach(self, want: Want, now: float) -> tuple[Reach, float]:
+        """Whether a capable, non-excluded account serves now or after a wait (stops at the first);
+        with ``EXHAUSTED``, the soonest time a spent daily quota comes back."""
+        seen: set[Reach] = set()
+        back = 0.0
         for klass in self._matching(want):
             for account_id in klass.members:
                 account = self._accounts[account_id]
                 if account_id in want.exclude or account.health.state not in SERVING:
                     continue
-                if account.refuses(want.feature, now):
-                    refused = True
+                if not account.serves(want.needs):
+                    seen.add(Reach.UNOFFERED)
                     continue
-                return Reach.SERVING
-        return Reach.REFUSED if refused else Reach.NONE
+                if account.refuses(want.feature, now):
+                    until = account.quota_until(want.feature, now)
+                    seen.add(Reach.EXHAUSTED if until else Reach.REFUSED)
+                    back = min(back, until) if back and until else back or until
+                    continue
+                return Reach.SERVING, 0.0
+        for reach in (Reach.EXHAUSTED, Reach.REFUSED, Reach.UNOFFERED):
+            if reach in seen:
+                return reach, back
+        return Reach.NONE, 0.0
 
     def soonest_ready(self, want: Want, now: float) -> float | None:
         """Seconds until the soonest cooldown of a capable account ends, if any is cooling."""
@@ -208,6 +222,7 @@ class SelectionIndex:
                 account_id in want.exclude
                 or (account.credits is not None and account.credits < want.credits)
                 or (account.refused and account.refuses(want.feature, now))
+                or (account.offers is not None and want.needs and not account.serves(want.needs))
             ):
                 skipped.append(heapq.heappop(heap))  # wanted by other requests: put back below
                 continue

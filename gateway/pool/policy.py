@@ -39,6 +39,10 @@ class Outcome(enum.StrEnum):
     CLIENT_ERROR = "client_error"
     MIGRATED = "migrated"
     UNREACHABLE = "unreachable"
+    FLAGGED = "flagged"
+    MODEL_QUOTA = "model_quota"
+    CONCURRENCY = "concurrency"
+    OVERLOADED = "overloaded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,7 @@ class Rules:
     failures_to_disable: int = 5
     transient_cooldown: float = 5.0
     refusal_ttl: float = 6 * 3600.0
+    flagged_pause: float = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +91,21 @@ def apply(health: Health, outcome: Outcome, *, now: float, retry_after: float | 
         Outcome.CLIENT_ERROR,
         Outcome.FORBIDDEN,
         Outcome.UNREACHABLE,
+        Outcome.MODEL_QUOTA,
+        Outcome.CONCURRENCY,
+        Outcome.OVERLOADED,
     }:
-        return health  # not the account's fault (FORBIDDEN is handled per capability by the caller)
+        # Not the account's health: FORBIDDEN and MODEL_QUOTA are per feature, CONCURRENCY lowers a
+        # limit and OVERLOADED pauses a feature pool-wide (the pool applies those).
+        return health
+    if outcome is Outcome.FLAGGED:
+        return replace(
+            health,
+            state=AccountState.COOLING_DOWN,
+            reason="Flow flagged unusual activity on this account",
+            since=now,
+            cooldown_until=max(health.cooldown_until, now + rules.flagged_pause),
+        )
     if outcome is Outcome.RATE_LIMITED:
         return _cool(health, now=now, retry_after=retry_after, rules=rules)
     if outcome is Outcome.QUOTA_EXHAUSTED:

@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from gateway.domain import AccountRecord, Capability, Tier
 from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
 from gateway.pool import policy
-from gateway.pool.account import Account
+from gateway.pool.account import QUOTA, Account, next_midnight
 from gateway.pool.index import Reach, SelectionIndex, Want
 from gateway.pool.policy import AccountState, Outcome
 from gateway.pool.records import AccountView, apply_record, record_of, view_of
 
 LeaseRequest = Want
+# What an account's catalogue told: its offers (None: unknown), model keys, what could not be read.
+Catalogue = tuple[frozenset[str] | None, tuple[str, ...], tuple[str, ...]]
 
 
 class Lease:
@@ -88,6 +90,8 @@ class AccountPool:
         self.picks: Counter[str] = Counter()
         self.cooldowns = 0
         self._dirty: set[str] = set()
+        # Features Flow is short of capacity for, for everybody (OVERLOADED), until a time.
+        self.paused: dict[str, float] = {}
         self._index = SelectionIndex()
         for account in self._accounts.values():
             self._index.update(account, clock())
@@ -203,16 +207,36 @@ class AccountPool:
             account.usage.captcha_refusals += 1
         elif outcome is Outcome.FORBIDDEN and detail.feature:
             account.refused[detail.feature] = now + self._rules.refusal_ttl
+        elif outcome is Outcome.MODEL_QUOTA and detail.feature:
+            account.refused[QUOTA + detail.feature] = next_midnight(now)
+        elif outcome is Outcome.CONCURRENCY:
+            # Flow refused one more job than the ones running: its limit is what runs now, at least 1.
+            running = account.inflight[detail.capability] - 1
+            account.limits[detail.capability] = max(1, min(account.limits.get(detail.capability, 1), running))
+        elif outcome is Outcome.OVERLOADED and detail.feature:
+            self.paused[detail.feature] = now + (retry_after or self._rules.base_cooldown)
         self._touch(account)
 
-    def update_info(self, account_id: str, *, tier: Tier, credits: int | None, email: str = "") -> None:
-        """What Flow reported about an account (tier, credits); credits back lift OUT_OF_CREDITS."""
+    def update_info(  # noqa: PLR0913 - keyword-only facts Flow reported
+        self,
+        account_id: str,
+        *,
+        tier: Tier,
+        credits: int | None,
+        email: str = "",
+        tier_read: bool = True,
+        catalogue: Catalogue | None = None,
+    ) -> None:
+        """What Flow reported about an account (tier, credits, its catalogue); credits back lift
+        OUT_OF_CREDITS. A tier Flow reported wins over a declared one, which is the fallback."""
         account = self._accounts.get(account_id)
         if account is None:
             return
-        account.tier = account.declared_tier or tier
+        account.tier = tier if tier_read or account.declared_tier is None else account.declared_tier
         account.credits, account.info_at = credits, self._clock()
         account.email = email or account.email
+        if catalogue is not None:
+            account.offers, account.models, account.problems = catalogue
         state = account.health.state
         if (state is AccountState.OUT_OF_CREDITS and credits) or state is AccountState.REFRESHING:
             account.health = policy.Health(since=self._clock())
@@ -273,6 +297,7 @@ class AccountPool:
             )
         elif account.health.state in {AccountState.NEEDS_WORKER, AccountState.REFRESHING}:
             account.health = policy.Health(since=now)
+            account.info_at = 0.0  # back through a worker: what Flow says of it is read again
         self._touch(account)
         if reachable:
             await self._notify()
@@ -371,10 +396,27 @@ class AccountPool:
             raise PermissionDeniedError(
                 f"this model needs a Flow {request.tier.label} account and none is available", param="model"
             )
-        reach = self._index.reach(request, self._clock())
+        now = self._clock()
+        paused = self.paused.get(request.feature, 0.0) if request.feature else 0.0
+        if paused > now:
+            raise NoCapacityError(
+                f"Flow is short of capacity for {request.feature}; retry later", retry_after=paused - now
+            )
+        reach, back = self._index.reach(request, now)
+        if reach is Reach.EXHAUSTED:
+            raise NoCapacityError(
+                f"every Flow account able to serve {request.feature} has used its daily quota of it",
+                retry_after=max(1.0, back - now),
+            )
         if reach is Reach.REFUSED:
             raise PermissionDeniedError(
                 f"Flow refuses {request.feature} to every account able to serve it", param="model"
+            )
+        if reach is Reach.UNOFFERED:
+            raise PermissionDeniedError(
+                f"no Flow account's catalogue offers {request.feature or 'this request'}",
+                param="model",
+                code="model_not_offered",
             )
         if reach is Reach.NONE:
             raise ServiceUnavailableError("no usable Flow account for this request right now", retry_after=30)

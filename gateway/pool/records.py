@@ -32,6 +32,8 @@ class AccountView:
     daily: dict[str, int] = field(default_factory=dict)
     usage: dict[str, object] = field(default_factory=dict)
     refused: dict[str, float] = field(default_factory=dict)
+    models: tuple[str, ...] | None = None
+    catalogue_problems: tuple[str, ...] = ()
     email: str = ""
     source: str = ""
     created_at: float = 0.0
@@ -80,7 +82,7 @@ def apply_record(account: Account, record: AccountRecord) -> None:
         record.auth_failures,
         record.consecutive_failures,
     )
-    account.tier = account.declared_tier or (Tier(record.tier) if record.tier else None)
+    account.tier = Tier(record.tier) if record.tier else account.declared_tier
     account.credits, account.email, account.info_at = record.credits, record.email, record.info_at
     account.usage = Usage(
         record.day,
@@ -123,6 +125,8 @@ def view_of(account: Account, now: float) -> AccountView:
         daily={c.value: n for c, n in account.daily.items() if n},
         usage=asdict(account.usage),
         refused={f: until for f, until in account.refused.items() if until > now},
+        models=account.models if account.offers is not None else None,
+        catalogue_problems=account.problems,
         email=account.email,
         source=account.source,
         created_at=account.created_at,

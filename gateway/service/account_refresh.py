@@ -3,7 +3,9 @@
 An account whose information is older than ``credits_ttl`` is asked again, a few at a time; the
 answer updates the pool (credits back lift ``out_of_credits``), a failure goes through the same
 retry table as any call (a dead session counts towards ``needs_relogin``, a 308 to
-flow.google.com makes it ``needs_worker``). Worker accounts have no credits call yet and are skipped.
+flow.google.com makes it ``needs_worker``). Worker accounts are read through their worker (credits,
+tier and their model catalogue) as soon as the worker connects and then on the same schedule; what
+cannot be read of them is reported on the account, never a reason to stop serving it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from gateway.domain import AccountKind
 from gateway.pool.account import Account
 from gateway.pool.policy import AccountState, Health, Outcome
 from gateway.pool.pool import AccountPool, OutcomeDetail
-from gateway.service.entitlement import credentials_of
+from gateway.service.entitlement import apply_info, credentials_of
 from gateway.service.retry import decide
 from gateway.upstream.flow.errors import UpstreamError
 from gateway.upstream.flow.transport import FlowTransport
@@ -32,7 +34,7 @@ REFRESHABLE = frozenset({AccountState.ACTIVE, AccountState.COOLING_DOWN, Account
 class AccountRefresher:
     """Keeps tier and credits fresh."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the composition root passes each collaborator by name
         self,
         pool: AccountPool,
         transports: Mapping[AccountKind, FlowTransport],
@@ -40,6 +42,7 @@ class AccountRefresher:
         ttl: float,
         parallel: int = 4,
         clock: Callable[[], float] = time.time,
+        on_unread: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
         self._transports = transports
@@ -47,18 +50,19 @@ class AccountRefresher:
         self._gate = asyncio.Semaphore(parallel)
         self._clock = clock
         self._wake = asyncio.Event()
+        self._on_unread = on_unread
 
     def wake(self) -> None:
         """Run a round now (an account waits in ``refreshing`` to be verified)."""
         self._wake.set()
 
     def due(self) -> list[Account]:
-        """REST accounts to verify (``refreshing``), or refreshable with information older than the TTL."""
+        """Accounts to verify (``refreshing``), or refreshable with information older than the TTL."""
         now = self._clock()
         return [
             a
             for a in self._pool.accounts
-            if a.kind is AccountKind.REST
+            if a.kind in self._transports
             and (
                 a.health.state is AccountState.REFRESHING
                 or (a.health.state in REFRESHABLE and now - a.info_at >= self._ttl)
@@ -101,5 +105,9 @@ class AccountRefresher:
                     "account_refresh_failed", account=account.id, error=type(exc).__name__, reason=exc.reason
                 )
                 return False
-        self._pool.update_info(account.id, tier=info.tier, credits=info.credits, email=info.email)
+        apply_info(self._pool, account.id, info)
+        if info.problems:
+            log.warning("account_catalogue_unread", account=account.id, problems=list(info.problems))
+            if self._on_unread is not None:
+                self._on_unread()
         return True

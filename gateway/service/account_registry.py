@@ -169,6 +169,8 @@ class AccountRegistry:
             target.declared_tier = target.tier = TIER_NAMES.get(account.tier, self.default_tier)
             self._pool.reindex(target)
         await self._pool.set_reachable(account_id, reachable=reachable, reason=reason)
+        if reachable:
+            self._hooks.verify_soon()  # read its credits, tier and catalogue through the worker now
 
     def tier_of(self, worker_key: str) -> Tier:
         """The tier of a worker account (declared, announced, or the configured default)."""

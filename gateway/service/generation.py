@@ -2,8 +2,10 @@
 
 The service decides the order of operations and, through ``retry.decide``, what each failure means.
 It never touches HTTP or Flow's JSON (that is ``upstream``), never picks accounts itself (that is
-the pool) and never renders responses (that is ``api``). ``n`` images are generated in parallel,
-each with its own lease and retry budget; partial success returns what succeeded.
+the pool) and never renders responses (that is ``api``). A lease serves as many of the ``n`` images
+as its account's transport asks for in one call (a browser worker's account all of them, as rows of
+one ``ogiZ0b``: one token, one held request); the rest go to further leases in parallel, each with
+its own retry budget. Partial success (a failed lease, or Flow answering 3 of 4) returns what came.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gateway.config import FlowSettings
 from gateway.domain import (
     AccountKind,
     Capability,
+    GeneratedImage,
     GenerationSpec,
     ImageResolution,
     Kind,
@@ -37,6 +40,7 @@ from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
 from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.inputs import ResolvedImage
+from gateway.service.needs import image_code, image_needs
 from gateway.service.retry import decide
 from gateway.store.base import Store
 from gateway.upstream.flow.errors import UpstreamError
@@ -44,6 +48,7 @@ from gateway.upstream.flow.transport import FlowCredentials, FlowTransport, Imag
 
 log = structlog.get_logger("gateway.service.generation")
 UPLOAD_CACHE_SIZE = 4096
+SEED_RANGE = 999_995  # Flow's seeds are below 1,000,000 (the page's own); a batch uses seed + index
 # Where the refused reCAPTCHA token came from: the solver service (REST) or the account's browser.
 CAPTCHA_SOURCE = {AccountKind.REST: "solver", AccountKind.WORKER: "worker"}
 
@@ -91,18 +96,21 @@ class ImageService:
         self._uploads: OrderedDict[tuple[str, str], UpstreamMedia] = OrderedDict()
 
     async def generate(self, job: ImageJob, *, n: int) -> list[ImageResult]:
-        """``n`` images in parallel; raises the most telling error only when none succeeded."""
+        """``n`` images; raises the most telling error only when none succeeded."""
         if job.spec.kind is not Kind.IMAGE:
             raise InternalError("image service given a non-image spec")
         started = time.monotonic()
+        siblings: list[asyncio.Task[list[ImageResult]]] = []
         try:
             async with asyncio.timeout(self._settings.generation_timeout):
-                outcomes = await asyncio.gather(
-                    *(self._one(job, i) for i in range(n)), return_exceptions=True
-                )
+                first = await asyncio.gather(self._group(job, n, siblings), return_exceptions=True)
+                outcomes = [*first, *await asyncio.gather(*siblings, return_exceptions=True)]
         except TimeoutError:
             raise GatewayTimeoutError("image generation did not finish in time") from None
-        results = [r for r in outcomes if isinstance(r, ImageResult)]
+        finally:
+            for sibling in siblings:
+                sibling.cancel()  # a client that left, or the timeout: no sibling runs on for nobody
+        results = [r for outcome in outcomes if isinstance(outcome, list) for r in outcome]
         if self._metrics is not None:
             self._metrics.observe_generation("image", time.monotonic() - started)
         if results:
@@ -115,7 +123,11 @@ class ImageService:
                 raise failure
         raise InternalError("no image and no error")
 
-    async def _one(self, job: ImageJob, index: int) -> ImageResult:
+    async def _group(
+        self, job: ImageJob, wanted: int, siblings: list[asyncio.Task[list[ImageResult]]]
+    ) -> list[ImageResult]:
+        """``wanted`` images from one lease at a time; what the leased account's transport cannot ask
+        for in one call is split off (once, at the first lease) to sibling groups of one image each."""
         exclude: set[str] = set()
         last: UpstreamError | None = None
         for attempt in range(1, self._settings.max_attempts + 1):
@@ -126,21 +138,29 @@ class ImageService:
                 frozenset(exclude),
                 credits=job.spec.credits,
                 feature=job.spec.feature,
+                needs=image_needs(job.spec),
             )
             leased = False
             try:
                 async with self._pool.lease(request) as lease:
                     leased = True
+                    count = min(wanted, self._transports[lease.account.kind].max_images)
+                    if count < wanted:
+                        siblings.extend(
+                            asyncio.ensure_future(self._group(job, 1, siblings))
+                            for _ in range(wanted - count)
+                        )
+                        wanted = count
                     try:
-                        result = await self._attempt(lease, job, attempt=attempt, index=index)
+                        results = await self._attempt(lease, job, attempt=attempt, count=count)
                     except UpstreamError as exc:
                         last = exc
                         if not self._after_failure(lease, exc, exclude, attempt=attempt):
                             raise decide(exc).to_client(exc) from None
                         continue
-                    lease.report(Outcome.SUCCESS, credits=job.spec.credits)
-                    self._pool.spend(lease.account.id, job.spec.credits)
-                    return result
+                    lease.report(Outcome.SUCCESS, credits=job.spec.credits * len(results))
+                    self._pool.spend(lease.account.id, job.spec.credits * len(results))
+                    return results
             except GatewayError:
                 # The pool found no account after an upstream failure: the failure explains it best.
                 if leased or last is None:
@@ -168,7 +188,7 @@ class ImageService:
             exclude.add(lease.account.id)
         return decision.retry
 
-    async def _attempt(self, lease: Lease, job: ImageJob, *, attempt: int, index: int) -> ImageResult:
+    async def _attempt(self, lease: Lease, job: ImageJob, *, attempt: int, count: int) -> list[ImageResult]:
         account = lease.account
         transport = self._transports[account.kind]
         creds = credentials_of(account)
@@ -177,21 +197,35 @@ class ImageService:
         )
         inputs = tuple([await self._upload(account, creds, transport, item) for item in job.inputs])
         request = ImageGenerationRequest(
-            job.spec.upstream_model,
+            image_code(job.spec, account.models, known=account.offers is not None),
             job.prompt,
             job.spec.aspect,
-            secrets.randbelow(999_999) + 1,
+            secrets.randbelow(SEED_RANGE) + 1,
             inputs,
+            count,
         )
-        log.info("image_generate", account=account.id, model=job.spec.name, attempt=attempt, index=index)
-        generated = (await transport.generate_images(creds, request))[0]
+        log.info("image_generate", account=account.id, model=job.spec.name, attempt=attempt, count=count)
+        generated = (await transport.generate_images(creds, request))[:count]
+        if len(generated) < count:
+            log.warning("image_batch_short", account=account.id, asked=count, got=len(generated))
+        return [await self._finish(transport, creds, job, account.id, image) for image in generated]
+
+    async def _finish(
+        self,
+        transport: FlowTransport,
+        creds: FlowCredentials,
+        job: ImageJob,
+        account_id: str,
+        image: GeneratedImage,
+    ) -> ImageResult:
+        """Upscale when asked, else take the bytes (inline, or from the signed URL); keep them."""
         if job.spec.resolution is not ImageResolution.R1K:
-            data = await transport.upscale_image(creds, generated.media, job.spec.resolution)
-        elif generated.data is not None:
-            data = generated.data
+            data = await transport.upscale_image(creds, image.media, job.spec.resolution)
+        elif image.data is not None:
+            data = image.data
         else:
-            data = await transport.download(generated.url or "")
-        return await self._keep(data, job.owner, account.id, generated.media)
+            data = await transport.download(image.url or "")
+        return await self._keep(data, job.owner, account_id, image.media)
 
     async def _upload(
         self, account: Account, creds: FlowCredentials, transport: FlowTransport, item: ResolvedImage

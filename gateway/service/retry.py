@@ -9,6 +9,7 @@ timeout does not). Nothing else in the gateway decides these things.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,11 +18,13 @@ from gateway.errors import (
     ContentPolicyError,
     GatewayError,
     GatewayTimeoutError,
+    InvalidRequestError,
     NoCapacityError,
     PermissionDeniedError,
     QuotaExceededError,
     ServiceUnavailableError,
 )
+from gateway.pool.account import next_midnight
 from gateway.pool.policy import Outcome
 from gateway.upstream.flow import errors as up
 
@@ -80,10 +83,82 @@ def _timeout(_: up.UpstreamError) -> GatewayError:
     return GatewayTimeoutError("Flow did not answer in time")
 
 
+def _overloaded(exc: up.UpstreamError) -> GatewayError:
+    return NoCapacityError(
+        f"Flow is short of capacity for this model ({exc.reason}); retry later",
+        retry_after=exc.retry_after if exc.retry_after else 60.0,
+    )
+
+
+def _model_quota(_: up.UpstreamError) -> GatewayError:
+    now = time.time()
+    return NoCapacityError(
+        "every Flow account able to serve this model has used its daily quota of it; it resets at "
+        "midnight UTC",
+        retry_after=max(1.0, next_midnight(now) - now),
+    )
+
+
+def _concurrency(_: up.UpstreamError) -> GatewayError:
+    return NoCapacityError(
+        "every Flow account able to serve this is at its concurrency limit", retry_after=30
+    )
+
+
+def _in_progress(_: up.UpstreamError) -> GatewayError:
+    return ServiceUnavailableError(
+        "Flow says this generation is already in progress; it was not sent again",
+        code="generation_in_progress",
+        retry_after=30,
+    )
+
+
+def _unconfirmed(_: up.UpstreamError) -> GatewayError:
+    return BadGatewayError(
+        "Flow's answer did not say whether the video was created; it was not sent again, so it cannot "
+        "be charged twice",
+        code="upstream_unconfirmed",
+        should_retry=False,
+    )
+
+
+def _input(exc: up.UpstreamError) -> GatewayError:
+    return InvalidRequestError(f"Flow refused the input ({exc.reason})", code="invalid_input")
+
+
+def _flagged(_: up.UpstreamError) -> GatewayError:
+    # x-should-retry false: an SDK retrying at once would spray the same request across the pool.
+    return BadGatewayError(
+        "Flow flagged unusual activity on the account serving this request; that account is paused and "
+        "the request was not sent to another one",
+        code="upstream_flagged",
+        should_retry=False,
+    )
+
+
 TABLE: dict[type[up.UpstreamError], Decision] = {
     up.UpstreamRateLimitedError: Decision(
         Outcome.RATE_LIMITED, retry=True, elsewhere=True, to_client=_rate_limited
     ),
+    up.UpstreamOverloadedError: Decision(
+        Outcome.OVERLOADED, retry=False, elsewhere=False, to_client=_overloaded
+    ),
+    up.UpstreamModelQuotaError: Decision(
+        Outcome.MODEL_QUOTA, retry=True, elsewhere=True, to_client=_model_quota
+    ),
+    up.UpstreamConcurrencyError: Decision(
+        Outcome.CONCURRENCY, retry=True, elsewhere=True, to_client=_concurrency
+    ),
+    up.UpstreamInProgressError: Decision(
+        Outcome.CLIENT_ERROR, retry=False, elsewhere=False, to_client=_in_progress, resend=False
+    ),
+    up.UpstreamUnconfirmedError: Decision(
+        Outcome.TRANSIENT, retry=False, elsewhere=False, to_client=_unconfirmed, resend=False
+    ),
+    up.UpstreamInputRejectedError: Decision(
+        Outcome.CLIENT_ERROR, retry=False, elsewhere=False, to_client=_input
+    ),
+    up.UpstreamFlaggedError: Decision(Outcome.FLAGGED, retry=False, elsewhere=False, to_client=_flagged),
     up.UpstreamQuotaError: Decision(Outcome.QUOTA_EXHAUSTED, retry=True, elsewhere=True, to_client=_quota),
     up.UpstreamCaptchaError: Decision(Outcome.CAPTCHA, retry=True, elsewhere=False, to_client=_captcha),
     up.UpstreamAuthError: Decision(Outcome.AUTH_FAILED, retry=True, elsewhere=True, to_client=_auth),

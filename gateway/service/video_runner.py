@@ -49,6 +49,7 @@ from gateway.pool.account import Account
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
 from gateway.service.entitlement import credentials_of, ensure_entitled
+from gateway.service.needs import video_needs
 from gateway.service.poller import VideoPoller
 from gateway.service.retry import decide
 from gateway.service.video_media import VideoKeeper
@@ -190,6 +191,7 @@ class VideoRunner:
             frozenset(exclude),
             credits=spec.credits,
             feature=spec.feature,
+            needs=video_needs(spec, plan.mode),
         )
         deadline = task.record.created_at + self._settings.queue_timeout
         while True:
@@ -235,6 +237,7 @@ class VideoRunner:
             images=images,
             source=task.record.source_job if plan.mode is VideoMode.EXTEND else None,
             source_seconds=plan.source_seconds,
+            family=plan.spec.upstream_model,
         )
         # Persisted before the call: a restart inside this window must not send it again.
         await task.set(stage=TaskStage.SUBMITTING, account_id=account.id, attempts=task.record.attempts + 1)

@@ -2,8 +2,9 @@
 
 Resolves the model (catalogue: parameters in the name, ``size``/``seconds``/``quality`` fields),
 decides the mode from the images and ``fl`` (none: text; ``fl``: first, or first and last frame;
-otherwise 1-3 references), refuses what Flow cannot do with the parameter named, keeps the input
-images for the task (so a restart loses none), and hands the task to the engine. Answers at once.
+otherwise references: 1-3, or up to 7 for Omni Flash), refuses what Flow cannot do with the
+parameter named, keeps the input images for the task (so a restart loses none), and hands the task
+to the engine. Answers at once.
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ from gateway.domain import (
     VideoMode,
     VideoOptions,
     VideoResolution,
-    VideoSpeed,
 )
 from gateway.errors import InvalidRequestError
 from gateway.pool.pool import AccountPool, LeaseRequest
 from gateway.service.inputs import ImageSource, InputResolver
+from gateway.service.needs import video_needs
 from gateway.service.tasks import TaskEngine
 
 MAX_REFERENCES = 3
+OMNI_REFERENCES = 7  # Omni Flash's r2v usages take up to 7 images (HTrJv capacity [21][2])
+OMNI, OMNI_MODEL = "abra", "omni_flash"  # Flow's family of Omni Flash, and its public name
 MAX_FRAMES = 2
 # Pixel sizes of what Flow returns, for the Video object's ``size``.
 SIZES = {
@@ -70,10 +73,15 @@ def video_size(spec: GenerationSpec) -> str:
     return SIZES.get((spec.aspect, video.resolution), "720x1280")
 
 
-def want_of(spec: GenerationSpec) -> LeaseRequest:
-    """What an account must be to serve a video of ``spec``."""
+def want_of(spec: GenerationSpec, mode: VideoMode) -> LeaseRequest:
+    """What an account must be (and its catalogue offer) to serve a video of ``spec``."""
     return LeaseRequest(
-        Capability.VIDEO, spec.tier, frozenset(spec.groups), credits=spec.credits, feature=spec.feature
+        Capability.VIDEO,
+        spec.tier,
+        frozenset(spec.groups),
+        credits=spec.credits,
+        feature=spec.feature,
+        needs=video_needs(spec, mode),
     )
 
 
@@ -87,23 +95,24 @@ def mode_for(spec: GenerationSpec, images: int) -> VideoMode:
                 param="input_reference",
             )
         return VideoMode.START if images == 1 else VideoMode.START_END
-    if images > MAX_REFERENCES:
+    most = OMNI_REFERENCES if spec.upstream_model == OMNI else MAX_REFERENCES
+    if images > most:
         raise InvalidRequestError(
-            f"at most {MAX_REFERENCES} reference images (use 'fl' for first and last frames); got {images}",
+            f"at most {most} reference images for {spec.model} (use 'fl' for first and last frames); "
+            f"got {images}",
             param="input_reference",
         )
     return VideoMode.REFERENCES if images else VideoMode.TEXT
 
 
 def check_supported(spec: GenerationSpec, mode: VideoMode) -> None:
-    """Combinations Flow has no model for, refused by name instead of silently changed."""
+    """Combinations Flow has no model for, refused by name instead of silently changed (Veo's
+    reference-image keys are 8 s only, at every speed; Omni Flash's come in every length)."""
     video = spec.video or VideoOptions()
-    if mode is VideoMode.REFERENCES and video.speed is VideoSpeed.LITE:
-        raise InvalidRequestError("Flow has no 'lite' model for reference images", param="model")
-    if mode is VideoMode.REFERENCES and video.seconds != 8:
-        raise InvalidRequestError("reference-image videos are 8 seconds only", param="seconds")
-    if video.speed is VideoSpeed.RELAXED and video.seconds != 8:
-        raise InvalidRequestError("'relaxed' videos are 8 seconds only", param="seconds")
+    if mode is VideoMode.REFERENCES and video.seconds != 8 and spec.upstream_model != OMNI:
+        raise InvalidRequestError(
+            f"{spec.model}'s reference-image videos are 8 seconds only", param="seconds"
+        )
 
 
 class VideoRequests:
@@ -141,7 +150,7 @@ class VideoRequests:
         mode = mode_for(spec, len(order.sources))
         check_supported(spec, mode)
         if mode is not VideoMode.EXTEND:
-            self._pool.check(want_of(spec))
+            self._pool.check(want_of(spec, mode))
         return spec, mode
 
     async def create(self, order: VideoOrder) -> TaskRecord:
@@ -181,6 +190,10 @@ class VideoRequests:
         if spec.kind is not Kind.VIDEO:
             raise InvalidRequestError(f"{spec.model} is not a video model", param="model")
         if spec.video is not None and spec.video.extend:
+            if source.model.startswith(OMNI_MODEL):
+                raise InvalidRequestError(
+                    "Flow extends only Veo videos; this one was made with Omni Flash", param="model"
+                )
             extra: dict[str, str | int] = {
                 "source_account": source.account_id,
                 "source_seconds": int(str(source.order.get("seconds") or 8)),

@@ -1,8 +1,9 @@
 """``python -m gateway.simulator``: run the fake Flow and captcha solver on their own.
 
-The accounts file is TOML: ``[[accounts]]`` tables of ``session_token``, ``email``, ``tier`` and
-``credits``. One structlog line per request (the simulator's ``flow_call`` event; aiohttp's access
-log is off), never a token.
+The accounts file is TOML: ``[[accounts]]`` tables of ``session_token``, ``email``, ``tier``,
+``credits`` and ``cohort`` (``migrated``, the default, or ``legacy``: which image models the account's
+flow.google.com catalogue lists). One structlog line per request (the simulator's ``flow_call``
+event; aiohttp's access log is off), never a token.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--host", default="127.0.0.1")
     add("--port", type=int, default=9100)
-    add("--accounts", help="TOML file of [[accounts]] session_token, email, tier, credits")
+    add("--accounts", help="TOML file of [[accounts]] session_token, email, tier, credits, cohort")
     add("--latency", type=float, default=DEFAULTS.latency, help="seconds added to every Flow call")
     add("--token-lifetime", type=float, default=DEFAULTS.access_token_lifetime, help="access token life, s")
     add("--image-scale", type=float, default=DEFAULTS.image_scale, help="scale of generated pixel sizes")

@@ -18,9 +18,17 @@ import structlog
 from aiohttp import web
 
 from gateway.simulator.errors import GoogleError, invalid
-from gateway.simulator.faults import DEFAULT_FAILURE_REASON, JOB_KINDS, Faults, HangError, raise_fault
-from gateway.simulator.state import AccountState, World
+from gateway.simulator.faults import (
+    DEFAULT_FAILURE_REASON,
+    PLAYED_KINDS,
+    Fault,
+    Faults,
+    HangError,
+    raise_fault,
+)
+from gateway.simulator.state import AccountState, JobFailure, Media, World
 from gateway.simulator.stats import Stats
+from gateway.simulator.timeline import video_status
 
 SESSION_COOKIE = "__Secure-next-auth.session-token"
 # flow.google.com's Google SSO cookies; the simulator keys accounts by the value of either (a browser
@@ -31,6 +39,9 @@ GOOGLE_COOKIES = ("__Secure-1PSID", "SID")
 JSON_CONTENT_TYPES = ("application/json", "text/plain")
 HANG_POLL = 0.05  # seconds between checks that a hung call's client is still there
 CLIENT_GONE = 499  # recorded (nginx's convention) when the client left before the answer
+# The internal reason a failed record names beside the public one, where a capture showed it
+# (dacvuips: PUBLIC_ERROR_AUDIO_FILTERED with "AUDIO_GENERATION_FILTERED"); else the public name's tail.
+INTERNAL_REASONS = {"PUBLIC_ERROR_AUDIO_FILTERED": "AUDIO_GENERATION_FILTERED"}
 log = structlog.get_logger("flow.simulator")
 
 
@@ -43,10 +54,15 @@ class Call:
     account: AccountState | None
     token_ok: bool = False
     token_present: bool = False
-    fault_kind: str | None = None
-    fault_reason: str | None = None
+    fault: Fault | None = None  # a fault the handler plays itself (see ``_dispatch``)
     stat_name: str | None = None
+    rpcid: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fault_kind(self) -> str | None:
+        """The kind of the fault this call's handler plays, if any."""
+        return self.fault.kind if self.fault is not None else None
 
     @property
     def owner(self) -> AccountState:
@@ -69,11 +85,20 @@ class Call:
             raise invalid("Invalid JSON payload received. Expected an object.")
         return doc
 
-    def job_failure(self) -> tuple[int, str, str | None] | None:
-        """How the video job this call creates fails (code, message, reason), or None when it does not."""
-        if self.fault_kind != "video_failed":
+    def job_failure(self) -> JobFailure | None:
+        """How the video job this call creates fails (``video_failed`` / ``video_cancelled``), or None."""
+        fault = self.fault
+        if fault is None or fault.kind not in ("video_failed", "video_cancelled"):
             return None
-        return (13, "Internal error encountered.", self.fault_reason or DEFAULT_FAILURE_REASON)
+        if fault.kind == "video_cancelled":
+            return JobFailure([5], 1, "The operation was cancelled.")
+        reason = fault.reason or DEFAULT_FAILURE_REASON
+        internal = INTERNAL_REASONS.get(reason, reason.removeprefix("PUBLIC_ERROR_"))
+        return JobFailure([fault.code or 4, [3, reason], [internal], [1]], reason=reason)
+
+    def video_status(self, media: Media) -> str:
+        """Where a video job stands now (the world's time)."""
+        return video_status(media, self.world.config, self.world.now())
 
     @property
     def job_stuck(self) -> bool:
@@ -195,9 +220,9 @@ async def _dispatch(route: Route, runtime: Runtime, call: Call) -> web.StreamRes
     identities = (call.account.spec.session_token, call.account.spec.email) if call.account else ()
     fault = runtime.faults.take(_fault_route(route, call.request), identities)
     if fault is not None and (
-        fault.kind in JOB_KINDS or route.faults_as_frames or fault.kind in route.own_faults
+        fault.kind in PLAYED_KINDS or route.faults_as_frames or fault.kind in route.own_faults
     ):
-        call.fault_kind, call.fault_reason = fault.kind, fault.reason
+        call.fault = fault
     elif fault is not None:
         await raise_fault(fault)
     return await route.handler(call)

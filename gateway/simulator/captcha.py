@@ -12,7 +12,6 @@ HTTP-level failures as on Flow's hosts.
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 from aiohttp import web
@@ -75,7 +74,7 @@ async def create_task(call: Call) -> web.StreamResponse:
         return _error(*problem)
     task = body["task"]
     task_id = secrets.token_hex(8)
-    call.world.tasks[task_id] = (task["pageAction"], task.get("userAgent") or DEFAULT_UA, time.time())
+    call.world.tasks[task_id] = (task["pageAction"], task.get("userAgent") or DEFAULT_UA, call.world.now())
     return json_reply({"errorId": 0, "taskId": task_id})
 
 
@@ -94,7 +93,7 @@ async def task_result(call: Call) -> web.StreamResponse:
     if task is None:
         return _error("ERROR_NO_SUCH_CAPCHA_ID", "Task not found")
     action, user_agent, created = task
-    if time.time() - created < call.world.config.captcha_delay:
+    if call.world.now() - created < call.world.config.captcha_delay:
         return json_reply({"errorId": 0, "status": "processing"})
     token = call.world.solved.get(task_id) or call.world.mint_token(action, user_agent)
     call.world.solved[task_id] = token

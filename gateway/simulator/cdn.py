@@ -7,7 +7,7 @@ from aiohttp import web
 from gateway.simulator.call import Call, Route
 from gateway.simulator.errors import GoogleError, not_found
 from gateway.simulator.render import pixel_size, render_jpeg
-from gateway.simulator.timeline import SUCCESSFUL, video_status
+from gateway.simulator.timeline import SUCCESSFUL
 from gateway.simulator.video import video_bytes
 
 
@@ -34,7 +34,7 @@ async def video(call: Call) -> web.StreamResponse:
     """A finished video as MP4."""
     _signed(call)
     media = call.world.media.get(call.request.match_info["name"])
-    if media is None or media.kind != "video" or video_status(media, call.world.config) != SUCCESSFUL:
+    if media is None or media.kind != "video" or call.video_status(media) != SUCCESSFUL:
         raise not_found()
     return web.Response(body=video_bytes(call, media), content_type="video/mp4")
 

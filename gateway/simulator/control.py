@@ -33,7 +33,8 @@ class Control:
         return _json(self.sim.stats.snapshot())
 
     async def add_fault(self, request: web.Request) -> web.Response:
-        """``POST /_sim/faults`` ``{route, kind, count?, rate?, account?, retry_after?, reason?}``."""
+        """``POST /_sim/faults``: ``{route, kind}`` and optionally ``count``, ``rate``, ``account``,
+        ``retry_after``, ``reason``, ``form``, ``code`` (see ``Faults.add``); 400 when one is refused."""
         doc = await _body(request)
         try:
             fault = self.sim.faults.add(
@@ -44,6 +45,8 @@ class Control:
                 account=doc.get("account"),
                 retry_after=doc.get("retry_after"),
                 reason=doc.get("reason"),
+                form=doc.get("form"),
+                code=doc.get("code"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             return _json({"error": str(exc)}, 400)
@@ -59,7 +62,7 @@ class Control:
         return _json({"cleared": True})
 
     async def add_account(self, request: web.Request) -> web.Response:
-        """``POST /_sim/accounts`` ``{session_token, email, tier?, credits?}``."""
+        """``POST /_sim/accounts`` ``{session_token, email, tier?, credits?, cohort?}``."""
         doc = await _body(request)
         try:
             self.sim.add_account(SimAccount.from_mapping(doc))
@@ -80,7 +83,13 @@ class Control:
         """``GET /_sim/accounts`` (no session tokens)."""
         return _json(
             [
-                {"email": a.spec.email, "tier": a.spec.tier, "credits": a.credits, "revoked": a.revoked}
+                {
+                    "email": a.spec.email,
+                    "tier": a.spec.tier,
+                    "cohort": a.spec.cohort,
+                    "credits": a.credits,
+                    "revoked": a.revoked,
+                }
                 for a in self.sim.world.accounts.values()
             ]
         )

@@ -116,3 +116,30 @@ def quota_exceeded() -> GoogleError:
     return GoogleError(
         429, "RESOURCE_EXHAUSTED", "Quota exceeded.", reason="PUBLIC_ERROR_USER_QUOTA_EXCEEDED"
     )
+
+
+# HTTP status and Google status name of each grpc code, as Google's HTTP/JSON gateways map them.
+GRPC_HTTP = {
+    1: (499, "CANCELLED"),
+    2: (500, "UNKNOWN"),
+    3: (400, "INVALID_ARGUMENT"),
+    4: (504, "DEADLINE_EXCEEDED"),
+    5: (404, "NOT_FOUND"),
+    6: (409, "ALREADY_EXISTS"),
+    7: (403, "PERMISSION_DENIED"),
+    8: (429, "RESOURCE_EXHAUSTED"),
+    9: (400, "FAILED_PRECONDITION"),
+    10: (409, "ABORTED"),
+    11: (400, "OUT_OF_RANGE"),
+    12: (501, "UNIMPLEMENTED"),
+    13: (500, "INTERNAL"),
+    14: (503, "UNAVAILABLE"),
+    15: (500, "DATA_LOSS"),
+    16: (401, "UNAUTHENTICATED"),
+}
+
+
+def grpc_error(code: int, reason: str | None, *, retry_after: float | None = None) -> GoogleError:
+    """The REST answer of a grpc ``code`` with an optional ``PUBLIC_ERROR_*`` reason."""
+    http, status = GRPC_HTTP[code]
+    return GoogleError(http, status, reason or status, reason=reason, retry_after=retry_after)

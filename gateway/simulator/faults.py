@@ -6,9 +6,18 @@ video.status, media.get, cdn.image, cdn.video, captcha.create, captcha.result, a
 flow.google.com page.project, page.about, recaptcha.mint and ``batch.<rpcid>``.
 
 This module decides *which* fault fires and what Google error it is; the call wrapper
-(``call.py``) acts it out. The job kinds do not fail the call; they shape the video job a submit
-creates: ``video_failed`` makes it end FAILED with the rule's ``reason`` (a ``PUBLIC_ERROR_*`` string,
-``PUBLIC_ERROR_AUDIO_FILTERED`` by default), ``video_stuck`` keeps it ACTIVE forever. ``hang``
+(``call.py``) acts it out. Some kinds are played by the handler instead of failing the call:
+
+- ``video_failed`` makes the video job a submit creates end FAILED with the rule's ``reason`` (a
+  ``PUBLIC_ERROR_*`` string, ``PUBLIC_ERROR_AUDIO_FILTERED`` by default); its ``code`` is the state
+  flow.google.com records report, 4 (default) or 7; ``video_cancelled`` makes the job end cancelled
+  (state 5); ``video_stuck`` keeps it ACTIVE forever;
+- ``partial_batch`` (``batch.ogiZ0b`` only) answers one image row fewer than asked, with no error, as
+  Flow sometimes does (3 of 4); a one-row call is answered in full.
+
+``public_error`` answers Flow's error status with a ``reason`` of the PublicAitkError enum (required),
+in a ``form`` (``string`` = ErrorInfo, the default; ``int`` or ``base64`` = PublicAitkError) and with
+a grpc ``code`` (by default the one the reason comes with, see ``reasons.default_code``). ``hang``
 raises :class:`HangError`, which the wrapper turns into a wait that ends when the client gives up or
 the simulator shuts down.
 """
@@ -20,7 +29,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.simulator.errors import GoogleError, invalid, quota_exceeded, unauthenticated
+from gateway.simulator.errors import GoogleError, grpc_error, invalid, quota_exceeded, unauthenticated
+from gateway.simulator.reasons import FORMS, PUBLIC_ERRORS, default_code
 
 KINDS = (
     "rate_limited",
@@ -33,11 +43,18 @@ KINDS = (
     "quota",
     "hang",
     "video_failed",
+    "video_cancelled",
     "video_stuck",
+    "public_error",
+    "partial_batch",
 )
 # Kinds the submit handlers play on the job they create instead of failing the call.
-JOB_KINDS = frozenset({"video_failed", "video_stuck"})
+JOB_KINDS = frozenset({"video_failed", "video_cancelled", "video_stuck"})
+# Kinds a handler plays on its answer (the job kinds, and the short image batch).
+PLAYED_KINDS = JOB_KINDS | {"partial_batch"}
+PARTIAL_ROUTE = "batch.ogiZ0b"
 DEFAULT_FAILURE_REASON = "PUBLIC_ERROR_AUDIO_FILTERED"
+FAILED_STATES = (4, 7)
 _REASON = re.compile(r"^PUBLIC_ERROR_[A-Z_]+$")
 # Routes named per RPC at call time (batchexecute): any name with this prefix is accepted.
 DYNAMIC_PREFIX = "batch."
@@ -58,6 +75,8 @@ class Fault:
     account: str | None = None
     retry_after: float | None = None
     reason: str | None = None
+    form: str | None = None
+    code: int | None = None
 
     def matches(self, route: str, identities: tuple[str, ...]) -> bool:
         """True when this rule applies to a call of ``route`` by an account known by ``identities``."""
@@ -73,6 +92,8 @@ class Fault:
             "account": self.account,
             "retry_after": self.retry_after,
             "reason": self.reason,
+            "form": self.form,
+            "code": self.code,
         }
 
 
@@ -94,17 +115,28 @@ class Faults:
         account: str | None = None,
         retry_after: float | None = None,
         reason: str | None = None,
+        form: str | None = None,
+        code: int | None = None,
     ) -> Fault:
         """Add a rule: the next ``count`` calls (scripted) or each call with probability ``rate``.
 
         ``account`` restricts it to one account, named by session token or e-mail. ``reason`` is the
-        ``PUBLIC_ERROR_*`` a ``video_failed`` job reports (refused with any other kind).
+        ``PUBLIC_ERROR_*`` a ``video_failed`` job reports or a ``public_error`` answers; ``form`` how a
+        ``public_error`` carries it; ``code`` the ``public_error``'s grpc code or the ``video_failed``
+        job's state (4 or 7). Each is refused with a kind it means nothing to (ValueError). Defaults
+        are stored, so ``describe()`` shows what the fault will answer.
         """
         self._check(route, kind, count=count, rate=rate)
         _check_reason(kind, reason)
-        if kind == "video_failed" and reason is None:
-            reason = DEFAULT_FAILURE_REASON  # stored, so describe() shows what the job will report
-        fault = Fault(route, kind, None if rate is not None else count, rate, account, retry_after, reason)
+        _check_form_and_code(kind, form, code)
+        if kind == "video_failed":
+            reason, code = reason or DEFAULT_FAILURE_REASON, code or FAILED_STATES[0]
+        if kind == "public_error":
+            assert reason is not None  # _check_reason requires it
+            form, code = form or FORMS[0], code or default_code(reason)
+        fault = Fault(
+            route, kind, None if rate is not None else count, rate, account, retry_after, reason, form, code
+        )
         self._rules.append(fault)
         return fault
 
@@ -117,6 +149,8 @@ class Faults:
             raise ValueError("rate must be between 0 and 1")
         if rate is None and (not isinstance(count, int) or count < 1):
             raise ValueError("count must be a positive integer (or give a rate)")
+        if kind == "partial_batch" and route != PARTIAL_ROUTE:
+            raise ValueError(f"partial_batch only applies to route {PARTIAL_ROUTE!r}")
 
     def clear(self) -> None:
         """Remove every rule."""
@@ -144,13 +178,34 @@ class Faults:
 
 
 def _check_reason(kind: str, reason: object) -> None:
-    """A reason only means something to ``video_failed``, and must look like Flow's ``PUBLIC_ERROR_*``."""
+    """A reason only means something to ``video_failed`` (any ``PUBLIC_ERROR_*``) and ``public_error``
+    (a name of the enum, required)."""
+    if kind == "public_error":
+        if not isinstance(reason, str) or reason not in PUBLIC_ERRORS:
+            raise ValueError(f"public_error needs a reason of the PublicAitkError enum (got {reason!r})")
+        return
     if reason is None:
         return
     if kind != "video_failed":
-        raise ValueError(f"reason is only meaningful with kind 'video_failed', not {kind!r}")
+        raise ValueError(
+            f"reason is only meaningful with kind 'video_failed' or 'public_error', not {kind!r}"
+        )
     if not isinstance(reason, str) or not _REASON.fullmatch(reason):
         raise ValueError(f"reason must match {_REASON.pattern} (got {reason!r})")
+
+
+def _check_form_and_code(kind: str, form: object, code: object) -> None:
+    """``form`` only with ``public_error``; ``code`` a grpc code there, a failed state on ``video_failed``."""
+    if form is not None and (kind != "public_error" or form not in FORMS):
+        raise ValueError(f"form is one of {', '.join(FORMS)}, and only with kind 'public_error'")
+    if code is None:
+        return
+    if isinstance(code, int) and not isinstance(code, bool):
+        if kind == "public_error" and 1 <= code <= 16:
+            return
+        if kind == "video_failed" and code in FAILED_STATES:
+            return
+    raise ValueError("code is a grpc code (1-16) of a public_error, or the state (4 or 7) of a video_failed")
 
 
 async def raise_fault(fault: Fault) -> None:
@@ -189,4 +244,6 @@ def error_for(fault: Fault) -> GoogleError:
         error = quota_exceeded()
         error.retry_after = fault.retry_after
         return error
+    if kind == "public_error" and fault.code is not None:
+        return grpc_error(fault.code, fault.reason, retry_after=fault.retry_after)
     return GoogleError(500, "INTERNAL", "Internal error encountered.")

@@ -2,7 +2,8 @@
 
 Signed-out visitors land on ``/about``; a project the account does not own on ``/404?reason=project``
 (flow-migration.md §1.3). The fake reCAPTCHA mints through ``/recaptcha/enterprise/mint`` on this
-origin, bound to the signed-in account, the action and the browser's user agent, single use.
+origin, bound to the signed-in account, the action (IMAGE_GENERATION, VIDEO_GENERATION, or
+UPLOAD_IMAGE, the other reading of an upload's action) and the browser's user agent, single use.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from aiohttp import web
 from gateway.simulator.call import Call, Route
 from gateway.simulator.captcha import SITE_KEY
 from gateway.simulator.errors import GoogleError, json_reply
+from gateway.simulator.state import ACTIONS
 
 BUILD_LABEL = "boq_labs-ai-sandbox-frontend_20261101.00_p0"
 PAGE = """<!doctype html>
@@ -68,7 +70,7 @@ async def mint(call: Call) -> web.StreamResponse:
     if call.account is None:
         raise GoogleError(401, "UNAUTHENTICATED", "not signed in")
     body = await call.body()
-    if body.get("siteKey") != SITE_KEY or body.get("action") not in ("IMAGE_GENERATION", "VIDEO_GENERATION"):
+    if body.get("siteKey") != SITE_KEY or body.get("action") not in ACTIONS:
         raise GoogleError(400, "INVALID_ARGUMENT", "bad site key or action")
     token = call.world.mint_token(
         str(body["action"]), call.user_agent(), owner=call.account.spec.session_token

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from gateway.simulator.call import Call, Route
 from gateway.simulator.errors import GoogleError, invalid, json_reply, not_found
-from gateway.simulator.timeline import SUCCESSFUL, video_status
+from gateway.simulator.timeline import SUCCESSFUL
 
 TRPC = "/fx/api/trpc"
 URL_TYPES = ("MEDIA_URL_TYPE_FULL_MEDIA", "MEDIA_URL_TYPE_THUMBNAIL")
@@ -110,7 +110,7 @@ async def media_redirect(call: Call) -> web.StreamResponse:
     media = call.world.media.get(query.get("name", ""))
     if media is None or media.owner != call.owner.spec.session_token or media.kind not in ("video", "image"):
         raise not_found()
-    if media.kind == "video" and video_status(media, call.world.config) != SUCCESSFUL:
+    if media.kind == "video" and call.video_status(media) != SUCCESSFUL:
         raise not_found("Media is not ready.")
     folder = "video" if media.kind == "video" and url_type == "MEDIA_URL_TYPE_FULL_MEDIA" else "image"
     path = f"/{folder}/{media.name}"

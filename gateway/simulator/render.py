@@ -23,10 +23,20 @@ IMAGE_SIZES = {
 }
 
 
-def pixel_size(aspect: str, *, scale: float, factor: int = 1) -> tuple[int, int]:
+# A video's size per output resolution enum (the catalogue's: 1 = 720p, 2 = 1080p, 3 = 4K, 4 = 360p),
+# as a factor of its 720p size.
+RESOLUTION_FACTORS = {1: 1.0, 2: 1.5, 3: 3.0, 4: 0.5}
+
+
+def pixel_size(aspect: str, *, scale: float, factor: float = 1) -> tuple[int, int]:
     """Pixel dimensions for an aspect enum, times ``factor`` (upsamples) and ``scale`` (the knob)."""
     width, height = IMAGE_SIZES[aspect]
     return max(16, round(width * factor * scale)), max(16, round(height * factor * scale))
+
+
+def video_size(aspect: str, resolution: int, *, scale: float) -> tuple[int, int]:
+    """A video's pixel size at an output resolution (720p is 1280x720 landscape)."""
+    return pixel_size(aspect, scale=scale, factor=RESOLUTION_FACTORS[resolution])
 
 
 def render_jpeg(size: tuple[int, int], *, prompt: str, seed: int) -> bytes:

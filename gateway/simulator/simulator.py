@@ -3,13 +3,15 @@ and the aiohttp application serving every fake host on one origin.
 
 Hosts live in one module each (``labs``, ``aisandbox`` + ``video``, ``cdn``, ``captcha``,
 ``flowpage`` + ``batchexecute``); their paths do not collide, so one origin serves them all. All
-state is on the instance: two simulators in one process share nothing.
+state is on the instance: two simulators in one process share nothing. Its time is ``clock``'s
+(``time.time`` by default): a test passes its own and moves it instead of sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Iterable
 
 from aiohttp import web
@@ -18,7 +20,7 @@ from gateway.simulator import aisandbox, batchexecute, captcha, cdn, control, fl
 from gateway.simulator.call import Runtime, wrap
 from gateway.simulator.config import SimAccount, SimulatorConfig
 from gateway.simulator.faults import Faults
-from gateway.simulator.state import World
+from gateway.simulator.state import Clock, World
 from gateway.simulator.stats import Stats
 
 ALL_ROUTES = (
@@ -35,12 +37,18 @@ ALL_ROUTES = (
 class Simulator:
     """A fake of Flow (labs.google, aisandbox-pa, flow.google.com, the media CDN) and of a captcha solver."""
 
-    def __init__(self, config: SimulatorConfig | None = None, *, accounts: Iterable[SimAccount] = ()) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        *,
+        accounts: Iterable[SimAccount] = (),
+        clock: Clock = time.time,
+    ) -> None:
         self.config = config or SimulatorConfig()
-        self.world = World(self.config, list(accounts))
+        self.world = World(self.config, list(accounts), clock)
         dice = random.Random(self.config.seed)  # noqa: S311 - fault dice, not cryptography
         self.faults = Faults(dice, routes={route.name for route in ALL_ROUTES})
-        self.stats = Stats()
+        self.stats = Stats(clock=clock)
 
     def add_account(self, account: SimAccount) -> None:
         """Register an account."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -33,7 +34,8 @@ class CallRecord:
 class Stats:
     """Counters read by tests and by ``GET /_sim/stats``."""
 
-    def __init__(self, log_size: int = 1000) -> None:
+    def __init__(self, log_size: int = 1000, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._calls: Counter[tuple[str, str | None, bool]] = Counter()
         self._inflight: Counter[str] = Counter()
         self._max_inflight: Counter[str] = Counter()
@@ -45,7 +47,7 @@ class Stats:
         """Count a finished call (``with_token``: it carried a valid token; ``token_present``: any token)."""
         self._calls[(route, account, with_token)] += 1
         self.log.append(
-            CallRecord(route, account, status, with_token, token_present or with_token, time.time())
+            CallRecord(route, account, status, with_token, token_present or with_token, self._clock())
         )
 
     def calls(self, route: str, *, account: str | None = None, with_token: bool | None = None) -> int:

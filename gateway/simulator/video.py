@@ -23,7 +23,7 @@ from gateway.simulator.aisandbox import check_context, take_token
 from gateway.simulator.call import Call, Route
 from gateway.simulator.errors import invalid, json_reply, not_found, tier_refused
 from gateway.simulator.state import Media
-from gateway.simulator.timeline import FAILED, SUCCESSFUL, video_status
+from gateway.simulator.timeline import FAILED, SUCCESSFUL
 
 METHODS = ("Text", "StartImage", "StartAndEndImage", "ReferenceImages", "ExtendVideo", "UpsampleVideo")
 
@@ -85,7 +85,7 @@ def _check_request(call: Call, method: str, item: dict[str, Any]) -> Media | Non
     if method not in ("ExtendVideo", "UpsampleVideo"):
         return None
     source = call.world.owned_media(call.owner, _dig(item, "videoInput", "mediaId"), ("video",))
-    if video_status(source, call.world.config) != SUCCESSFUL:
+    if call.video_status(source) != SUCCESSFUL:
         raise invalid("videoInput.mediaId is not a finished video")
     return source
 
@@ -167,15 +167,19 @@ def _iso(seconds: float) -> str:
 
 
 def _entry(call: Call, media: Media) -> dict[str, Any]:
-    status = video_status(media, call.world.config)
+    status = call.video_status(media)
     entry: dict[str, Any] = {
         "name": media.name,
         "projectId": media.project_id,
         "mediaMetadata": {"mediaStatus": {"mediaGenerationStatus": status}},
     }
     if status == FAILED and media.fail is not None:
-        code, message, reason = media.fail
-        entry["mediaMetadata"]["mediaStatus"]["error"] = {"code": code, "message": message, "reason": reason}
+        fail = media.fail
+        entry["mediaMetadata"]["mediaStatus"]["error"] = {
+            "code": fail.code,
+            "message": fail.message,
+            "reason": fail.reason,
+        }
     elif status == SUCCESSFUL:
         entry["video"] = {
             "generatedVideo": {"model": media.model, "aspectRatio": media.aspect, "seed": media.seed},
@@ -207,7 +211,7 @@ async def media_get(call: Call) -> web.StreamResponse:
     media = call.world.media.get(call.request.match_info["name"])
     if media is None or media.owner != call.owner.spec.session_token or media.kind != "video":
         raise not_found()
-    if video_status(media, call.world.config) != SUCCESSFUL:
+    if call.video_status(media) != SUCCESSFUL:
         raise not_found("Media is not ready.")
     return json_reply(
         {

@@ -24,7 +24,9 @@ def task_from_json(raw: bytes | str) -> TaskRecord:
     values = {k: v for k, v in doc.items() if k in names}
     for name in _MEDIA_FIELDS:
         media = values.get(name)
-        values[name] = UpstreamMedia(media["name"], media["project_id"]) if media else None
+        values[name] = (
+            UpstreamMedia(media["name"], media["project_id"], media.get("workflow", "")) if media else None
+        )
     values["kind"] = Kind(values["kind"])
     values["status"] = TaskStatus(values["status"])
     values["stage"] = TaskStage(values["stage"])

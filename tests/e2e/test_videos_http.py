@@ -141,7 +141,8 @@ async def test_frames_and_every_input_shape(
         ({"prompt": "x", "model": "nano_banana"}, "model"),
         ({"prompt": "x", "model": "veo_3_1-extend"}, "model"),
         ({"prompt": "x", "model": "veo_3_1-4s-6s"}, "model"),
-        ({"prompt": "x", "model": "veo_3_1-relaxed-4s"}, "seconds"),
+        ({"prompt": "x", "model": "veo_3_1", "seconds": "10"}, "seconds"),  # Omni Flash's length only
+        ({"prompt": "x", "model": "omni_flash", "input_reference": [b64_image()] * 8}, "input_reference"),
         ({"prompt": "x", "model": "veo_3_1", "seconds": "4", "input_reference": b64_image()}, "seconds"),
         (
             {"prompt": "x", "model": "veo_3_1", "input_reference": {"image_url": "a", "file_id": "b"}},

@@ -1,15 +1,12 @@
-"""The simulator's flow.google.com: project page, in-page token minting, batchexecute with its checks.
+"""The simulator's flow.google.com driven the way a browser worker drives it, with the gateway's codec:
+load the project page, read WIZ_global_data, mint a token through the page's grecaptcha, substitute
+it into the f.req the codec built, POST batchexecute, read the reply with the codec's readers.
 
-Driven the way a browser worker drives it: load the project page, read WIZ_global_data, mint a
-token through the page's grecaptcha, substitute it into the f.req the gateway's codec built, POST.
+These tests show the codec and the simulator agree end to end; the shapes themselves are held to the
+evidence by ``tests/evidence`` and by the hand-written payloads of the other test files.
 """
 
 from __future__ import annotations
-
-import asyncio
-import json
-import re
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -18,75 +15,47 @@ from gateway.config import BatchSettings
 from gateway.domain import Aspect, ImageData, ImageResolution, UpstreamMedia
 from gateway.simulator import Simulator
 from gateway.upstream.flow import batch_rpcs as rpc
+from gateway.upstream.flow import batch_video as bv
 from gateway.upstream.flow import errors as up
-from gateway.upstream.flow.batch import CAPTCHA_PLACEHOLDER, ENDPOINT_PATH, encode_freq, parse_reply
-from gateway.upstream.flow.transport import ImageGenerationRequest
+from gateway.upstream.flow.batch import ENDPOINT_PATH, encode_freq, parse_reply
+from gateway.upstream.flow.transport import ImageGenerationRequest, JobState
+from tests.simulator.batch_support import DURATION, Clock, jpeg
+from tests.support.flow_page import Page
 
 SETTINGS = BatchSettings()
-UA = "Mozilla/5.0 TestChrome"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
-
-
-class Page:
-    """One signed-in flow.google.com tab, emulated."""
-
-    def __init__(self, client: TestClient, sim: Simulator, session_token: str = "st-u") -> None:
-        self.client, self.st = client, session_token
-        self.project = sim.project_of(session_token)
-        self.wiz: dict[str, str] = {}
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        return {"Cookie": f"__Secure-1PSID={self.st}", "User-Agent": UA}
-
-    async def load(self) -> None:
-        html = await (await self.client.get(f"/project/{self.project}", headers=self.cookies)).text()
-        match = re.search(r"window.WIZ_global_data = (\{.*?\});", html)
-        assert match
-        self.wiz = json.loads(match.group(1))
-
-    async def mint(self, action: str = "IMAGE_GENERATION") -> str:
-        resp = await self.client.post(
-            "/recaptcha/enterprise/mint",
-            headers=self.cookies,
-            json={"siteKey": "6LdsFiUsAAAAAIjVDZcuLhaHiDn5nnHVXVRQGeMV", "action": action},
-        )
-        return str((await resp.json())["token"])
-
-    async def call(
-        self,
-        rpcid: str,
-        inner: object,
-        *,
-        token: str | None = None,
-        at: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        freq = encode_freq(rpcid, inner)
-        if token is not None:
-            freq = freq.replace(CAPTCHA_PLACEHOLDER, token)
-        query = {
-            "rpcids": rpcid,
-            "source-path": f"/project/{self.project}",
-            "bl": self.wiz["cfb2h"],
-            "f.sid": self.wiz["FdrFJe"],
-            "hl": "en",
-            "_reqid": "123456",
-            "rt": "c",
-        }
-        return await self.client.post(
-            ENDPOINT_PATH,
-            params=query,
-            data={"f.req": freq, "at": at or self.wiz["SNlM0e"]},
-            headers={**self.cookies, "x-same-domain": "1", **(headers or {})},
-        )
 
 
 @pytest.fixture
 async def page(client: TestClient, sim: Simulator) -> Page:
-    tab = Page(client, sim)
+    tab = Page(client, sim, "st-u")
     await tab.load()
     return tab
+
+
+async def call(page: Page, rpcid: str, inner: object, action: str | None = None) -> object:
+    """One RPC through the codec's reader: the payload, or the typed error it raises."""
+    token = await page.mint(action) if action else None
+    reply = await page.call(rpcid, inner, token=token)
+    return parse_reply(await reply.text(), rpcid, endpoint=rpcid)
+
+
+def image_request(model: str = "GEM_PIX_2", count: int = 1, *refs: UpstreamMedia) -> ImageGenerationRequest:
+    return ImageGenerationRequest(model, "a fox", Aspect.LANDSCAPE, 7, refs, count=count)
+
+
+async def uploaded(page: Page) -> UpstreamMedia:
+    inner = rpc.upload(ImageData(jpeg(), "image/jpeg"), page.project, "a.jpg", SETTINGS)
+    return rpc.parse_upload(await call(page, "maseQ", inner, "IMAGE_GENERATION"), page.project)
+
+
+async def submitted(page: Page, request: bv.VideoRequest) -> UpstreamMedia:
+    rpcid, inner = bv.video_submit(request, page.project, SETTINGS)
+    return bv.parse_video_submit(await call(page, rpcid, inner, "VIDEO_GENERATION"), page.project)
+
+
+async def state(page: Page, job: UpstreamMedia) -> JobState:
+    (status,) = bv.parse_video_poll(await call(page, "jwpduf", bv.poll([job.name])), [job])
+    return status.state
 
 
 async def test_page_routing(client: TestClient, sim: Simulator) -> None:
@@ -102,48 +71,23 @@ async def test_page_routing(client: TestClient, sim: Simulator) -> None:
 
 
 async def test_generate_upload_upscale_through_batchexecute(page: Page, sim: Simulator) -> None:
-    upload = await page.call(
-        "maseQ",
-        rpc.upload(ImageData(PNG, "image/png"), page.project, "a.png", SETTINGS),
-        token=await page.mint(),
+    reference = await uploaded(page)
+    inner = rpc.image_generate(image_request("GEM_PIX_2", 3, reference), page.project, SETTINGS)
+    images = rpc.parse_image_generate(await call(page, "ogiZ0b", inner, "IMAGE_GENERATION"), page.project)
+    assert len(images) == 3 and len({i.media.name for i in images}) == 3
+    assert all(i.url and f"/image/{i.media.name}?" in i.url and i.media.workflow for i in images)
+    big = await call(
+        page, "SPrCad", rpc.image_upscale(images[0].media, ImageResolution.R4K, SETTINGS), "IMAGE_GENERATION"
     )
-    media = rpc.parse_upload(parse_reply(await upload.text(), "maseQ", endpoint="maseQ"), page.project)
-    request = ImageGenerationRequest("GEM_PIX_2", "a fox", Aspect.LANDSCAPE, 7, (media,))
-    reply = await page.call(
-        "ogiZ0b", rpc.image_generate(request, page.project, SETTINGS), token=await page.mint()
-    )
-    assert reply.status == 200
-    assert (await reply.text()).startswith(")]}'")
-    (image,) = rpc.parse_image_generate(
-        parse_reply(await reply.text(), "ogiZ0b", endpoint="ogiZ0b"), page.project
-    )
-    assert image.url is not None and "/image/" in image.url
-    big = await page.call(
-        "SPrCad", rpc.image_upscale(image.media, ImageResolution.R4K, SETTINGS), token=await page.mint()
-    )
-    assert (
-        rpc.parse_image_upscale(parse_reply(await big.text(), "SPrCad", endpoint="SPrCad"))[:3]
-        == b"\xff\xd8\xff"
-    )
+    assert rpc.parse_image_upscale(big)[:3] == b"\xff\xd8\xff"
     assert sim.stats.calls("batch.ogiZ0b", account="u@x", with_token=True) == 1
 
 
 @pytest.mark.parametrize(
-    ("mutation", "status"),
-    [
-        ("no_cookie", 401),
-        ("stale_at", 401),
-        ("other_account_at", 400),
-        ("no_same_domain", 400),
-        ("rpcid_mismatch", 400),
-    ],
+    "mutation", ["no_cookie", "stale_at", "other_account_at", "no_same_domain", "rpcid_mismatch"]
 )
-async def test_session_checks(
-    page: Page, client: TestClient, sim: Simulator, mutation: str, status: int
-) -> None:
-    inner = rpc.image_generate(
-        ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1), page.project, SETTINGS
-    )
+async def test_session_checks(page: Page, client: TestClient, sim: Simulator, mutation: str) -> None:
+    inner = rpc.image_generate(image_request(), page.project, SETTINGS)
     token = await page.mint()
     if mutation == "no_cookie":
         page.st = "nobody"
@@ -164,23 +108,13 @@ async def test_session_checks(
             data={"f.req": encode_freq("ogiZ0b", inner), "at": page.wiz["SNlM0e"]},
             headers={**page.cookies, "x-same-domain": "1"},
         )
-    assert resp.status == status
+    expected = {"other_account_at": 400, "no_same_domain": 400, "rpcid_mismatch": 400}.get(mutation, 401)
+    assert resp.status == expected
 
 
-@pytest.mark.parametrize(
-    ("token_kind", "expected"),
-    [
-        ("none", up.UpstreamCaptchaError),
-        ("replayed", up.UpstreamCaptchaError),
-        ("video", up.UpstreamCaptchaError),
-    ],
-)
-async def test_token_refusals_are_unusual_activity(
-    page: Page, token_kind: str, expected: type[Exception]
-) -> None:
-    inner = rpc.image_generate(
-        ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1), page.project, SETTINGS
-    )
+@pytest.mark.parametrize("token_kind", ["none", "replayed", "video"])
+async def test_token_refusals_are_unusual_activity(page: Page, token_kind: str) -> None:
+    inner = rpc.image_generate(image_request(), page.project, SETTINGS)
     token: str | None = None
     if token_kind == "replayed":
         token = await page.mint()
@@ -188,7 +122,7 @@ async def test_token_refusals_are_unusual_activity(
     elif token_kind == "video":
         token = await page.mint("VIDEO_GENERATION")
     reply = await page.call("ogiZ0b", inner, token=token)
-    with pytest.raises(expected):
+    with pytest.raises(up.UpstreamCaptchaError):
         parse_reply(await reply.text(), "ogiZ0b", endpoint="ogiZ0b")
 
 
@@ -201,120 +135,74 @@ async def test_token_refusals_are_unusual_activity(
         ("unauthenticated", up.UpstreamAuthError),
     ],
 )
-async def test_faults_become_frames(page: Page, sim: Simulator, kind: str, expected: type[Exception]) -> None:
+async def test_faults_become_frames_the_codec_reads(
+    page: Page, sim: Simulator, kind: str, expected: type[Exception]
+) -> None:
     sim.faults.add(route="batch.ogiZ0b", kind=kind, count=1)
-    inner = rpc.image_generate(
-        ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1), page.project, SETTINGS
-    )
-    reply = await page.call("ogiZ0b", inner, token=await page.mint())
     with pytest.raises(expected):
-        parse_reply(await reply.text(), "ogiZ0b", endpoint="ogiZ0b")
+        await call(
+            page, "ogiZ0b", rpc.image_generate(image_request(), page.project, SETTINGS), "IMAGE_GENERATION"
+        )
 
 
 async def test_bad_slots_and_foreign_media(page: Page) -> None:
-    bad_aspect = rpc.image_generate(
-        ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1), page.project, SETTINGS
-    )
+    bad_aspect = rpc.image_generate(image_request(), page.project, SETTINGS)
     bad_aspect[1][0][4] = 9  # type: ignore[index]
     with pytest.raises(up.UpstreamInvalidRequestError):
-        parse_reply(
-            await (await page.call("ogiZ0b", bad_aspect, token=await page.mint())).text(),
-            "ogiZ0b",
-            endpoint="ogiZ0b",
-        )
-    foreign = ImageGenerationRequest(
-        "NARWHAL", "x", Aspect.SQUARE, 1, (UpstreamMedia("not-mine", page.project),)
-    )
-    reply = await page.call(
-        "ogiZ0b", rpc.image_generate(foreign, page.project, SETTINGS), token=await page.mint()
-    )
+        await call(page, "ogiZ0b", bad_aspect, "IMAGE_GENERATION")
+    foreign = image_request("GEM_PIX_2", 1, UpstreamMedia("not-mine", page.project))
     with pytest.raises(up.UpstreamNotFoundError):
-        parse_reply(await reply.text(), "ogiZ0b", endpoint="ogiZ0b")
+        await call(page, "ogiZ0b", rpc.image_generate(foreign, page.project, SETTINGS), "IMAGE_GENERATION")
 
 
-def status_of(record: list[Any]) -> list[Any]:
-    return record[5][8]  # type: ignore[no-any-return]
-
-
-async def submit_video(page: Page, request: rpc.VideoRequest) -> str:
-    rpcid, inner = rpc.video_submit(request, page.project, SETTINGS)
-    reply = await page.call(rpcid, inner, token=await page.mint("VIDEO_GENERATION"))
-    payload = parse_reply(await reply.text(), rpcid, endpoint=rpcid)
-    record = payload[3][0][0]  # type: ignore[index]
-    assert status_of(record) == [6]
-    return str(record[0])
-
-
-async def wait_done(page: Page, media_id: str) -> list[Any]:
-    seen = []
-    for _ in range(40):
-        reply = await page.call("jwpduf", rpc.poll([media_id]))
-        (record,) = parse_reply(await reply.text(), "jwpduf", endpoint="jwpduf")[0]  # type: ignore[index]
-        seen.append(status_of(record)[0])
-        if status_of(record)[0] in (3, 4):
-            return seen
-        await asyncio.sleep(0.05)
-    raise AssertionError(seen)
-
-
-async def test_text_to_video_poll_record_and_mp4(page: Page, client: TestClient) -> None:
-    media_id = await submit_video(
-        page, rpc.VideoRequest("a pig flying", "veo_3_1_t2v_fast", Aspect.LANDSCAPE)
-    )
-    not_yet = await page.call("as29s", rpc.media_record(media_id))
-    with pytest.raises(up.UpstreamNotFoundError):
-        parse_reply(await not_yet.text(), "as29s", endpoint="as29s")
-    seen = await wait_done(page, media_id)
-    assert 2 in seen and seen[-1] == 3
-    record = parse_reply(
-        await (await page.call("as29s", rpc.media_record(media_id))).text(), "as29s", endpoint="as29s"
-    )
-    url = rpc.video_url(record)
-    assert url is not None
-    mp4 = await (await client.get(url.split(str(client.make_url("")))[-1])).read()
+async def test_text_to_video_poll_links_and_mp4(page: Page, client: TestClient, clock: Clock) -> None:
+    job = await submitted(page, bv.VideoRequest("a pig flying", "veo_3_1_t2v_lite", Aspect.LANDSCAPE))
+    assert job.workflow and job.workflow != job.name  # a generation id of its own
+    assert await state(page, job) is JobState.PENDING
+    clock.advance(DURATION / 2)
+    assert await state(page, job) is JobState.RUNNING
+    assert bv.parse_video_links(await call(page, "as29s", bv.media_record(job.name))) is None
+    clock.advance(DURATION)
+    assert await state(page, job) is JobState.SUCCEEDED
+    record = await call(page, "as29s", bv.media_record(job.name))
+    assert bv.workflow_of(record) == job.workflow
+    links = bv.parse_video_links(record)
+    assert links is not None and links.poster is not None
+    mp4 = await (await client.get(links.video.split(str(client.make_url("")))[-1])).read()
     assert mp4[4:8] == b"ftyp"
-    assert record[0][5][13] == len(mp4)  # type: ignore[index]
+    assert record[5][13] == len(mp4)  # type: ignore[index]
 
 
-async def test_frames_references_and_refusals(page: Page) -> None:
-    upload = await page.call(
-        "maseQ",
-        rpc.upload(ImageData(PNG, "image/png"), page.project, "a.png", SETTINGS),
-        token=await page.mint(),
-    )
-    frame = rpc.parse_upload(parse_reply(await upload.text(), "maseQ", endpoint="maseQ"), page.project).name
+async def test_frames_and_references_are_accepted(page: Page) -> None:
+    frame = (await uploaded(page)).name
     for request in (
-        rpc.VideoRequest("p", "veo_3_1_i2v_s_fast", Aspect.PORTRAIT, start=frame),
-        rpc.VideoRequest("p", "veo_3_1_i2v_s_fast", Aspect.PORTRAIT, start=frame, end=frame),
-        rpc.VideoRequest("p", "veo_3_1_r2v_fast", Aspect.LANDSCAPE, references=(frame, frame)),
+        bv.VideoRequest("p", "veo_3_1_i2v_s_fast_ultra", Aspect.LANDSCAPE, start=frame),
+        bv.VideoRequest("p", "veo_3_1_i2v_s_fast_portrait_ultra_fl", Aspect.PORTRAIT, start=frame, end=frame),
+        bv.VideoRequest("p", "veo_3_1_r2v_fast_landscape_ultra", Aspect.LANDSCAPE, references=(frame, frame)),
+        bv.VideoRequest("p", "abra_r2v_8s", Aspect.PORTRAIT, references=(frame,) * 7),
     ):
-        await submit_video(page, request)
-    for bad in (
-        rpc.VideoRequest("p", "veo_3_1_t2v_fast_portrait", Aspect.PORTRAIT),
-        rpc.VideoRequest("p", "veo_3_1_r2v_fast", Aspect.LANDSCAPE, references=(frame,) * 4),
-        rpc.VideoRequest("p", "veo_3_1_i2v_s_fast", Aspect.PORTRAIT, start="not-mine"),
-    ):
-        rpcid, inner = rpc.video_submit(bad, page.project, SETTINGS)
-        reply = await page.call(rpcid, inner, token=await page.mint("VIDEO_GENERATION"))
-        with pytest.raises((up.UpstreamInvalidRequestError, up.UpstreamNotFoundError)):
-            parse_reply(await reply.text(), rpcid, endpoint=rpcid)
+        assert (await submitted(page, request)).name
 
 
-async def test_failed_video_and_upscale_and_extend(page: Page, sim: Simulator) -> None:
-    sim.faults.add(route="batch.YhhmEf", kind="video_failed", count=1)
-    failed = await submit_video(page, rpc.VideoRequest("p", "veo_3_1_t2v_fast", Aspect.LANDSCAPE))
-    assert (await wait_done(page, failed))[-1] == 4
-    done = await submit_video(page, rpc.VideoRequest("p", "veo_3_1_t2v_fast", Aspect.LANDSCAPE))
-    await wait_done(page, done)
-    upscale = await page.call(
-        "p0UkFb",
-        rpc.video_upscale(done, "G", Aspect.LANDSCAPE, SETTINGS),
-        token=await page.mint("VIDEO_GENERATION"),
+async def test_failed_video_reads_as_failed_with_its_reason(page: Page, sim: Simulator, clock: Clock) -> None:
+    sim.faults.add(route="batch.YhhmEf", kind="video_failed", reason="PUBLIC_ERROR_SEXUAL")
+    job = await submitted(page, bv.VideoRequest("p", "veo_3_1_t2v_lite", Aspect.LANDSCAPE))
+    clock.advance(DURATION)
+    (status,) = bv.parse_video_poll(await call(page, "jwpduf", bv.poll([job.name])), [job])
+    assert (status.state, status.reason) == (JobState.FAILED, "PUBLIC_ERROR_SEXUAL")
+
+
+async def test_upscale_and_extend_through_the_codec(page: Page, clock: Clock) -> None:
+    job = await submitted(page, bv.VideoRequest("p", "veo_3_1_t2v_lite", Aspect.LANDSCAPE))
+    clock.advance(DURATION)
+    inner = bv.video_upscale(job, 2, Aspect.LANDSCAPE, SETTINGS, key="veo_3_1_upsampler_1080p")
+    upscaled = bv.parse_video_submit(await call(page, "p0UkFb", inner, "VIDEO_GENERATION"), page.project)
+    assert upscaled.name == f"{job.name}_upsampled"
+    request = bv.ExtendRequest(job.name, 8, "more", "veo_3_1_extension_lite", Aspect.LANDSCAPE)
+    extend = bv.video_extend(request, page.project, SETTINGS)
+    extended = bv.parse_video_submit(await call(page, "fZytfe", extend, "VIDEO_GENERATION"), page.project)
+    clock.advance(DURATION)
+    statuses = bv.parse_video_poll(
+        await call(page, "jwpduf", bv.poll([upscaled.name, extended.name])), [upscaled, extended]
     )
-    created = parse_reply(await upscale.text(), "p0UkFb", endpoint="p0UkFb")
-    assert created[3][0][0][0] == f"{done}_upsampled"  # type: ignore[index]
-    extend = rpc.video_extend(
-        rpc.ExtendRequest(done, 8, "S", "more", "veo_3_1_extend", Aspect.LANDSCAPE), page.project, SETTINGS
-    )
-    reply = await page.call("fZytfe", extend, token=await page.mint("VIDEO_GENERATION"))
-    assert status_of(parse_reply(await reply.text(), "fZytfe", endpoint="fZytfe")[3][0][0]) == [6]  # type: ignore[index]
+    assert [s.state for s in statuses] == [JobState.SUCCEEDED, JobState.SUCCEEDED]

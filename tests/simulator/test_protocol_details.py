@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import random
@@ -16,6 +15,7 @@ from PIL import Image
 
 from gateway.simulator import Faults, SimAccount, Simulator, SimulatorConfig
 from gateway.simulator.__main__ import load_accounts, main
+from tests.simulator.batch_support import Clock
 from tests.simulator.test_strictness import COOKIE, KEY, UA, Flow, google_error
 
 ST = {"Cookie": f"{COOKIE}=st-u"}
@@ -28,21 +28,25 @@ def png(width: int = 12, height: int = 8) -> str:
 
 
 async def test_access_token_is_reused_then_rotated_near_expiry(aiohttp_client: Callable[..., Any]) -> None:
-    sim = Simulator(SimulatorConfig(access_token_lifetime=3600), accounts=[SimAccount("st-u", "u@x")])
+    clock = Clock()
+    sim = Simulator(
+        SimulatorConfig(access_token_lifetime=3600), accounts=[SimAccount("st-u", "u@x")], clock=clock
+    )
     client = await aiohttp_client(sim.create_app())
     first = await (await client.get("/fx/api/auth/session", headers=ST)).json()
+    clock.advance(3500)  # 100 s left: still reused
     again = await (await client.get("/fx/api/auth/session", headers=ST)).json()
     assert first["access_token"] == again["access_token"] and first["access_token"].startswith("ya29.")
     assert first["expires"].endswith("Z") and first["user"]["email"] == "u@x"
-
-    short = Simulator(SimulatorConfig(access_token_lifetime=60.5), accounts=[SimAccount("st-u", "u@x")])
-    client = await aiohttp_client(short.create_app())
-    old = (await (await client.get("/fx/api/auth/session", headers=ST)).json())["access_token"]
-    await asyncio.sleep(0.6)  # now within 60 s of expiry: a new token, the old one still valid
+    clock.advance(45)  # within 60 s of expiry: a new token, the old one still valid until it expires
     new = (await (await client.get("/fx/api/auth/session", headers=ST)).json())["access_token"]
-    assert new != old
-    for token in (old, new):
+    assert new != first["access_token"]
+    for token in (first["access_token"], new):
         assert (await client.get("/v1/credits", headers={"authorization": f"Bearer {token}"})).status == 200
+    clock.advance(60)  # past the first token's expiry
+    old = await client.get("/v1/credits", headers={"authorization": f"Bearer {first['access_token']}"})
+    assert old.status == 401
+    assert (await client.get("/v1/credits", headers={"authorization": f"Bearer {new}"})).status == 200
 
 
 async def test_trpc_refuses_the_signed_out_and_bad_bodies(client: TestClient) -> None:
@@ -180,7 +184,8 @@ async def test_bad_signature_is_403(client: TestClient) -> None:
 
 
 async def test_solver_delay_then_a_stable_solution(aiohttp_client: Callable[..., Any]) -> None:
-    sim = Simulator(SimulatorConfig(captcha_client_key=KEY, captcha_delay=0.2))
+    clock = Clock()
+    sim = Simulator(SimulatorConfig(captcha_client_key=KEY, captcha_delay=20), clock=clock)
     client = await aiohttp_client(sim.create_app())
     task = {
         "type": "ReCaptchaV3EnterpriseTaskProxyLess",
@@ -190,8 +195,9 @@ async def test_solver_delay_then_a_stable_solution(aiohttp_client: Callable[...,
     }
     created = await (await client.post("/captcha/createTask", json={"clientKey": KEY, "task": task})).json()
     query = {"clientKey": KEY, "taskId": created["taskId"]}
+    clock.advance(19)
     assert (await (await client.post("/captcha/getTaskResult", json=query)).json())["status"] == "processing"
-    await asyncio.sleep(0.25)
+    clock.advance(1)
     first = await (await client.post("/captcha/getTaskResult", json=query)).json()
     second = await (await client.post("/captcha/getTaskResult", json=query)).json()
     assert first["status"] == "ready" and first == second
@@ -229,7 +235,7 @@ async def test_control_faults_and_revoke(client: TestClient) -> None:
     fault = {"route": "credits", "kind": "rate_limited", "rate": 0.5, "account": "u@x", "retry_after": 3}
     assert (await client.post("/_sim/faults", json=fault)).status == 200
     listed = await (await client.get("/_sim/faults")).json()
-    assert listed == [{**fault, "count": None, "reason": None}]
+    assert listed == [{**fault, "count": None, "reason": None, "form": None, "code": None}]
     assert (
         await client.post("/_sim/faults", json={"route": "image.generate", "kind": "internal"})
     ).status == 400
@@ -260,8 +266,15 @@ def test_cli_help_and_accounts_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = tmp_path / "accounts.toml"
     path.write_text(
         '[[accounts]]\nsession_token = "st-a"\nemail = "a@x"\ntier = "PAYGATE_TIER_TWO"\ncredits = 7\n'
+        '[[accounts]]\nsession_token = "st-b"\nemail = "b@x"\ncohort = "legacy"\n'
     )
-    assert load_accounts(str(path)) == [SimAccount("st-a", "a@x", "PAYGATE_TIER_TWO", 7)]
+    assert load_accounts(str(path)) == [
+        SimAccount("st-a", "a@x", "PAYGATE_TIER_TWO", 7),
+        SimAccount("st-b", "b@x", cohort="legacy"),
+    ]
+    path.write_text('[[accounts]]\nsession_token = "st-a"\nemail = "a@x"\ncohort = "beta"\n')
+    with pytest.raises(ValueError, match="cohort"):
+        load_accounts(str(path))
     path.write_text('[[accounts]]\nemail = "a@x"\n')
     with pytest.raises(ValueError, match="session_token"):
         load_accounts(str(path))

@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.simulator import SimAccount, Simulator, SimulatorConfig
+from tests.simulator.batch_support import DURATION, Clock
 from tests.simulator.test_strictness import COOKIE, KEY, Flow, google_error
 
 TIERS = {"st-u": "PAYGATE_TIER_TWO", "st-p": "PAYGATE_TIER_ONE"}
@@ -47,7 +48,7 @@ def status(entry: dict[str, Any]) -> str:
     return str(entry["mediaMetadata"]["mediaStatus"]["mediaGenerationStatus"])
 
 
-async def test_video_lifecycle_to_a_real_mp4(client: TestClient, sim: Simulator) -> None:
+async def test_video_lifecycle_to_a_real_mp4(client: TestClient, clock: Clock) -> None:
     flow = Flow(client)
     await flow.login()
     resp = await flow.post(
@@ -57,14 +58,17 @@ async def test_video_lifecycle_to_a_real_mp4(client: TestClient, sim: Simulator)
     assert created["remainingCredits"] == 90
     names = [created["media"][0]["name"]]
     assert status(created["media"][0]) == "MEDIA_GENERATION_STATUS_PENDING"
-    seen = set()
-    for _ in range(40):
+    seen = []
+    for _ in range(4):
         (entry,) = await poll(flow, names)
-        seen.add(status(entry))
-        if status(entry).endswith("SUCCESSFUL"):
-            break
-        await asyncio.sleep(0.05)
-    assert "MEDIA_GENERATION_STATUS_ACTIVE" in seen and "MEDIA_GENERATION_STATUS_SUCCESSFUL" in seen
+        seen.append(status(entry))
+        clock.advance(DURATION * 0.4)
+    assert seen == [
+        "MEDIA_GENERATION_STATUS_PENDING",
+        "MEDIA_GENERATION_STATUS_ACTIVE",
+        "MEDIA_GENERATION_STATUS_ACTIVE",
+        "MEDIA_GENERATION_STATUS_SUCCESSFUL",
+    ]
     redirect = await client.get(
         f"/fx/api/trpc/media.getMediaUrlRedirect?name={names[0]}&mediaUrlType=MEDIA_URL_TYPE_FULL_MEDIA",
         headers={"Cookie": f"{COOKIE}=st-u"},
@@ -79,7 +83,7 @@ async def test_video_lifecycle_to_a_real_mp4(client: TestClient, sim: Simulator)
     assert base64.b64decode(inline["video"]["encodedVideo"]) == mp4
 
 
-async def test_video_failure_and_batched_poll(client: TestClient, sim: Simulator) -> None:
+async def test_video_failure_and_batched_poll(client: TestClient, sim: Simulator, clock: Clock) -> None:
     flow = Flow(client)
     await flow.login()
     sim.faults.add(route="video.submit", kind="video_failed", count=1)
@@ -89,7 +93,7 @@ async def test_video_failure_and_batched_poll(client: TestClient, sim: Simulator
             "/v1/video:batchAsyncGenerateVideoText", video_body(flow, await flow.token("VIDEO_GENERATION"))
         )
         names.append((await resp.json())["media"][0]["name"])
-    await asyncio.sleep(0.35)
+    clock.advance(DURATION)
     entries = await poll(flow, names)
     assert [status(e) for e in entries] == ["MEDIA_GENERATION_STATUS_FAILED"] + [
         "MEDIA_GENERATION_STATUS_SUCCESSFUL"

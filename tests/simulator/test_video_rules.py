@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import struct
@@ -14,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from gateway.simulator import Simulator
+from tests.simulator.batch_support import DURATION, Clock
 from tests.simulator.test_strictness import COOKIE, UA, Flow, google_error
 from tests.simulator.test_video_and_control import poll, status, video_body
 
@@ -37,13 +37,10 @@ async def submit(flow: Flow, method: str, key: str, **extra: Any) -> Any:
     return await flow.post(f"/v1/video:batchAsyncGenerateVideo{method}", body)
 
 
-async def finished(flow: Flow, name: str) -> None:
-    for _ in range(40):
-        (entry,) = await poll(flow, [name])
-        if status(entry).endswith("SUCCESSFUL"):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("video never finished")
+async def finished(flow: Flow, clock: Clock, name: str) -> None:
+    clock.advance(DURATION)
+    (entry,) = await poll(flow, [name])
+    assert status(entry).endswith("SUCCESSFUL"), entry
 
 
 @pytest.fixture
@@ -104,7 +101,7 @@ async def test_text_plain_body_is_accepted(flow: Flow, client: TestClient) -> No
     assert resp.status == 200, await resp.text()
 
 
-async def test_frames_references_extend_and_upsample(flow: Flow, sim: Simulator) -> None:
+async def test_frames_references_extend_and_upsample(flow: Flow, sim: Simulator, clock: Clock) -> None:
     first, last = await upload(flow), await upload(flow)
     frames = {"startImage": {"mediaId": first}, "endImage": {"mediaId": last}}
     assert (await submit(flow, "StartAndEndImage", "veo_3_1_i2v_s_fast_fl", **frames)).status == 200
@@ -119,7 +116,7 @@ async def test_frames_references_extend_and_upsample(flow: Flow, sim: Simulator)
         flow, "ExtendVideo", "veo_3_1_extend_landscape", metadata={"workflowId": "w"}, **video_input
     )
     assert early.status == 400  # the source is not finished yet
-    await finished(flow, name)
+    await finished(flow, clock, name)
     extend = await submit(
         flow, "ExtendVideo", "veo_3_1_extend_landscape", metadata={"workflowId": "w"}, **video_input
     )
@@ -133,15 +130,15 @@ async def test_frames_references_extend_and_upsample(flow: Flow, sim: Simulator)
         flow, "UpsampleVideo", "veo_3_1_upsampler_4k", resolution="VIDEO_RESOLUTION_4K", **no_text
     )
     upsampled = (await up.json())["media"][0]["name"]
-    await finished(flow, upsampled)
+    await finished(flow, clock, upsampled)
     assert sim.stats.calls("video.submit", account="u@x", with_token=True) == 6
 
 
-async def test_pro_account_cannot_use_the_4k_upsampler(client: TestClient) -> None:
+async def test_pro_account_cannot_use_the_4k_upsampler(client: TestClient, clock: Clock) -> None:
     flow = Flow(client, "st-p")
     await flow.login()
     name = (await (await submit(flow, "Text", "veo_3_1_t2v_lite")).json())["media"][0]["name"]
-    await finished(flow, name)
+    await finished(flow, clock, name)
     extra = {"textInput": None, "metadata": {"sceneId": "s"}, "videoInput": {"mediaId": name}}
     resp = await submit(
         flow, "UpsampleVideo", "veo_3_1_upsampler_4k", resolution="VIDEO_RESOLUTION_4K", **extra
@@ -158,11 +155,11 @@ def boxes(data: bytes) -> list[bytes]:
     return found
 
 
-async def test_mp4_poster_and_foreign_media(flow: Flow, client: TestClient) -> None:
+async def test_mp4_poster_and_foreign_media(flow: Flow, client: TestClient, clock: Clock) -> None:
     name = (await (await submit(flow, "Text", "veo_3_1_t2v_fast")).json())["media"][0]["name"]
     early = await client.get(f"/v1/media/{name}", headers={"authorization": f"Bearer {flow.at}"})
     assert early.status == 404
-    await finished(flow, name)
+    await finished(flow, clock, name)
     inline = await (
         await client.get(f"/v1/media/{name}", headers={"authorization": f"Bearer {flow.at}"})
     ).json()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ class ScriptedWorker:
     def __init__(self, gateway_ws: str, flow_origin: str, accounts: list[WorkerAccount]) -> None:
         self.gateway_ws, self.flow, self.accounts = gateway_ws, flow_origin, {a.key: a for a in accounts}
         self.die_on_call = False
+        # Replaces a reply body before it goes back to the gateway (rpcid, body) -> body.
+        self.rewrite: Callable[[str, str], str] = lambda _rpcid, body: body
         self.calls: list[dict[str, Any]] = []
         self.ack: dict[str, Any] = {}
         self._task: asyncio.Task[None] | None = None
@@ -128,7 +131,7 @@ class ScriptedWorker:
             data={"f.req": freq, "at": wiz["SNlM0e"]},
             headers={**headers, "x-same-domain": "1"},
         ) as resp:
-            body = await resp.text()
+            body = self.rewrite(message["rpcid"], await resp.text())
             await ws.send_json(
                 {
                     "type": "result",

@@ -71,7 +71,7 @@ def test_image_names(model: str, aspect: Aspect, resolution: ImageResolution, ti
         ("veo_3_1-relaxed-landscape", VideoSpeed.RELAXED, False, 8, VideoResolution.SD, Tier.ULTRA, 0),
         ("veo_3_1-lite-4s", VideoSpeed.LITE, False, 4, VideoResolution.SD, Tier.PRO, 10),
         ("veo_3_1-hd-6s", VideoSpeed.QUALITY, False, 6, VideoResolution.HD, Tier.PRO, 100),
-        ("veo_3_1-4K", VideoSpeed.QUALITY, False, 8, VideoResolution.UHD, Tier.ULTRA, 100),
+        ("veo_3_1-4K", VideoSpeed.QUALITY, False, 8, VideoResolution.UHD, Tier.ULTRA, 150),  # 4K upscale: 50
     ],
 )
 def test_video_names(
@@ -182,7 +182,22 @@ def test_groups_from_name_win_over_header() -> None:
 
 def test_models_and_get() -> None:
     ids = [m.id for m in CATALOG.models()]
-    assert ids == ["nano_banana", "nano_banana_2", "nano_banana_pro", "imagen_4", "veo_3_1"]
+    assert ids == [
+        "nano_banana",
+        "nano_banana_2",
+        "nano_banana_2_1",
+        "nano_banana_2_lite",
+        "nano_banana_pro",
+        "imagen_4",
+        "veo_3_1",
+        "omni_flash",
+    ]
+    assert CATALOG.resolve("nano_banana").upstream_models == ("NARWHAL", "BELUGA")
+    assert CATALOG.resolve("veo_3_1-relaxed-4s").upstream_model == "veo_3_1_lite_low_priority"
+    omni = CATALOG.resolve("omni_flash-10s")
+    assert (omni.upstream_model, omni.credits, omni.video and omni.video.seconds) == ("abra", 15, 10)
+    with pytest.raises(InvalidRequestError, match="not a parameter"):
+        CATALOG.resolve("veo_3_1-10s")  # 10 s is Omni Flash's only
     pro = CATALOG.get("nano_banana_pro")
     assert {f.name: f.values for f in pro.parameters}["image_size"] == ("1K", "2K", "4K")
     with pytest.raises(ModelNotFoundError):

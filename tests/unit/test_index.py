@@ -106,7 +106,7 @@ def test_not_serving_states_are_never_picked_but_counted_for_errors() -> None:
     want = Want(Capability.IMAGE, groups=frozenset({"ultra"}))
     assert index.pick(want, 0) is None
     assert index.classes(want) == (True, True)
-    assert index.reach(want, 0) is Reach.NONE
+    assert index.reach(want, 0)[0] is Reach.NONE
 
 
 def test_filters_tier_group_exclusion_credits() -> None:
@@ -187,7 +187,7 @@ def test_a_refused_feature_skips_the_account_for_that_feature_only() -> None:
     b.refused["veo_3_1-relaxed"] = 100.0
     index.update(b, 0)
     assert index.pick(relaxed, 0) is None
-    assert index.reach(relaxed, 0) is Reach.REFUSED
+    assert index.reach(relaxed, 0)[0] is Reach.REFUSED
     assert index.pick(IMAGE, 0) is not None  # other features are unaffected
     assert index.pick(relaxed, 100.0) is not None  # the belief expires
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gateway.domain import CaptchaAction
-from gateway.upstream.flow.errors import UpstreamProtocolError, classify_rpc
+from gateway.upstream.flow.errors import UpstreamError, UpstreamProtocolError, classify_rpc
+from gateway.upstream.flow.reasons import decode_status
 
 ENDPOINT_PATH = "/_/AiSandboxAngularFrontend/data/batchexecute"
 CAPTCHA_PLACEHOLDER = "__CAPTCHA__"
@@ -68,40 +69,51 @@ def iter_frames(text: str) -> Iterator[list[object]]:
         index = end
 
 
-def parse_reply(text: str, rpcid: str, *, endpoint: str) -> object:
-    """The decoded payload of ``rpcid``'s frame, or the typed error its error frame stands for."""
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One RPC's answer: its decoded payload, or the status list of its error frame."""
+
+    payload: object = None
+    status: object = None
+    failed: bool = False
+
+
+def read_reply(text: str, rpcid: str, *, endpoint: str) -> Reply:
+    """``rpcid``'s frame in a reply: ``["wrb.fr", rpcid, "<payload>", …]`` or, failed, ``["wrb.fr",
+    rpcid, null, null, null, STATUS, "generic"]`` (an ``["er", …]`` frame fails the whole batch)."""
     for frame in iter_frames(text):
         kind = frame[0]
         if kind == "wrb.fr" and len(frame) > 2 and frame[1] == rpcid:
             if isinstance(frame[2], str):
                 try:
-                    return json.loads(frame[2])
+                    return Reply(json.loads(frame[2]))
                 except json.JSONDecodeError:
                     raise UpstreamProtocolError(
                         f"{endpoint}: payload is not JSON", endpoint=endpoint
                     ) from None
-            raise classify_rpc(_status_code(frame[3:]), _reasons(frame), endpoint=endpoint)
+            return Reply(status=_status_of(frame[3:]), failed=True)
         if kind == "er":
-            raise classify_rpc(_status_code(frame[1:]), _reasons(frame), endpoint=endpoint)
+            return Reply(status=_status_of(frame[1:]), failed=True)
     raise UpstreamProtocolError(f"{endpoint}: no frame for {rpcid}", endpoint=endpoint)
 
 
-def _status_code(items: list[object]) -> int:
-    """The first status list (``[3]``, ``[8, …]``) among ``items``; 13 (INTERNAL) when none is there."""
+def error_of(reply: Reply, *, endpoint: str, submit: bool = False) -> UpstreamError:
+    """The typed error a failed reply stands for (``submit``: an asynchronous video submit)."""
+    decoded = decode_status(reply.status)
+    return classify_rpc(decoded.code, decoded.reasons, endpoint=endpoint, submit=submit)
+
+
+def parse_reply(text: str, rpcid: str, *, endpoint: str, submit: bool = False) -> object:
+    """The decoded payload of ``rpcid``'s frame, or the typed error its error frame stands for."""
+    reply = read_reply(text, rpcid, endpoint=endpoint)
+    if reply.failed:
+        raise error_of(reply, endpoint=endpoint, submit=submit)
+    return reply.payload
+
+
+def _status_of(items: list[object]) -> object:
+    """The status list among a frame's slots: the first list starting with an integer code."""
     for item in items:
         if isinstance(item, list) and item and isinstance(item[0], int) and not isinstance(item[0], bool):
-            return item[0]
-    return 13
-
-
-def _reasons(value: object) -> tuple[str, ...]:
-    """Every ``PUBLIC_ERROR_*`` string anywhere in an error frame."""
-    found: list[str] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and item.startswith("PUBLIC_ERROR_"):
-            found.append(item)
-        elif isinstance(item, list):
-            stack.extend(reversed(item))
-    return tuple(dict.fromkeys(found))
+            return item
+    return None

@@ -11,31 +11,20 @@ import base64
 import binascii
 import re
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from gateway.config import BatchSettings
-from gateway.domain import Aspect, GeneratedImage, ImageData, ImageResolution, UpstreamMedia
+from gateway.domain import GeneratedImage, ImageData, ImageResolution, UpstreamMedia
 from gateway.upstream.flow.batch import CAPTCHA_PLACEHOLDER
 from gateway.upstream.flow.errors import UpstreamProtocolError
-from gateway.upstream.flow.transport import ImageGenerationRequest, JobState, VideoJobStatus, VideoLinks
+from gateway.upstream.flow.transport import ImageGenerationRequest
 
 RPC_IMAGE = "ogiZ0b"
 RPC_UPLOAD = "maseQ"
 RPC_IMAGE_UPSCALE = "SPrCad"
-RPC_TEXT_TO_VIDEO = "YhhmEf"
-RPC_START_FRAME = "eb1hJf"
-RPC_START_END = "nprQif"
-RPC_REFERENCES = "MZZa6b"
-RPC_POLL = "jwpduf"
-RPC_MEDIA = "as29s"
-RPC_VIDEO_UPSCALE = "p0UkFb"
-RPC_EXTEND = "fZytfe"
 INPUT_BASE, INPUT_REFERENCE = 2, 1
 UPSCALE_CODES = {ImageResolution.R2K: 1, ImageResolution.R4K: 2}
-DEFAULT_CROP = [None, 0.0039, 1, 0.9961]
 _IMAGE_URL = re.compile(r"^https?://[^/]+/image/(?P<id>[A-Za-z0-9_-]+)")
-_VIDEO_URL = re.compile(r"^https?://[^/]+/video/(?P<id>[A-Za-z0-9_-]+)")
 
 
 def new_uuid() -> str:
@@ -66,38 +55,63 @@ def context(project_id: str | None, settings: BatchSettings) -> list[object]:
 
 
 def image_generate(request: ImageGenerationRequest, project_id: str, settings: BatchSettings) -> list[object]:
-    """``ogiZ0b``: one image (one item; the page repeats items for variants, at most 4)."""
+    """``ogiZ0b``: ``request.count`` variants (1-4) as rows of one call, one token for all (each row's
+    context carries the same token as the outer one); a batch uses seed + index (fograd, 2026-10-02)."""
     ctx = context(project_id, settings)
     inputs = [[m.name, None, None, None, INPUT_REFERENCE] for m in request.inputs] or None
-    item = [
-        None,
-        None,
-        inputs,
-        request.seed,
-        settings.image_aspect_codes[request.aspect.value],
-        request.upstream_model,
-        None,
-        ctx,
-        [[[request.prompt]]],
-        None,
-        None,
-        None,
-        new_uuid(),
-        new_uuid(),
+    rows = [
+        [
+            None,
+            None,
+            inputs,
+            request.seed + index,
+            settings.image_aspect_codes[request.aspect.value],
+            request.upstream_model,
+            None,
+            ctx,
+            [[[request.prompt]]],
+            None,
+            None,
+            None,
+            new_uuid(),
+            new_uuid(),
+        ]
+        for index in range(request.count)
     ]
-    return [None, [item], 1, ctx, [new_uuid()]]
+    return [None, rows, 1, ctx, [new_uuid()]]
 
 
 def parse_image_generate(payload: object, project_id: str) -> list[GeneratedImage]:
-    """Every signed ``…/image/<id>`` URL in the reply, one image each (the id is the media id)."""
-    images: dict[str, GeneratedImage] = {}
-    for text in _strings(payload):
+    """One image per row of ``payload[0]``: media id ``row[0]``, generation id ``row[2]``, signed URL
+    ``row[6][0][13]`` whose path must name the row's own id (btcfoxman). Fewer rows than asked is a
+    partial answer, not an error. A reply without such rows falls back to any ``…/image/<id>`` URL in
+    it (the drift canary counts the unexpected shape)."""
+    rows = at(payload, 0)
+    images = [
+        image for row in (rows if isinstance(rows, list) else []) if (image := _image_row(row, project_id))
+    ]
+    if images:
+        return images
+    found: dict[str, GeneratedImage] = {}
+    for text in strings(payload):
         match = _IMAGE_URL.match(text)
-        if match and match["id"] not in images:
-            images[match["id"]] = GeneratedImage(UpstreamMedia(match["id"], project_id), url=text)
-    if not images:
+        if match and match["id"] not in found:
+            found[match["id"]] = GeneratedImage(UpstreamMedia(match["id"], project_id), url=text)
+    if not found:
         raise UpstreamProtocolError("ogiZ0b: reply has no image URL", endpoint=RPC_IMAGE)
-    return list(images.values())
+    return list(found.values())
+
+
+def _image_row(row: object, project_id: str) -> GeneratedImage | None:
+    media_id, workflow, url = at(row, 0), at(row, 2), at(row, 6, 0, 13)
+    if not isinstance(media_id, str) or not isinstance(url, str):
+        return None
+    match = _IMAGE_URL.match(url)
+    if match is None or match["id"] != media_id:
+        return None
+    return GeneratedImage(
+        UpstreamMedia(media_id, project_id, workflow if isinstance(workflow, str) else ""), url=url
+    )
 
 
 def upload(image: ImageData, project_id: str, file_name: str, settings: BatchSettings) -> list[object]:
@@ -144,155 +158,7 @@ def parse_image_upscale(payload: object) -> bytes:
         raise UpstreamProtocolError("SPrCad: image is not base64", endpoint=RPC_IMAGE_UPSCALE) from None
 
 
-@dataclass(frozen=True, slots=True)
-class VideoRequest:
-    """A video submit: prompt, model key, aspect, and the media it starts from or refers to."""
-
-    prompt: str
-    model_key: str
-    aspect: Aspect
-    start: str | None = None
-    end: str | None = None
-    references: tuple[str, ...] = ()
-
-
-def video_submit(request: VideoRequest, project_id: str, settings: BatchSettings) -> tuple[str, list[object]]:
-    """The rpcid and payload of the right submit (text, start frame, start+end, references)."""
-    ctx = context(project_id, settings)
-    prompt = [None, None, [[[request.prompt]]]]
-    aspect = settings.video_aspect_codes[request.aspect.value]
-    ids = [None, None, None, None, new_uuid(), new_uuid()]
-    if request.references:
-        refs = [[None, ref] for ref in request.references]
-        item = [prompt, refs, request.model_key, aspect, None, ids]
-        return RPC_REFERENCES, [[item], ctx, [new_uuid(), settings.frames_to_video_trailer]]
-    if request.start is None:
-        item = [prompt, request.model_key, aspect, None, ids]
-        return RPC_TEXT_TO_VIDEO, [[item], ctx, [new_uuid(), settings.text_to_video_trailer]]
-    frames: list[object] = [[None, request.start, None, None, None, DEFAULT_CROP]]
-    if request.end is not None:
-        frames.append([None, request.end, None, None, None, DEFAULT_CROP])
-    item = [prompt, request.model_key, aspect, None, *frames, ids]
-    rpcid = RPC_START_END if request.end is not None else RPC_START_FRAME
-    return rpcid, [[item], ctx, [new_uuid(), settings.frames_to_video_trailer]]
-
-
-def video_upscale(
-    media_id: str,
-    generation_id: str,
-    aspect: Aspect,
-    settings: BatchSettings,
-    *,
-    key: str = "veo_3_1_upsampler_1080p",
-) -> list[object]:
-    """``p0UkFb``: upscale a finished video (32-slot item, dacvuips); the new job's id comes back in
-    the reply (``<mediaId>_upsampled`` for 1080p). Slot 4 carries a generation id in dacvuips's
-    capture; the transport passes the media id there (the only id the poll and media records give)."""
-    item: list[object] = [None] * 32
-    item[0] = [None, media_id]
-    item[2] = settings.video_aspect_codes[aspect.value]
-    item[4] = [None, generation_id, None, None, new_uuid()]
-    item[6] = 2
-    item[31] = key
-    return [[item], context(None, settings), [new_uuid()]]
-
-
-@dataclass(frozen=True, slots=True)
-class ExtendRequest:
-    """Continue a clip: the source workflow, its length, the scene, the prompt and model key."""
-
-    source_workflow_id: str
-    source_seconds: int
-    scene_id: str
-    prompt: str
-    model_key: str
-    aspect: Aspect
-
-
-def video_extend(request: ExtendRequest, project_id: str, settings: BatchSettings) -> list[object]:
-    """``fZytfe`` (gflow's capture): frames ``[d*24-23, d*24]`` of a ``d``-second source."""
-    last = request.source_seconds * 24
-    source = [None, request.source_workflow_id, last - 23, last]
-    ids = [request.scene_id, None, None, None, new_uuid(), new_uuid()]
-    item = [
-        source,
-        [None, None, [[[request.prompt]]]],
-        request.model_key,
-        settings.video_aspect_codes[request.aspect.value],
-        None,
-        ids,
-    ]
-    return [[item], context(project_id, settings), [new_uuid(), 2, None, [request.scene_id, 2]]]
-
-
-def poll(media_ids: Sequence[str]) -> list[object]:
-    """``jwpduf``: the status of many jobs in one call."""
-    return [None, None, [[media_id] for media_id in media_ids]]
-
-
-def media_record(media_id: str) -> list[object]:
-    """``as29s``: a media id's record (signed video and poster URLs)."""
-    return [media_id]
-
-
-def video_url(payload: object) -> str | None:
-    """The signed ``…/video/<id>`` URL in an ``as29s`` record, if it is there yet (it can lag status 3)."""
-    return next((s for s in _strings(payload) if _VIDEO_URL.match(s)), None)
-
-
-# A job's status in a record's details[8] (flow-migration.md §2.6): [6] submitted, [2] running, [3] done,
-# [4, [3, "PUBLIC_ERROR_…"], ["REASON"], [1]] failed.
-VIDEO_STATES = {6: JobState.PENDING, 2: JobState.RUNNING, 3: JobState.SUCCEEDED, 4: JobState.FAILED}
-
-
-def parse_video_submit(payload: object, project_id: str) -> UpstreamMedia:
-    """The job id of a submit reply ``[null, n, [[workflow]], [[record]]]`` (at ``[3][0][0][0]``)."""
-    record = _at(payload, 3, 0, 0)
-    media_id = _at(record, 0)
-    if not isinstance(media_id, str) or not media_id:
-        raise UpstreamProtocolError("video submit: reply has no job id", endpoint="batch.video")
-    pid = _at(record, 1)
-    return UpstreamMedia(media_id, pid if isinstance(pid, str) and pid else project_id)
-
-
-def parse_video_poll(payload: object, jobs: Sequence[UpstreamMedia]) -> list[VideoJobStatus]:
-    """Each asked-for job's state from a ``jwpduf`` reply ``[[record, …]]`` (missing: still pending)."""
-    found: dict[str, VideoJobStatus] = {}
-    by_id = {job.name: job for job in jobs}
-    records = _at(payload, 0)
-    for record in records if isinstance(records, list) else []:
-        media_id = _at(record, 0)
-        if isinstance(media_id, str) and media_id in by_id:
-            found[media_id] = _record_status(record, by_id[media_id])
-    return [found.get(job.name, VideoJobStatus(job, JobState.PENDING)) for job in jobs]
-
-
-def _record_status(record: object, job: UpstreamMedia) -> VideoJobStatus:
-    status = _at(record, 5, 8)
-    code = _at(status, 0)
-    state = VIDEO_STATES.get(code) if isinstance(code, int) else None
-    if state is None:
-        raise UpstreamProtocolError(f"jwpduf: unknown status {str(status)[:40]}", endpoint=RPC_POLL)
-    if state is not JobState.FAILED:
-        return VideoJobStatus(job, state)
-    reason = _at(status, 1, 1)
-    return VideoJobStatus(job, state, reason if isinstance(reason, str) else "", "")
-
-
-def parse_video_links(payload: object) -> VideoLinks | None:
-    """An ``as29s`` record's signed video URL (``[7][0][8]``) and poster (details ``[10]``); None while
-    the URL lags the finished status."""
-    record = _at(payload, 0)
-    video = _at(record, 7, 0, 8)
-    if not isinstance(video, str) or not _VIDEO_URL.match(video):
-        video = video_url(payload)
-    if video is None:
-        return None
-    poster = _at(record, 5, 10)
-    return VideoLinks(video, poster if isinstance(poster, str) and poster.startswith("http") else None)
-
-
-def _at(value: object, *path: int) -> object:
+def at(value: object, *path: int) -> object:
     """Walk nested lists; None as soon as a step is missing."""
     for index in path:
         if not isinstance(value, list) or len(value) <= index:
@@ -301,7 +167,8 @@ def _at(value: object, *path: int) -> object:
     return value
 
 
-def _strings(value: object) -> Iterator[str]:
+def strings(value: object) -> Iterator[str]:
+    """Every string anywhere in a nested reply, depth first."""
     stack = [value]
     while stack:
         item = stack.pop()

@@ -48,6 +48,7 @@ class RestTransport:
     """Flow over the labs.google + aisandbox-pa REST hosts."""
 
     name = "rest"
+    max_images = 1  # one image per call: variants run in parallel, each on its own lease
 
     def __init__(
         self,

@@ -41,22 +41,34 @@ class FlowCredentials:
 
 @dataclass(frozen=True, slots=True)
 class AccountInfo:
-    """Credits and paygate tier of an account."""
+    """Credits and paygate tier of an account, and (flow.google.com) what its catalogue offers.
+
+    ``offers`` are the routing tokens of ``catalogue.offers_of`` (None: unknown, every request may
+    try the account), ``models`` the model keys its tier may use, ``problems`` what could not be read
+    (the account is still served, with the declared tier and derived keys); ``tier_read`` is False
+    when ``tier`` is the declared fallback rather than Flow's answer.
+    """
 
     credits: int | None
     tier: Tier
     email: str = ""
+    offers: frozenset[str] | None = None
+    models: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    tier_read: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class ImageGenerationRequest:
-    """One upstream image generation: model, prompt, aspect and inputs already uploaded for the account."""
+    """One upstream image generation: model, prompt, aspect and inputs already uploaded for the account;
+    ``count`` variants in one call where the transport can (seeds ``seed``, ``seed + 1``, …)."""
 
     upstream_model: str
     prompt: str
     aspect: Aspect
     seed: int
     inputs: tuple[UpstreamMedia, ...] = ()
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +76,8 @@ class VideoSubmission:
     """One upstream video generation, its inputs already uploaded for (or produced by) the account.
 
     ``images`` are the start (and end) frame, or the references, by mode; ``source`` the finished
-    video an extend continues. ``ultra`` says whether the account is Ultra (it picks the key's twin).
+    video an extend continues. ``ultra`` says whether the account is Ultra (it picks the key's twin);
+    ``family`` is Flow's model family (``veo_3_1_fast``, ``abra``…) on flow.google.com.
     """
 
     mode: VideoMode
@@ -77,6 +90,7 @@ class VideoSubmission:
     images: tuple[UpstreamMedia, ...] = ()
     source: UpstreamMedia | None = None
     source_seconds: int = 8
+    family: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +129,13 @@ class VideoLinks:
 
 
 class FlowTransport(Protocol):
-    """The Flow operations, per account. Raises ``UpstreamError`` subclasses only."""
+    """The Flow operations, per account. Raises ``UpstreamError`` subclasses only.
+
+    ``max_images`` is how many image variants one ``generate_images`` call may ask for.
+    """
 
     name: str
+    max_images: int
 
     async def account_info(self, creds: FlowCredentials) -> AccountInfo:
         """Credits and tier (also proves the credentials work)."""

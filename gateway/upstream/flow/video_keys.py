@@ -5,24 +5,33 @@ twins), ``_relaxed`` (Ultra's unmetered queue) and ``_fl`` (first + last frame) 
 start frame uses the ``_fl`` key without ``_fl``; 4 s and 6 s keys name the duration and no
 orientation. The grammar is irregular, so the keys are spelled out rule by rule below.
 
-flow.google.com (flow-migration.md §2.4): duration in the key (8 s is the bare key), aspect in its
-own slot, and the REST-era ``_portrait``/``_fl``/``_relaxed`` suffixes refused. The batch key is the
-REST key without orientation and ``_fl``, with ``_relaxed`` as ``_low_priority`` (the suffix the
-captured low-priority keys carry). That mapping is a reading of captured key names, not a
-confirmed table: ``[batch] video_key_overrides`` replaces any computed key without a code change.
+flow.google.com: the key comes from the account's own catalogue (``catalogue.FlowCatalogue``)
+whenever it could be read; :func:`derived_key` is the fallback, spelled the way the live catalogue
+spells its keys (evidence ``account.json``; google-flow-mcp's capture, fograd, btcfoxman): Fast and
+Quality 8 s keys carry ``_portrait`` (and Fast its ``_ultra`` twin on Ultra accounts), Lite and 4/6 s
+keys no orientation; r2v Fast keeps ``_landscape``/``_portrait``; the low-priority lane ("relaxed"
+now) exists only for Lite, duration in the key; extend is the family's extension key
+(``veo_3_1_extension_lite`` for Lite). ``[batch] video_key_overrides`` replaces any key.
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.domain import Aspect, VideoMode, VideoResolution, VideoSpeed
 
 UPSAMPLERS = {VideoResolution.HD: "veo_3_1_upsampler_1080p", VideoResolution.UHD: "veo_3_1_upsampler_4k"}
-_BATCH_DROP = re.compile(r"_(portrait|landscape|fl)(?=_|$)")
+# Flow's family keys (HTrJv family[3]) per speed, and Omni Flash's.
+FAMILIES = {
+    VideoSpeed.QUALITY: "veo_3_1_quality",
+    VideoSpeed.FAST: "veo_3_1_fast",
+    VideoSpeed.LITE: "veo_3_1_lite",
+    VideoSpeed.RELAXED: "veo_3_1_lite_low_priority",
+}
+OMNI = "abra"
+LOW_PRIORITY = "_low_priority"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +59,81 @@ def rest_key(plan: KeyPlan) -> str:
     return key
 
 
-def batch_key(plan: KeyPlan, overrides: Mapping[str, str] | None = None) -> str:
-    """The flow.google.com key for ``plan`` (see the module docstring for how sure this is)."""
-    key = _BATCH_DROP.sub("", rest_key(plan)).replace("_relaxed", "_low_priority")
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """What decides a flow.google.com key: the task, Flow's model family, duration, orientation, tier."""
+
+    mode: VideoMode
+    family: str
+    seconds: int
+    aspect: Aspect
+    ultra: bool
+
+
+def derived_key(plan: BatchPlan, overrides: Mapping[str, str] | None = None) -> str:
+    """The flow.google.com key for ``plan`` when the account's catalogue is unknown."""
+    family = plan.family
+    if family == OMNI:
+        key = _omni_key(plan)
+    elif family in (FAMILIES[VideoSpeed.LITE], FAMILIES[VideoSpeed.RELAXED]):
+        key = _lite_key(plan) + (LOW_PRIORITY if family == FAMILIES[VideoSpeed.RELAXED] else "")
+    elif family == FAMILIES[VideoSpeed.FAST]:
+        key = _fast_key(plan)
+    else:
+        key = _quality_key(plan)
     return (overrides or {}).get(key, key)
+
+
+def _omni_key(plan: BatchPlan) -> str:
+    n = plan.seconds
+    return {
+        VideoMode.START: f"abra_i2v_{n}s",
+        VideoMode.START_END: f"omni_flash_i2v_{n}s_first_last",
+        VideoMode.REFERENCES: f"abra_r2v_{n}s",
+    }.get(plan.mode, f"abra_t2v_{n}s")
+
+
+def _lite_key(plan: BatchPlan) -> str:
+    n, short = plan.seconds, plan.seconds != 8
+    return {
+        VideoMode.TEXT: f"veo_3_1_t2v_lite_{n}s" if short else "veo_3_1_t2v_lite",
+        VideoMode.START: f"veo_3_1_i2v_s_lite_{n}s" if short else "veo_3_1_i2v_lite",
+        VideoMode.START_END: f"veo_3_1_i2v_s_lite_{n}s_fl" if short else "veo_3_1_interpolation_lite",
+        VideoMode.REFERENCES: "veo_3_1_r2v_lite",
+        VideoMode.EXTEND: "veo_3_1_extension_lite",
+    }[plan.mode]
+
+
+def _fast_key(plan: BatchPlan) -> str:
+    n, short = plan.seconds, plan.seconds != 8
+    o, u, side = _portrait_b(plan), "_ultra" if plan.ultra else "", _side(plan)
+    return {
+        VideoMode.TEXT: f"veo_3_1_t2v_fast_{n}s" if short else f"veo_3_1_t2v_fast{o}{u}",
+        VideoMode.START: f"veo_3_1_i2v_s_fast_{n}s" if short else f"veo_3_1_i2v_s_fast{o}{u}",
+        VideoMode.START_END: f"veo_3_1_i2v_s_fast_{n}s_fl" if short else f"veo_3_1_i2v_s_fast{o}{u}_fl",
+        VideoMode.REFERENCES: f"veo_3_1_r2v_fast_{side}{u}",
+        VideoMode.EXTEND: f"veo_3_1_extend_fast_{side}{u}",
+    }[plan.mode]
+
+
+def _quality_key(plan: BatchPlan) -> str:
+    n, short, o = plan.seconds, plan.seconds != 8, _portrait_b(plan)
+    return {
+        VideoMode.TEXT: f"veo_3_1_t2v_quality_{n}s" if short else f"veo_3_1_t2v{o}",
+        VideoMode.START: f"veo_3_1_i2v_s_quality_{n}s" if short else f"veo_3_1_i2v_s{o}",
+        VideoMode.START_END: f"veo_3_1_i2v_s_quality_{n}s_fl" if short else f"veo_3_1_i2v_s{o}_fl",
+        # No Quality reference-to-video key exists: references are a Fast feature.
+        VideoMode.REFERENCES: f"veo_3_1_r2v_fast_{_side(plan)}{'_ultra' if plan.ultra else ''}",
+        VideoMode.EXTEND: f"veo_3_1_extend_{_side(plan)}",
+    }[plan.mode]
+
+
+def _portrait_b(plan: BatchPlan) -> str:
+    return "_portrait" if plan.aspect is Aspect.PORTRAIT else ""
+
+
+def _side(plan: BatchPlan) -> str:
+    return "portrait" if plan.aspect is Aspect.PORTRAIT else "landscape"
 
 
 def upsampler_key(resolution: VideoResolution) -> str:
@@ -62,7 +142,7 @@ def upsampler_key(resolution: VideoResolution) -> str:
 
 
 def batch_key_for_upsampler(resolution: VideoResolution, overrides: Mapping[str, str] | None = None) -> str:
-    """The upscale model on flow.google.com (1080p is confirmed; 4K is the same name, unconfirmed)."""
+    """The upscale model on flow.google.com when the catalogue is unknown (both names are in it)."""
     key = UPSAMPLERS[resolution]
     return (overrides or {}).get(key, key)
 

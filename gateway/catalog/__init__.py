@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from gateway.config import ConfigError
+from gateway.catalog.models_file import TIERS, ModelInfo, ParameterFamily, load_models
 from gateway.domain import (
     Aspect,
     GenerationSpec,
     ImageResolution,
     Kind,
-    Tier,
     VideoOptions,
     VideoResolution,
     VideoSpeed,
 )
 from gateway.errors import InvalidRequestError, ModelNotFoundError
 
-TIERS = {"free": Tier.FREE, "pro": Tier.PRO, "ultra": Tier.ULTRA}
+__all__ = ["TIERS", "Catalog", "ModelInfo", "ParameterFamily"]
+
 # Families that never change what an account must be entitled to (see GenerationSpec.feature).
 UNGATED_FAMILIES = frozenset({"aspect", "duration", "extend"})
 FAMILY_ORDER = ("orientation", "aspect", "image_size", "speed", "frames", "video_size", "duration", "extend")
@@ -54,6 +51,7 @@ TOKENS: dict[str, tuple[str, str]] = {
     "4s": ("duration", "4"),
     "6s": ("duration", "6"),
     "8s": ("duration", "8"),
+    "10s": ("duration", "10"),
     "extend": ("extend", "extend"),
 }
 # How canonical values are written back in names and messages.
@@ -66,6 +64,7 @@ DISPLAY = {
     "4": "4s",
     "6": "6s",
     "8": "8s",
+    "10": "10s",
 }
 ASPECT_DISPLAY = {"1:1": "square", "4:3": "4/3", "3:4": "3/4", "9:16": "9/16", "16:9": "16/9"}
 _GROUPS = re.compile(r"^(?P<model>[^|]*)\|\[(?P<groups>[^\]]*)\]$")
@@ -73,35 +72,6 @@ _GROUP = re.compile(r"^[a-z0-9_-]{1,32}$")
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
 QUALITY_UP = frozenset({"hd", "high"})
 QUALITY_SAME = frozenset({"standard", "auto", "low", "medium"})
-
-
-@dataclass(frozen=True, slots=True)
-class ParameterFamily:
-    """One family of a model's parameters, its valid values and default."""
-
-    name: str
-    values: tuple[str, ...]
-    default: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """A catalogue entry."""
-
-    id: str
-    kind: Kind
-    description: str
-    upstream_model: str
-    tier: Tier
-    credits: int
-    parameters: tuple[ParameterFamily, ...]
-    aspects: tuple[Aspect, ...]
-    tier_of: Mapping[str, Tier]
-    credits_of: Mapping[str, int]
-
-    def valid_tokens(self) -> list[str]:
-        """Every parameter token this model accepts, for error messages."""
-        return [v for family in self.parameters for v in family.values]
 
 
 class Catalog:
@@ -113,15 +83,7 @@ class Catalog:
     @classmethod
     def load(cls, path: str | Path) -> Catalog:
         """Read ``models.toml``; a ``ConfigError`` names the bad entry."""
-        try:
-            with Path(path).open("rb") as fh:
-                doc = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read the model catalogue {path}: {exc}") from None
-        entries = doc.get("models")
-        if not isinstance(entries, dict) or not entries:
-            raise ConfigError(f"{path}: no [models.*] entries")
-        return cls([_model(name, entry, path) for name, entry in entries.items()])
+        return cls(load_models(path))
 
     def models(self) -> Sequence[ModelInfo]:
         """Every model, in file order."""
@@ -311,6 +273,7 @@ def _spec(info: ModelInfo, chosen: dict[str, str], groups: tuple[str, ...]) -> G
         [info.id, *(chosen[f] for f in FAMILY_ORDER if f in chosen and f not in UNGATED_FAMILIES)]
     )
     video = None
+    upstream = info.upstream_of.get(chosen.get("speed", ""), info.upstream_model)
     if info.kind is Kind.VIDEO:
         video = VideoOptions(
             speed=VideoSpeed(chosen.get("speed", "quality")),
@@ -324,7 +287,8 @@ def _spec(info: ModelInfo, chosen: dict[str, str], groups: tuple[str, ...]) -> G
     return GenerationSpec(
         model=info.id,
         kind=info.kind,
-        upstream_model=info.upstream_model,
+        upstream_model=upstream,
+        upstream_models=(upstream,) if info.kind is Kind.VIDEO else info.upstream_models,
         aspect=aspect,
         tier=tier,
         credits=credits,
@@ -334,51 +298,3 @@ def _spec(info: ModelInfo, chosen: dict[str, str], groups: tuple[str, ...]) -> G
         video=video,
         feature=feature,
     )
-
-
-# --- loading ---------------------------------------------------------------------------------------------
-
-FAMILY_VALUES: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "orientation": (("9:16", "16:9"), "9:16"),
-    "aspect": (("1:1", "4:3", "3:4", "9:16", "16:9"), None),
-    "image_size": (("1K", "2K", "4K"), "1K"),
-    "speed": (("fast", "relaxed", "lite"), None),
-    "frames": (("fl",), None),
-    "video_size": (("hd", "4K"), None),
-    "duration": (("4", "6", "8"), "8"),
-    "extend": (("extend",), None),
-}
-
-
-def _model(name: str, entry: Any, path: str | Path) -> ModelInfo:
-    where = f"{path}: [models.{name}]"
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where} must be a table")
-    try:
-        kind = Kind(entry["kind"])
-        aspects = tuple(Aspect(a) for a in entry.get("aspects", ["9:16", "16:9"]))
-        families = [_family(f, aspects) for f in entry.get("families", [])]
-        tier_of = {str(k): TIERS[v] for k, v in entry.get("tier_of", {}).items()}
-        return ModelInfo(
-            id=name,
-            kind=kind,
-            description=str(entry.get("description", "")),
-            upstream_model=str(entry["upstream"]),
-            tier=TIERS[entry.get("tier", "free")],
-            credits=int(entry.get("credits", 0)),
-            parameters=tuple(families),
-            aspects=aspects,
-            tier_of=tier_of,
-            credits_of={str(k): int(v) for k, v in entry.get("credits_of", {}).items()},
-        )
-    except KeyError as exc:
-        raise ConfigError(f"{where}: missing or unknown value {exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def _family(name: str, aspects: tuple[Aspect, ...]) -> ParameterFamily:
-    values, default = FAMILY_VALUES[name]
-    if name in ("orientation", "aspect"):
-        values = tuple(v for v in values if Aspect(v) in aspects)
-    return ParameterFamily(name, values, default)
