@@ -331,7 +331,7 @@ class VideoRunner:
     def _job_failed(self, lease: Lease, status: VideoJobStatus) -> GatewayError:
         """A job Flow marked FAILED: content refusals as such, anything else as an upstream failure."""
         reason = status.reason or "PUBLIC_ERROR_UNKNOWN"
-        error = up.classify(up.GoogleError(500, "INTERNAL", (reason,)), endpoint="video.job")
+        error = up.classify_rpc(13, (reason,), endpoint="video.job")
         lease.report(decide(error).outcome, error=reason)
         text = f"{FRIENDLY_REASONS.get(reason, 'Flow failed the video')} ({reason})"
         if isinstance(error, up.UpstreamContentRejectedError):

@@ -20,7 +20,7 @@ from gateway.upstream.flow.canary import ShapeCanary
 from gateway.upstream.flow.evidence import EvidenceCase, load
 from gateway.upstream.flow.reasons import decode_status
 from gateway.upstream.flow.shapes import mismatch
-from gateway.upstream.flow.transport import ImageGenerationRequest
+from gateway.upstream.flow.transport import ImageGenerationRequest, JobState
 
 EVIDENCE = load()
 SETTINGS = BatchSettings()
@@ -260,3 +260,61 @@ def test_frames_and_the_canary() -> None:
     report = canary.report()
     assert report["as29s"]["count"] == 1 and report["jwpduf"]["count"] == 1
     assert "media-1" not in str(report)  # skeletons only, never values
+
+
+def test_every_disputed_point_names_a_setting_that_exists_with_the_fixture_default() -> None:
+    for point in EVIDENCE.disputed:
+        section, name = point.config.split(".")
+        assert section == "batch" and name in BatchSettings.__struct_fields__, point.config
+        default = getattr(SETTINGS, name)
+        choice = point.choice
+        if isinstance(default, dict) and isinstance(choice, dict):
+            assert choice.items() <= default.items(), point.config
+        else:
+            assert list(default) == choice if isinstance(default, tuple) else default == choice, point.config
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        [
+            8,
+            None,
+            [["type.googleapis.com/google.internal.labs.aisandbox.proto.common.v1.PublicAitkError", "%%%"]],
+        ],
+        [
+            8,
+            None,
+            [["type.googleapis.com/google.internal.labs.aisandbox.proto.common.v1.PublicAitkError", "CA=="]],
+        ],
+        [
+            8,
+            None,
+            [
+                [
+                    "type.googleapis.com/google.internal.labs.aisandbox.proto.common.v1.PublicAitkError",
+                    "CAEIAg==",
+                ]
+            ],
+        ],
+        [
+            8,
+            None,
+            [["type.googleapis.com/google.internal.labs.aisandbox.proto.common.v1.PublicAitkError", [999]]],
+        ],
+        [8, "free text mentioning PUBLIC_ERROR_UNUSUAL_ACTIVITY", []],
+    ],
+)
+def test_malformed_or_unknown_reasons_are_no_reasons(status: list[object]) -> None:
+    # Truncated, doubled, out-of-enum values and free text never classify anything.
+    assert decode_status(status).reasons == ()
+    assert isinstance(
+        up.classify_rpc(8, decode_status(status).reasons, endpoint="x"), up.UpstreamRateLimitedError
+    )
+
+
+def test_a_failed_jobs_reason_in_integer_form() -> None:
+    aitk = "type.googleapis.com/google.internal.labs.aisandbox.proto.common.v1.PublicAitkError"
+    record = ["m", P, "w", None, None, [None] * 8 + [[4, [3, None, [[aitk, [16]]]], ["X"], [1]]]]
+    (status,) = vrpc.parse_video_poll([None, None, [record]], [UpstreamMedia("m", P)])
+    assert (status.state, status.reason) == (JobState.FAILED, "PUBLIC_ERROR_SEXUAL")

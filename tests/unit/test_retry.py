@@ -19,6 +19,13 @@ from gateway.upstream.flow import errors as up
         (up.UpstreamUnavailableError, Outcome.TRANSIENT, True, True, 502, "upstream_error"),
         (up.UpstreamTimeoutError, Outcome.TRANSIENT, True, True, 504, "upstream_timeout"),
         (up.UpstreamProtocolError, Outcome.CLIENT_ERROR, False, False, 502, "upstream_error"),
+        (up.UpstreamOverloadedError, Outcome.OVERLOADED, False, False, 429, "rate_limit_exceeded"),
+        (up.UpstreamModelQuotaError, Outcome.MODEL_QUOTA, True, True, 429, "rate_limit_exceeded"),
+        (up.UpstreamConcurrencyError, Outcome.CONCURRENCY, True, True, 429, "rate_limit_exceeded"),
+        (up.UpstreamInProgressError, Outcome.CLIENT_ERROR, False, False, 503, "generation_in_progress"),
+        (up.UpstreamUnconfirmedError, Outcome.TRANSIENT, False, False, 502, "upstream_unconfirmed"),
+        (up.UpstreamInputRejectedError, Outcome.CLIENT_ERROR, False, False, 400, "invalid_input"),
+        (up.UpstreamFlaggedError, Outcome.FLAGGED, False, False, 502, "upstream_flagged"),
     ],
 )
 def test_table(
@@ -44,3 +51,26 @@ def test_rate_limit_carries_retry_after_and_quota_says_do_not_retry() -> None:
     assert limited.headers()["retry-after-ms"] == "20000"
     quota = decide(up.UpstreamQuotaError("x")).to_client(up.UpstreamQuotaError("x"))
     assert quota.headers()["x-should-retry"] == "false"
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        up.UpstreamInProgressError,
+        up.UpstreamUnconfirmedError,
+        up.UpstreamTimeoutError,
+        up.UpstreamWorkerGoneError,
+    ],
+)
+def test_what_may_have_created_a_job_is_never_sent_again(cls: type[up.UpstreamError]) -> None:
+    assert decide(cls("x")).resend is False
+
+
+def test_flagged_and_unconfirmed_tell_sdks_not_to_retry() -> None:
+    for cls in (up.UpstreamFlaggedError, up.UpstreamUnconfirmedError):
+        assert decide(cls("x")).to_client(cls("x")).headers()["x-should-retry"] == "false"
+
+
+def test_a_model_quota_is_back_at_utc_midnight() -> None:
+    client = decide(up.UpstreamModelQuotaError("x")).to_client(up.UpstreamModelQuotaError("x"))
+    assert client.retry_after is not None and 0 < client.retry_after <= 86_400

@@ -24,6 +24,7 @@ from gateway.config import BatchSettings
 from gateway.domain import Aspect, UpstreamMedia
 from gateway.upstream.flow.batch_rpcs import at, context, new_uuid
 from gateway.upstream.flow.errors import UpstreamProtocolError
+from gateway.upstream.flow.reasons import decode_status
 from gateway.upstream.flow.transport import JobState, VideoJobStatus, VideoLinks
 
 RPC_TEXT_TO_VIDEO = "YhhmEf"
@@ -202,8 +203,9 @@ def _record_status(record: object, job: UpstreamMedia) -> VideoJobStatus:
         return VideoJobStatus(job, state)
     if code == 5:
         return VideoJobStatus(job, state, CANCELLED_REASON, "Flow cancelled the job")
-    reason = at(status, 1, 1)
-    return VideoJobStatus(job, state, reason if isinstance(reason, str) else "", "")
+    # [4, [3, "PUBLIC_ERROR_…"], ["INTERNAL_REASON"], [1]]: [1] is a Status, in any of the reason forms.
+    reasons = decode_status(at(status, 1)).reasons
+    return VideoJobStatus(job, state, reasons[0] if reasons else "", "")
 
 
 def parse_video_links(payload: object) -> VideoLinks | None:
