@@ -131,11 +131,16 @@ def _write_worker_files(secret: str, sim: str, project: str, gateway_ws: str) ->
     return script
 
 
-def _write_demo_config(key: str, sim_port: int, worker_secret: str) -> Path:
+def _write_secret(name: str, value: str) -> None:
+    path = DEMO_DIR / name
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+
+
+def _write_demo_config(key: str, sim_port: int, worker_secret: str, admin_key: str) -> Path:
     DEMO_DIR.mkdir(exist_ok=True)
-    licence_file = DEMO_DIR / "licence"
-    licence_file.write_text(key + "\n")
-    licence_file.chmod(0o600)
+    _write_secret("licence", key)
+    _write_secret("admin-key", admin_key)
     sim = f"http://127.0.0.1:{sim_port}"
     accounts = "".join(
         f'[[accounts]]\nlabel = "{token}"\nsession_token = "{token}"\ngroups = {list(groups)!r}\n\n'.replace(
@@ -155,6 +160,7 @@ def _write_demo_config(key: str, sim_port: int, worker_secret: str) -> Path:
         f'[captcha]\nbase_url = "{sim}/captcha"\nclient_key = "{DEMO_CAPTCHA_KEY}"\n'
         f'task_type = "RecaptchaV3TaskProxylessM1S9"\n\n'
         f'[workers]\nsecret = "{worker_secret}"\n\n'
+        f'[admin]\nkey_sha256 = "{hash_key(admin_key)}"\n\n'
         "[tasks]\npoll_interval = 2.0\npoll_after_ms = 2000\nexpected_video_seconds = 8.0\n\n"
         f'[[licences]]\nid = "demo"\nname = "demo licence"\nkey_sha256 = "{hash_key(key)}"\n\n{accounts}'
     )
@@ -165,7 +171,8 @@ async def _run_demo() -> None:
     from gateway.simulator import SimAccount, Simulator, SimulatorConfig  # noqa: PLC0415 - demo-only dependency
 
     key, sim_port, worker_secret = new_licence_key(), _free_port(), secrets.token_urlsafe(24)
-    settings: Settings = load_settings(_write_demo_config(key, sim_port, worker_secret))
+    admin_key = "sk-admin-" + secrets.token_urlsafe(32)
+    settings: Settings = load_settings(_write_demo_config(key, sim_port, worker_secret, admin_key))
     configure_logging(settings.logging)
     sim = Simulator(
         SimulatorConfig(captcha_client_key=DEMO_CAPTCHA_KEY),
@@ -182,7 +189,8 @@ async def _run_demo() -> None:
         await runner.setup()
     await web.TCPSite(runners[0], "127.0.0.1", sim_port).start()
     await web.TCPSite(runners[1], settings.server.host, settings.server.port).start()
-    base = f"http://{settings.server.host}:{settings.server.port}{settings.server.base_path}/v1"
+    origin = f"http://{settings.server.host}:{settings.server.port}"
+    base = f"{origin}{settings.server.base_path}/v1"
     worker = _write_worker_files(
         worker_secret,
         f"http://127.0.0.1:{sim_port}",
@@ -192,6 +200,8 @@ async def _run_demo() -> None:
     sys.stdout.write(
         f"\nFlow simulator:  http://127.0.0.1:{sim_port}\nGateway:         {base}\n"
         f"Licence key:     {key}   (also in {DEMO_DIR / 'licence'})\n"
+        f"Admin API:       {origin}/admin   (key in {DEMO_DIR / 'admin-key'}; "
+        f"python -m gateway doctor --url {origin} --admin-key {DEMO_DIR / 'admin-key'})\n"
         f"Browser worker:  sh {worker}   (Chromium; then use model names like nano_banana|[browser])\n"
         "\nPress Ctrl-C to stop.\n\n"
     )

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the command; its exit status."""
     key = (sys.stdin.readline() if args.admin_key == STDIN else Path(args.admin_key).read_text()).strip()
     try:
-        checks = asyncio.run(_ask(args.url.rstrip("/"), key, aiohttp.ClientTimeout(total=args.timeout)))
+        checks = asyncio.run(ask(args.url.rstrip("/"), key, aiohttp.ClientTimeout(total=args.timeout)))
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         sys.stderr.write(f"error: could not ask the gateway: {exc}\n")
         return 2
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(c.get("ok") for c in checks) else 1
 
 
-async def _ask(url: str, key: str, limit: aiohttp.ClientTimeout) -> list[dict[str, Any]]:
+async def ask(url: str, key: str, limit: aiohttp.ClientTimeout) -> list[dict[str, Any]]:
+    """The doctor's checks, from ``POST /admin/doctor``; ValueError with the status otherwise."""
     async with (
         aiohttp.ClientSession(timeout=limit) as http,
         http.post(f"{url}/admin/doctor", headers={"Authorization": f"Bearer {key}"}) as resp,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from gateway.domain import AccountRecord, Tier
+from gateway.domain import AccountKind, AccountRecord, Tier
 from gateway.pool import policy
 from gateway.pool.account import Account, Usage
 from gateway.pool.policy import AccountState
@@ -125,7 +125,7 @@ def view_of(account: Account, now: float) -> AccountView:
         daily={c.value: n for c, n in account.daily.items() if n},
         usage=asdict(account.usage),
         refused={f: until for f, until in account.refused.items() if until > now},
-        models=account.models if account.offers is not None else None,
+        models=account.models if account.offers is not None and account.kind is AccountKind.WORKER else None,
         catalogue_problems=account.problems,
         email=account.email,
         source=account.source,

@@ -26,6 +26,7 @@ from gateway.pool.pool import AccountPool
 from gateway.pool.records import AccountView
 from gateway.service.account_book import AccountBook, AccountInput, ImportResult
 from gateway.store.base import Store
+from gateway.upstream.flow.rest import REST_OFFERS
 from gateway.upstream.flow.workers import AnnouncedAccount
 
 log = structlog.get_logger("gateway.service.accounts")
@@ -286,8 +287,10 @@ def _copy(definition: AccountDefinition, account: Account) -> None:
         capability: cap for capability, cap in caps.items() if cap > 0
     }  # empty: no checks at all
     account.declared_tier = TIER_NAMES.get(definition.tier) if definition.tier else None
-    if account.declared_tier is not None:
-        account.tier = account.declared_tier
+    if account.declared_tier is not None and not account.info_at:
+        account.tier = account.declared_tier  # until Flow says what it is (then Flow wins)
+    if definition.kind is AccountKind.REST:
+        account.offers = REST_OFFERS  # the REST hosts have no catalogue to read: a fixed one
     account.source = definition.source
     account.enabled = definition.enabled
     account.created_at, account.updated_at = definition.created_at, definition.updated_at

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from gateway.cli import doctor as cli_doctor
 from gateway.licensing import hash_key
 from gateway.simulator import SimAccount, SimulatorConfig
 from gateway.upstream.flow.batch import decode_freq
@@ -294,3 +297,18 @@ async def test_an_unknown_reply_shape_is_counted_and_shown_without_values(
         'gateway_upstream_shape_mismatch_total{rpc="ogiZ0b"} 1.0'
         in await (await gateway.get("/metrics")).text()
     )
+
+
+async def test_the_doctor_command_prints_the_report(
+    ultra: ScriptedWorker, gateway: TestClient, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "admin-key"
+    key_file.write_text(ADMIN_KEY + "\n")
+    url = str(gateway.make_url("")).rstrip("/")
+    checks = await cli_doctor.ask(url, ADMIN_KEY, aiohttp.ClientTimeout(total=30))
+    text = cli_doctor.render(checks)
+    assert text.startswith("ok  ultra (wrk_") and "tier: ultra (read from Flow)" in text
+    assert "omni_flash" in text and "NOT_FOUND, as expected" in text
+    with pytest.raises(ValueError, match="HTTP 401"):
+        await cli_doctor.ask(url, "wrong", aiohttp.ClientTimeout(total=30))
+    assert cli_doctor.render([]).startswith("no browser worker is connected")

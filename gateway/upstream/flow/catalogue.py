@@ -225,3 +225,18 @@ def _ints(value: object) -> frozenset[int]:
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def legacy_offers(families: Iterable[str], image_codes: Iterable[str]) -> frozenset[str]:
+    """What an account of the legacy REST path can do, in the same tokens: the Veo families in every
+    task, length and aspect, both upscales, and the image codes it knows (the REST hosts predate
+    Nano Banana 2.1, 2 Lite and Omni Flash, so they are not offered there)."""
+    videos = {
+        video_need(family, mode, seconds, aspect)
+        for family in families
+        for mode in MODE_REQUIREMENTS
+        for seconds in (4, 6, 8)
+        for aspect in ("9:16", "16:9")
+    }
+    images = {image_need(code) for code in (*image_codes, *IMAGE_UPSCALES.values())}
+    return frozenset(videos | images | {upscale_need(r) for r in ("1080p", "4K")})

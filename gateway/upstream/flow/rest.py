@@ -22,10 +22,12 @@ from gateway.domain import (
     ImageResolution,
     UpstreamMedia,
     VideoResolution,
+    VideoSpeed,
 )
 from gateway.upstream.flow import rest_schemas as wire
 from gateway.upstream.flow import rest_video_schemas as video_wire
 from gateway.upstream.flow import video_keys
+from gateway.upstream.flow.catalogue import legacy_offers
 from gateway.upstream.flow.errors import UpstreamNotFoundError, UpstreamProtocolError
 from gateway.upstream.flow.rest_client import Redirect, RestClient
 from gateway.upstream.flow.transport import (
@@ -42,6 +44,9 @@ from gateway.upstream.flow.transport import (
 from gateway.upstream.http import FlowSessions
 
 MEDIA_REDIRECT = "/fx/api/trpc/media.getMediaUrlRedirect"
+# The image models of the REST hosts (flow-protocol.md §5), and what a REST account can be asked for.
+REST_IMAGE_CODES = ("NARWHAL", "GEM_PIX_2", "IMAGEN_3_5")
+REST_OFFERS = legacy_offers((video_keys.FAMILIES[speed] for speed in VideoSpeed), REST_IMAGE_CODES)
 
 
 class RestTransport:
