@@ -109,6 +109,8 @@ class Catalog:
         base, params, name_groups = _split(model)
         info = self.get(base)
         chosen = _parse_params(info, params)
+        if "extend" in chosen and "speed" not in chosen and info.extend_speed:
+            chosen["speed"] = info.extend_speed  # Flow's own Extend runs on Lite unless told otherwise
         _apply_fields(info, chosen, size=size, seconds=seconds, quality=quality)
         return _spec(info, chosen, name_groups if name_groups is not None else _clean_groups(groups))
 

@@ -33,7 +33,8 @@ class ModelInfo:
 
     ``upstream_models`` are the Flow model codes that serve it, in order of preference: an account
     uses the first its own Flow catalogue lists (Nano Banana 2.1 replaced 2 on migrated accounts),
-    and an account whose catalogue is unknown the first. For videos, ``upstream_of`` names Flow's model
+    and an account whose catalogue is unknown the first. ``extend_speed`` is the speed an ``extend``
+    without one uses (Flow's own Extend is Veo 3.1 Lite). For videos, ``upstream_of`` names Flow's model
     family per speed (``fast`` → ``veo_3_1_fast``), ``upstream_model`` being the default speed's.
     """
 
@@ -49,6 +50,7 @@ class ModelInfo:
     credits_of: Mapping[str, int]
     upstream_models: tuple[str, ...] = ()
     upstream_of: Mapping[str, str] = field(default_factory=dict)
+    extend_speed: str | None = None
 
     def valid_tokens(self) -> list[str]:
         """Every parameter token this model accepts, for error messages."""
@@ -112,6 +114,7 @@ def _model(name: str, entry: Any, path: str | Path) -> ModelInfo:
             credits_of={str(k): int(v) for k, v in entry.get("credits_of", {}).items()},
             upstream_models=upstreams,
             upstream_of={str(k): str(v) for k, v in entry.get("upstream_of", {}).items()},
+            extend_speed=str(entry["extend_speed"]) if "extend_speed" in entry else None,
         )
     except KeyError as exc:
         raise ConfigError(f"{where}: missing or unknown value {exc}") from None
