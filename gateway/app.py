@@ -85,7 +85,8 @@ def create_app(settings: Settings) -> web.Application:
         rules=Rules(
             base_cooldown=settings.pool.base_cooldown,
             max_cooldown=settings.pool.max_cooldown,
-            failures_to_disable=settings.pool.failures_to_disable,
+            transient_cooldown=settings.pool.transient_cooldown,
+            max_transient_cooldown=settings.pool.max_transient_cooldown,
             auth_failures_to_relogin=settings.pool.auth_failures_to_relogin,
             refusal_ttl=settings.pool.refusal_ttl,
             flagged_pause=settings.pool.flagged_pause,

@@ -128,7 +128,8 @@ class TaskSettings(_Section, frozen=True):
     """Durable tasks (videos, asynchronous images): polling, deadlines, what clients are told.
 
     Polls are batched: every ``poll_interval`` seconds one status call per account and project asks
-    for up to ``poll_batch`` jobs. ``video_deadline`` bounds a generation from its submit
+    for up to ``poll_batch`` jobs; a failed poll backs off (doubling, up to ``max_poll_backoff``) and
+    never fails a job: only Flow or the job's deadline does. ``video_deadline`` bounds a generation from its submit
     (``relaxed_deadline`` one in Ultra's slower low-priority queue), and
     ``upscale_deadline`` the upscale after it; ``queue_timeout`` how long a task may wait for a free
     account. ``expected_*_seconds`` only shape the progress estimate (Flow reports no percentage).
@@ -136,7 +137,7 @@ class TaskSettings(_Section, frozen=True):
 
     poll_interval: float = 5.0
     poll_batch: int = 20
-    max_poll_errors: int = 5
+    max_poll_backoff: float = 60.0
     video_deadline: float = 900.0
     relaxed_deadline: float = 3600.0
     upscale_deadline: float = 1800.0
@@ -157,7 +158,8 @@ class PoolSettings(_Section, frozen=True):
     max_waiters: int = 1000
     base_cooldown: float = 30.0
     max_cooldown: float = 900.0
-    failures_to_disable: int = 5
+    transient_cooldown: float = 5.0
+    max_transient_cooldown: float = 300.0
     auth_failures_to_relogin: int = 2
     refusal_ttl: float = 6 * 3600.0
     flagged_pause: float = 1800.0

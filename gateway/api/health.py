@@ -1,6 +1,13 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (the store answers and some account can serve)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (the store answers and some account can serve).
+
+An upstream incident (most accounts failing together) is reported in ``/readyz``'s body but does not
+make the replica unready: every replica sees the same Flow, and a load balancer taking them all out
+would turn the gateway's clear 503 (with when to retry) into connection errors.
+"""
 
 from __future__ import annotations
+
+import time
 
 from aiohttp import web
 
@@ -20,5 +27,16 @@ async def readyz(request: web.Request) -> web.Response:
     accounts = request.app[keys.POOL].snapshot()
     serving = sum(1 for a in accounts if a.state in SERVING)
     ready = store_ok and serving > 0
-    body = {"status": "ready" if ready else "not_ready", "store": store_ok, "accounts_serving": serving}
+    body: dict[str, object] = {
+        "status": "ready" if ready else "not_ready",
+        "store": store_ok,
+        "accounts_serving": serving,
+    }
+    incident = request.app[keys.POOL].incident
+    if incident.active(time.time()):
+        body["upstream_incident"] = {
+            "since": incident.since,
+            "until": incident.until,
+            "accounts_failing": len(incident.failing),
+        }
     return json_response(body, status=200 if ready else 503)

@@ -132,7 +132,9 @@ class Account:
         return self.inflight[capability] / limit if limit > 0 else 1.0
 
     def has_room(self, capability: Capability) -> bool:
-        """True while in-flight leases are under the limit."""
+        """True while in-flight leases are under the limit (one lease in all while half-open)."""
+        if self.health.probing and any(self.inflight.values()):
+            return False
         return self.inflight[capability] < self.limits.get(capability, 0)
 
     def blocked_until(self, capability: Capability, now: float) -> float:

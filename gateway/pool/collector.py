@@ -6,6 +6,7 @@ operator-chosen names), so 10,000 accounts cost a handful of series.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -65,6 +66,11 @@ class PoolCollector(Collector):
             picks.add_metric([capability], count)
         cooldowns = CounterMetricFamily("gateway_pool_cooldowns", "Cooldowns started after a 429.")
         cooldowns.add_metric([], self._pool.cooldowns)
+        incident = GaugeMetricFamily(
+            "gateway_upstream_incident",
+            "1 while most accounts fail together and the pool backs off (an upstream incident).",
+        )
+        incident.add_metric([], 1.0 if self._pool.incident.active(time.time()) else 0.0)
         yield from (
             accounts,
             inflight,
@@ -76,6 +82,7 @@ class PoolCollector(Collector):
             outcomes,
             picks,
             cooldowns,
+            incident,
         )
 
 

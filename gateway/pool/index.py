@@ -177,6 +177,21 @@ class SelectionIndex:
                 return reach, back
         return Reach.NONE, 0.0
 
+    def free_within(self, want: Want, now: float, budget: float) -> bool:
+        """Whether a capable account is busy, or ready again within ``budget`` seconds (stops at the
+        first: only called when no account could be picked, and busy pools find one at once)."""
+        for klass in self._matching(want):
+            for account_id in klass.members:
+                account = self._accounts[account_id]
+                if account_id in want.exclude or account.health.state not in SERVING:
+                    continue
+                if not account.serves(want.needs) or account.refuses(want.feature, now):
+                    continue
+                ready_at = max(account.health.cooldown_until, account.blocked_until(want.capability, now))
+                if ready_at - now <= budget:
+                    return True
+        return False
+
     def soonest_ready(self, want: Want, now: float) -> float | None:
         """Seconds until the soonest cooldown of a capable account ends, if any is cooling."""
         ends = []

@@ -52,8 +52,8 @@ class Rules:
     base_cooldown: float = 30.0
     max_cooldown: float = 900.0
     auth_failures_to_relogin: int = 2
-    failures_to_disable: int = 5
     transient_cooldown: float = 5.0
+    max_transient_cooldown: float = 300.0
     refusal_ttl: float = 6 * 3600.0
     flagged_pause: float = 1800.0
 
@@ -69,6 +69,12 @@ class Health:
     rate_limit_streak: int = 0
     auth_failures: int = 0
     consecutive_failures: int = 0
+
+    @property
+    def probing(self) -> bool:
+        """Half-open: after transient failures the account serves one request at a time until one
+        succeeds."""
+        return self.consecutive_failures > 0
 
 
 def can_serve(health: Health, now: float) -> bool:
@@ -150,13 +156,17 @@ def _auth_failed(health: Health, *, now: float, rules: Rules) -> Health:
 
 
 def _transient(health: Health, *, now: float, rules: Rules) -> Health:
+    """A 5xx, a timeout, a reset: the account cools down, the longer the more failures in a row
+    (``transient_cooldown`` doubling up to ``max_transient_cooldown``), and is then tried by one
+    request at a time until one succeeds (half-open, see ``Account.has_room``). Never a permanent
+    state: a short upstream blip must not take accounts out for good."""
     failures = health.consecutive_failures + 1
-    if failures >= rules.failures_to_disable:
-        return replace(
-            health,
-            state=AccountState.DISABLED,
-            reason=f"{failures} consecutive failures",
-            since=now,
-            consecutive_failures=failures,
-        )
-    return replace(health, consecutive_failures=failures, cooldown_until=now + rules.transient_cooldown)
+    seconds = min(rules.max_transient_cooldown, rules.transient_cooldown * 2 ** (failures - 1))
+    return replace(
+        health,
+        state=AccountState.COOLING_DOWN,
+        reason="upstream failures",
+        since=now,
+        consecutive_failures=failures,
+        cooldown_until=max(health.cooldown_until, now + seconds),
+    )

@@ -17,52 +17,26 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+
+import structlog
 
 from gateway.domain import AccountRecord, Capability, Tier
-from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavailableError
+from gateway.errors import NoCapacityError, ServiceUnavailableError
 from gateway.pool import policy
 from gateway.pool.account import QUOTA, Account, next_midnight
-from gateway.pool.index import Reach, SelectionIndex, Want
+from gateway.pool.admission import check_capable, no_capacity, worth_waiting
+from gateway.pool.incident import IncidentWatch
+from gateway.pool.index import SelectionIndex, Want
+from gateway.pool.lease import Lease, OutcomeDetail
 from gateway.pool.policy import AccountState, Outcome
 from gateway.pool.records import AccountView, apply_record, record_of, view_of
 
+__all__ = ["AccountPool", "Catalogue", "Lease", "LeaseRequest", "OutcomeDetail"]
+
+log = structlog.get_logger("gateway.pool")
 LeaseRequest = Want
 # What an account's catalogue told: its offers (None: unknown), model keys, what could not be read.
 Catalogue = tuple[frozenset[str] | None, tuple[str, ...], tuple[str, ...]]
-
-
-class Lease:
-    """One held slot on one account; report the outcome before leaving the context."""
-
-    def __init__(self, pool: AccountPool, account: Account, request: LeaseRequest) -> None:
-        self.account = account
-        self.capability = request.capability
-        self.request = request
-        self._pool = pool
-        self.outcome: Outcome | None = None
-
-    def report(
-        self, outcome: Outcome, *, retry_after: float | None = None, error: str = "", credits: int = 0
-    ) -> None:
-        """Record what happened (``error``: the failure's class; ``credits``: what a success cost)."""
-        self.outcome = outcome
-        self._pool.record(
-            self.account,
-            outcome,
-            retry_after=retry_after,
-            detail=OutcomeDetail(self.capability, self.request.feature, error, credits),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeDetail:
-    """The context of an outcome: which capability and feature, the error class, the credits spent."""
-
-    capability: Capability = Capability.IMAGE
-    feature: str = ""
-    error: str = ""
-    credits: int = 0
 
 
 class AccountPool:
@@ -92,6 +66,7 @@ class AccountPool:
         self._dirty: set[str] = set()
         # Features Flow is short of capacity for, for everybody (OVERLOADED), until a time.
         self.paused: dict[str, float] = {}
+        self.incident = IncidentWatch()
         self._index = SelectionIndex()
         for account in self._accounts.values():
             self._index.update(account, clock())
@@ -199,8 +174,18 @@ class AccountPool:
         self.outcomes[outcome.value] += 1
         if outcome is Outcome.SUCCESS:
             account.usage.produced(detail.capability, credits=detail.credits, now=now)
+            if self.incident.succeeded(account.id):
+                log.info("upstream_incident_over")
         else:
             account.usage.failed(detail.error or outcome.value, now=now)
+        if outcome is Outcome.TRANSIENT:
+            serving = sum(1 for a in self._accounts.values() if a.health.state in policy.SERVING)
+            if self.incident.failed(account.id, now=now, serving=serving):
+                log.warning(
+                    "upstream_incident",
+                    accounts_failing=len(self.incident.failing),
+                    until=self.incident.until,
+                )
         if outcome is Outcome.RATE_LIMITED:
             self.cooldowns += 1
         elif outcome is Outcome.CAPTCHA:
@@ -345,6 +330,8 @@ class AccountPool:
             return account
         if self.waiting >= self._max_waiters:
             raise self._no_capacity(request)  # the queue is full: do not make it longer
+        if not worth_waiting(self._index, request, self._clock(), self._wait_timeout):
+            raise self._no_capacity(request)  # all cool down beyond the budget: say when, now
         self.waiting += 1
         started = self._clock()
         try:
@@ -383,50 +370,10 @@ class AccountPool:
         self._check_capable(request)
 
     def _check_capable(self, request: LeaseRequest) -> None:
-        """An immediate error when no account could ever serve this request (cheap: classes, not accounts)."""
-        in_group, entitled = self._index.classes(request)
-        if not in_group:
-            names = ", ".join(sorted(request.groups))
-            raise PermissionDeniedError(
-                f"no account in group(s) {names} can serve this request",
-                param="model",
-                code="no_account_in_group",
-            )
-        if not entitled:
-            raise PermissionDeniedError(
-                f"this model needs a Flow {request.tier.label} account and none is available", param="model"
-            )
-        now = self._clock()
-        paused = self.paused.get(request.feature, 0.0) if request.feature else 0.0
-        if paused > now:
-            raise NoCapacityError(
-                f"Flow is short of capacity for {request.feature}; retry later", retry_after=paused - now
-            )
-        reach, back = self._index.reach(request, now)
-        if reach is Reach.EXHAUSTED:
-            raise NoCapacityError(
-                f"every Flow account able to serve {request.feature} has used its daily quota of it",
-                retry_after=max(1.0, back - now),
-            )
-        if reach is Reach.REFUSED:
-            raise PermissionDeniedError(
-                f"Flow refuses {request.feature} to every account able to serve it", param="model"
-            )
-        if reach is Reach.UNOFFERED:
-            raise PermissionDeniedError(
-                f"no Flow account's catalogue offers {request.feature or 'this request'}",
-                param="model",
-                code="model_not_offered",
-            )
-        if reach is Reach.NONE:
-            raise ServiceUnavailableError("no usable Flow account for this request right now", retry_after=30)
+        check_capable(self._index, request, self._clock(), paused=self.paused, incident=self.incident)
 
     def _no_capacity(self, request: LeaseRequest) -> NoCapacityError:
-        soonest = self._index.soonest_ready(request, self._clock())
-        return NoCapacityError(
-            "every Flow account able to serve this request is busy or cooling down; retry later",
-            retry_after=max(1.0, soonest if soonest is not None else 1.0),
-        )
+        return no_capacity(self._index, request, self._clock())
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -83,10 +83,19 @@ class AccountRegistry:
         for definition in definitions:
             self._reflect(definition, Health(since=self._clock()))
         self._pool.restore(await self._store.get_accounts())
+        self._heal_old_verdicts()
         for definition in definitions:
             self._reconsider(definition)
         log.info("accounts_loaded", accounts=len(definitions))
         return len(definitions)
+
+    def _heal_old_verdicts(self) -> None:
+        """Earlier versions disabled an account after a few transient failures, and kept it so. Only
+        an administrator disables now: such a saved verdict is lifted at start."""
+        for account in self._pool.accounts:
+            health = account.health
+            if health.state is AccountState.DISABLED and health.reason != ADMIN_DISABLED:
+                self._pool.set_health(account.id, Health(since=self._clock()))
 
     async def sync(self) -> bool:
         """Reflect changes made through the store by someone else; True when there were any."""

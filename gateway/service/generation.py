@@ -36,6 +36,7 @@ from gateway.media.images import sniff_mime
 from gateway.media.storage import MediaStore, StoredMedia
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.account import Account
+from gateway.pool.admission import INCIDENT
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
 from gateway.service.entitlement import credentials_of, ensure_entitled
@@ -161,9 +162,10 @@ class ImageService:
                     lease.report(Outcome.SUCCESS, credits=job.spec.credits * len(results))
                     self._pool.spend(lease.account.id, job.spec.credits * len(results))
                     return results
-            except GatewayError:
-                # The pool found no account after an upstream failure: the failure explains it best.
-                if leased or last is None:
+            except GatewayError as exc:
+                # The pool found no account after an upstream failure: the failure explains it best,
+                # unless the pool saw an incident (most accounts failing): that says more.
+                if leased or last is None or exc.code == INCIDENT:
                     raise
                 raise decide(last).to_client(last) from None
         assert last is not None

@@ -2,8 +2,10 @@
 
 Runners ``await poller.wait(...)`` for their job; one loop wakes every ``poll_interval`` seconds,
 groups the due jobs by (account, project), asks each group's transport for up to ``poll_batch``
-jobs per call, and resolves the waiters whose jobs finished (or failed, or whose polls kept
-failing). Waiters can come and go at any time; a cancelled waiter simply stops being polled.
+jobs per call, and resolves the waiters whose jobs finished or failed upstream. A failed poll backs
+the batch off (doubling up to ``max_poll_backoff``) and never fails a job: the video is paid for, so
+only Flow or the runner's deadline ends it. Waiters can come and go at any time; a cancelled waiter
+simply stops being polled.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class VideoPoller:
     async def wait(
         self, creds: FlowCredentials, kind: AccountKind, job: UpstreamMedia, *, first_in: float | None = None
     ) -> VideoJobStatus:
-        """The job's terminal status (succeeded or failed); raises the poll error after too many."""
+        """The job's terminal status (succeeded or failed); poll errors only delay it."""
         future: asyncio.Future[VideoJobStatus] = asyncio.get_running_loop().create_future()
         delay = self._settings.poll_interval if first_in is None else first_in
         watch = _Watch(job, creds, kind, future, self._clock() + delay)
@@ -147,12 +149,10 @@ class VideoPoller:
         log.warning(
             "video_poll_failed", account=batch[0].creds.account_id, error=type(exc).__name__, jobs=len(batch)
         )
-        next_at = self._clock() + self._settings.poll_interval
         # A worker that went away may come back: the job goes on upstream meanwhile, so its absence
-        # does not count against the job (the runner's deadline still bounds the wait).
+        # does not make the next poll wait longer (the runner's deadline still bounds the wait).
         strike = 0 if isinstance(exc, UpstreamWorkerGoneError) else 1
         for watch in batch:
             watch.errors += strike
-            watch.next_at = next_at
-            if watch.errors >= self._settings.max_poll_errors and not watch.done.done():
-                watch.done.set_exception(exc)
+            delay = self._settings.poll_interval * 2 ** max(0, watch.errors - 1)
+            watch.next_at = self._clock() + min(self._settings.max_poll_backoff, delay)

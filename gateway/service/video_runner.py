@@ -46,6 +46,7 @@ from gateway.errors import (
 from gateway.media.storage import MediaStore
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.account import Account
+from gateway.pool.admission import INCIDENT
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
 from gateway.service.entitlement import credentials_of, ensure_entitled
@@ -163,8 +164,8 @@ class VideoRunner:
             async with AsyncExitStack() as stack:
                 try:
                     lease = await self._lease(stack, plan, task, exclude)
-                except GatewayError:
-                    if last is None:
+                except GatewayError as exc:
+                    if last is None or exc.code == INCIDENT:
                         raise
                     raise decide(last).to_client(last) from None
                 try:

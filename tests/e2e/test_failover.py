@@ -116,7 +116,9 @@ async def test_5xx_is_retried_a_bounded_number_of_times(
 ) -> None:
     simulator.sim.faults.add(route="images.generate", kind="internal", count=10)
     resp = await http.post("/v1/images/generations", json=BODY, headers=auth)
-    assert resp.status == 502
-    assert simulator.sim.stats.calls("images.generate") == 2  # max_attempts, never the same account twice
+    # Both accounts failed in a row: an upstream incident (503, with when to come back), not two
+    # bad accounts; never the same account twice, and nothing spent once every account failed.
+    assert resp.status == 503 and (await resp.json())["error"]["code"] == "upstream_incident"
+    assert simulator.sim.stats.calls("images.generate") == 2
     metrics = await (await http.get("/metrics")).text()
     assert 'gateway_pool_outcomes_total{outcome="transient"} 2.0' in metrics

@@ -6,8 +6,8 @@ RULES = Rules(
     base_cooldown=30,
     max_cooldown=300,
     auth_failures_to_relogin=2,
-    failures_to_disable=3,
     transient_cooldown=5,
+    max_transient_cooldown=40,
 )
 
 
@@ -48,15 +48,17 @@ def test_auth_failures_lead_to_relogin() -> None:
     assert not can_serve(h, 10_000)
 
 
-def test_transient_strikes_then_disabled() -> None:
-    h = Health()
-    for i in range(2):
-        h = apply(h, Outcome.TRANSIENT, now=i, retry_after=None, rules=RULES)
-        assert h.state is AccountState.ACTIVE
-        assert not can_serve(h, i + 4.9)
-    h = apply(h, Outcome.TRANSIENT, now=3, retry_after=None, rules=RULES)
-    assert h.state is AccountState.DISABLED
-    assert "3 consecutive" in h.reason
+def test_transient_failures_back_off_and_never_disable() -> None:
+    h, now, cooldowns = Health(), 0.0, []
+    for _ in range(8):
+        h = apply(h, Outcome.TRANSIENT, now=now, retry_after=None, rules=RULES)
+        assert h.state is AccountState.COOLING_DOWN and h.probing
+        cooldowns.append(h.cooldown_until - now)
+        assert not can_serve(h, h.cooldown_until - 0.1) and can_serve(h, h.cooldown_until)
+        now = h.cooldown_until
+    assert cooldowns == [5, 10, 20, 40, 40, 40, 40, 40]  # doubling, capped: never a permanent state
+    h = apply(h, Outcome.SUCCESS, now=now, retry_after=None, rules=RULES)
+    assert (h.state, h.consecutive_failures, h.probing) == (AccountState.ACTIVE, 0, False)
 
 
 def test_quota_means_out_of_credits() -> None:

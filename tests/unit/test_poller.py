@@ -54,7 +54,7 @@ def creds(account: str) -> FlowCredentials:
 @pytest.fixture
 def setup() -> tuple[VideoPoller, FakeFlow, FakeClock]:
     flow, clock = FakeFlow(), FakeClock()
-    settings = TaskSettings(poll_interval=5.0, poll_batch=5, max_poll_errors=3)
+    settings = TaskSettings(poll_interval=5.0, poll_batch=5, max_poll_backoff=20.0)
     return VideoPoller({AccountKind.REST: flow}, settings, clock=clock), flow, clock  # type: ignore[dict-item]
 
 
@@ -117,24 +117,26 @@ async def test_a_job_missing_from_the_reply_stays_pending(
     assert poller.stats.watching == 0
 
 
-async def test_polls_that_keep_failing_fail_the_wait(setup: tuple[VideoPoller, FakeFlow, FakeClock]) -> None:
+async def test_failing_polls_back_off_and_never_fail_a_paid_video(
+    setup: tuple[VideoPoller, FakeFlow, FakeClock],
+) -> None:
     poller, flow, clock = setup
     (waiter,) = await watch(poller, "a", ["j"])
-    flow.fail_next = 2
-    for _ in range(2):  # two failures are survived
+    flow.fail_next = 100
+    calls, times = poller.stats.calls, []
+    for _ in range(120):  # ten minutes of a status call that keeps failing, in 5 s steps
         clock.now += 5
-        await poller.poll_due()
-    assert not waiter.done()
-    flow.states["j"] = JobState.RUNNING
-    clock.now += 5
-    await poller.poll_due()  # a success resets the count
-    flow.fail_next = 3
-    for _ in range(3):
-        clock.now += 5
-        await poller.poll_due()
-    with pytest.raises(up.UpstreamUnavailableError):
-        await waiter
-    assert poller.stats.errors == 5
+        if await poller.poll_due():
+            times.append(clock.now)
+    assert not waiter.done()  # only Flow or the runner's deadline ends a paid video
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert gaps[:4] == [5, 10, 20, 20] and max(gaps) == 20  # doubling, capped at max_poll_backoff
+    assert poller.stats.calls - calls == len(times) < 40
+    flow.fail_next = 0
+    flow.states["j"] = JobState.SUCCEEDED
+    clock.now += 20
+    await poller.poll_due()
+    assert (await waiter).state is JobState.SUCCEEDED
 
 
 async def test_a_worker_away_does_not_fail_the_job(setup: tuple[VideoPoller, FakeFlow, FakeClock]) -> None:
@@ -146,7 +148,7 @@ async def test_a_worker_away_does_not_fail_the_job(setup: tuple[VideoPoller, Fak
     (waiter,) = await watch(poller, "a", ["j"])
     answer = flow.poll_videos
     flow.poll_videos = gone  # type: ignore[method-assign]
-    for _ in range(10):  # far more than max_poll_errors
+    for _ in range(10):
         clock.now += 5
         await poller.poll_due()
     assert not waiter.done()
