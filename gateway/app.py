@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -25,7 +26,7 @@ from gateway.config import Settings
 from gateway.domain import AccountKind, Kind
 from gateway.licensing import LicenceRegistry
 from gateway.media.fetch import RemoteImageFetcher, create_fetch_session
-from gateway.media.signing import UrlSigner, signing_key_from
+from gateway.media.signing import UrlSigner
 from gateway.media.storage import DiskMediaStore
 from gateway.middleware.admin import admin_middleware, is_admin_path
 from gateway.middleware.errors import error_middleware
@@ -51,6 +52,7 @@ from gateway.service.task_metrics import TaskCollector
 from gateway.service.tasks import TaskEngine
 from gateway.service.video_runner import VideoRunner
 from gateway.service.videos import VideoRequests
+from gateway.store.base import Store
 from gateway.store.factory import store_for
 from gateway.upstream.flow import evidence
 from gateway.upstream.flow.batch_caller import BatchCaller
@@ -60,6 +62,8 @@ from gateway.upstream.flow.rest import RestTransport
 from gateway.upstream.flow.transport import FlowTransport, TokenSource
 from gateway.upstream.flow.workers import AccountListener, AnnouncedAccount, WorkerHub
 from gateway.upstream.http import open_client_session, open_flow_sessions
+
+SIGNING_KEY = "media_signing_key"
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -167,7 +171,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             catalog=app[keys.CATALOG],
             canary=app[keys.CANARY],
         )
-        resolver = _media_services(app, transports, fetch_session)
+        resolver = _media_services(app, transports, fetch_session, await _signing_key(settings, store))
         await _task_services(app, stack, transports, resolver)
         keeper = AccountStateKeeper(app[keys.POOL], store)
         stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
@@ -180,16 +184,29 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _signing_key(settings: Settings, store: Store) -> bytes:
+    """The operator's signing key, else one the gateway made once and keeps in the store (so that
+    signed URLs survive a restart)."""
+    if settings.media.signing_key:
+        return settings.media.signing_key.encode()
+    kept = await store.get_secret(SIGNING_KEY)
+    if kept is None:
+        kept = secrets.token_urlsafe(32)
+        await store.set_secret(SIGNING_KEY, kept)
+    return kept.encode()
+
+
 def _media_services(
-    app: web.Application, transports: dict[AccountKind, FlowTransport], fetch_session: ClientSession
+    app: web.Application,
+    transports: dict[AccountKind, FlowTransport],
+    fetch_session: ClientSession,
+    signing_key: bytes,
 ) -> InputResolver:
     """Media storage, signed URLs, input resolution and the image service."""
     settings, store = app[keys.SETTINGS], app[keys.STORE]
     media = DiskMediaStore(Path(settings.media.root))
     app[keys.MEDIA] = media
-    app[keys.SIGNER] = UrlSigner(
-        signing_key_from(settings.media.signing_key), ttl=settings.media.url_ttl_seconds
-    )
+    app[keys.SIGNER] = UrlSigner(signing_key, ttl=settings.media.url_ttl_seconds)
     fetcher = RemoteImageFetcher(
         fetch_session,
         max_bytes=settings.media.max_input_bytes,

@@ -204,6 +204,7 @@ _CODE_CLASSES: dict[str, type[GatewayError]] = {
     "upstream_unconfirmed": BadGatewayError,
     "generation_in_progress": ServiceUnavailableError,
     "invalid_input": InvalidRequestError,
+    "source_unavailable": InvalidRequestError,
 }
 
 

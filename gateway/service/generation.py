@@ -16,7 +16,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -44,7 +44,7 @@ from gateway.service.inputs import ResolvedImage
 from gateway.service.needs import image_code, image_needs
 from gateway.service.retry import decide
 from gateway.store.base import Store
-from gateway.upstream.flow.errors import UpstreamError
+from gateway.upstream.flow.errors import UpstreamError, UpstreamNotFoundError
 from gateway.upstream.flow.transport import FlowCredentials, FlowTransport, ImageGenerationRequest
 
 log = structlog.get_logger("gateway.service.generation")
@@ -207,7 +207,14 @@ class ImageService:
             count,
         )
         log.info("image_generate", account=account.id, model=job.spec.name, attempt=attempt, count=count)
-        generated = (await transport.generate_images(creds, request))[:count]
+        try:
+            generated = (await transport.generate_images(creds, request))[:count]
+        except UpstreamNotFoundError:
+            if not inputs:
+                raise
+            # An input Flow held (an earlier result, a cached upload) is gone: upload our own copy.
+            fresh = tuple([await self._send(account, creds, transport, item) for item in job.inputs])
+            generated = (await transport.generate_images(creds, replace(request, inputs=fresh)))[:count]
         if len(generated) < count:
             log.warning("image_batch_short", account=account.id, asked=count, got=len(generated))
         return [await self._finish(transport, creds, job, account.id, image) for image in generated]
@@ -239,13 +246,18 @@ class ImageService:
             and item.record.upstream is not None
         ):
             return item.record.upstream
-        key = (account.id, hashlib.sha256(item.image.data).hexdigest())
-        cached = self._uploads.get(key)
+        cached = self._uploads.get(_upload_key(account.id, item))
         if cached is not None:
-            self._uploads.move_to_end(key)
+            self._uploads.move_to_end(_upload_key(account.id, item))
             return cached
+        return await self._send(account, creds, transport, item)
+
+    async def _send(
+        self, account: Account, creds: FlowCredentials, transport: FlowTransport, item: ResolvedImage
+    ) -> UpstreamMedia:
+        """Upload an input (again): what Flow held of it may be gone with a project it forgot."""
         media = await transport.upload_image(creds, item.image)
-        self._uploads[key] = media
+        self._uploads[_upload_key(account.id, item)] = media
         if len(self._uploads) > UPLOAD_CACHE_SIZE:
             self._uploads.popitem(last=False)
         return media
@@ -257,3 +269,7 @@ class ImageService:
             MediaRecord(stored.id, owner, stored.mime, stored.size, stored.created_at, account_id, upstream)
         )
         return ImageResult(stored, data)
+
+
+def _upload_key(account_id: str, item: ResolvedImage) -> tuple[str, str]:
+    return account_id, hashlib.sha256(item.image.data).hexdigest()

@@ -1,13 +1,15 @@
-"""Keeping a finished video: the mp4 (checked to be one) and its poster, in the gateway's media store."""
+"""A video's media in the gateway's store: its inputs as Flow must see them, and, once finished, the
+mp4 (checked to be one) and its poster."""
 
 from __future__ import annotations
 
-from gateway.domain import MediaRecord, UpstreamMedia
+from gateway.domain import ImageData, MediaRecord, UpstreamMedia
+from gateway.errors import BadGatewayError
 from gateway.media.images import sniff_mime
 from gateway.media.storage import MediaStore
 from gateway.store.base import Store
 from gateway.upstream.flow import errors as up
-from gateway.upstream.flow.transport import FlowTransport
+from gateway.upstream.flow.transport import FlowCredentials, FlowTransport
 
 
 class VideoKeeper:
@@ -40,3 +42,29 @@ class VideoKeeper:
         stored = await self._media.put(data, mime=mime, prefix="pst")
         await self._store.put_media(MediaRecord(stored.id, owner, mime, stored.size, stored.created_at))
         return stored.id
+
+
+class VideoInputs:
+    """A video's input images as Flow must see them for one account: what Flow already holds of
+    them for it (our own earlier results), or the gateway's own copy uploaded."""
+
+    def __init__(self, media: MediaStore, store: Store) -> None:
+        self._media = media
+        self._store = store
+
+    async def held(
+        self, account_id: str, creds: FlowCredentials, transport: FlowTransport, media_id: str
+    ) -> UpstreamMedia:
+        """What Flow holds of the input for this account, else an upload of our copy."""
+        record = await self._store.get_media(media_id)
+        if record is not None and record.upstream is not None and record.account_id == account_id:
+            return record.upstream
+        return await self.send(creds, transport, media_id)
+
+    async def send(self, creds: FlowCredentials, transport: FlowTransport, media_id: str) -> UpstreamMedia:
+        """Upload the gateway's own copy (what Flow held may be gone with a project it forgot)."""
+        record = await self._store.get_media(media_id)
+        data = await self._media.read(media_id)
+        if record is None or data is None:
+            raise BadGatewayError("an input image of this video is no longer stored", code="input_missing")
+        return await transport.upload_image(creds, ImageData(data, record.mime))

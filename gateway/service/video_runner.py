@@ -25,7 +25,6 @@ from gateway.domain import (
     AccountKind,
     Capability,
     GenerationSpec,
-    ImageData,
     TaskRecord,
     TaskStage,
     TaskStatus,
@@ -40,12 +39,12 @@ from gateway.errors import (
     ContentPolicyError,
     GatewayError,
     GatewayTimeoutError,
+    InvalidRequestError,
     NoCapacityError,
     ServiceUnavailableError,
 )
 from gateway.media.storage import MediaStore
 from gateway.obs.metrics import GatewayMetrics
-from gateway.pool.account import Account
 from gateway.pool.admission import INCIDENT
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
@@ -53,12 +52,11 @@ from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.needs import video_needs
 from gateway.service.poller import VideoPoller
 from gateway.service.retry import decide
-from gateway.service.video_media import VideoKeeper
+from gateway.service.video_media import VideoInputs, VideoKeeper
 from gateway.service.videos import SIZES
 from gateway.store.base import Store
 from gateway.upstream.flow import errors as up
 from gateway.upstream.flow.transport import (
-    FlowCredentials,
     FlowTransport,
     JobState,
     VideoJobStatus,
@@ -131,6 +129,7 @@ class VideoRunner:
         self._catalog, self._pool, self._transports = catalog, pool, transports
         self._poller, self._media, self._store = poller, media, store
         self._keeper = VideoKeeper(media, store)
+        self._inputs = VideoInputs(media, store)
         self._settings, self._flow, self._metrics, self._clock = settings, flow, metrics, clock
 
     async def run(self, record: TaskRecord, save: Saver) -> None:
@@ -224,7 +223,7 @@ class VideoRunner:
         await ensure_entitled(
             self._pool, account, transport, plan.spec, ttl=self._flow.credits_ttl, now=self._clock()
         )
-        images = tuple([await self._upload(account, creds, transport, m) for m in task.record.inputs])
+        images = tuple([await self._inputs.held(account.id, creds, transport, m) for m in task.record.inputs])
         video = plan.spec.video
         assert video is not None
         submission = VideoSubmission(
@@ -242,7 +241,21 @@ class VideoRunner:
         )
         # Persisted before the call: a restart inside this window must not send it again.
         await task.set(stage=TaskStage.SUBMITTING, account_id=account.id, attempts=task.record.attempts + 1)
-        submitted = await transport.submit_video(creds, submission)
+        try:
+            submitted = await transport.submit_video(creds, submission)
+        except (up.UpstreamNotFoundError, up.UpstreamInvalidRequestError) as exc:
+            if plan.mode is VideoMode.EXTEND:  # the clip it continues is gone from Flow
+                raise InvalidRequestError(
+                    "Flow no longer holds the video this continues (its project is gone); extend a newer "
+                    "video, or create this one again",
+                    param="video_id",
+                    code="source_unavailable",
+                ) from exc
+            if not images or not isinstance(exc, up.UpstreamNotFoundError):
+                raise
+            # An input Flow held is gone (its project was renewed): upload our own copies, once.
+            fresh = tuple([await self._inputs.send(creds, transport, m) for m in task.record.inputs])
+            submitted = await transport.submit_video(creds, replace(submission, images=fresh))
         if submitted.remaining_credits is not None:
             self._pool.note_credits(account.id, submitted.remaining_credits)
         else:
@@ -255,17 +268,6 @@ class VideoRunner:
         )
         log.info("video_submitted", task=task.record.id, account=account.id, mode=plan.mode.value)
         return submitted.media
-
-    async def _upload(
-        self, account: Account, creds: FlowCredentials, transport: FlowTransport, media_id: str
-    ) -> UpstreamMedia:
-        record = await self._store.get_media(media_id)
-        if record is not None and record.upstream is not None and record.account_id == account.id:
-            return record.upstream  # Flow already holds it for this account
-        data = await self._media.read(media_id)
-        if record is None or data is None:
-            raise BadGatewayError("an input image of this video is no longer stored", code="input_missing")
-        return await transport.upload_image(creds, ImageData(data, record.mime))
 
     # --- after the submit -------------------------------------------------------------------
 

@@ -42,6 +42,18 @@ class Store(Protocol):
         """Remember an account's Flow project id."""
         ...
 
+    async def forget_project(self, account_id: str) -> None:
+        """Forget an account's project id (Flow no longer knows it)."""
+        ...
+
+    async def get_secret(self, name: str) -> str | None:
+        """A secret the gateway generated for itself (the URL signing key), if kept."""
+        ...
+
+    async def set_secret(self, name: str, value: str) -> None:
+        """Keep such a secret (the store file is private, as it holds credentials)."""
+        ...
+
     async def put_media(self, record: MediaRecord) -> None:
         """Record a stored result."""
         ...

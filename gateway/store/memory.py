@@ -11,6 +11,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._projects: dict[str, str] = {}
+        self._secrets: dict[str, str] = {}
         self._media: dict[str, MediaRecord] = {}
         self._accounts: dict[str, AccountRecord] = {}
         self._definitions: dict[str, AccountDefinition] = {}
@@ -30,6 +31,18 @@ class MemoryStore:
     async def set_project(self, account_id: str, project_id: str) -> None:
         """Remember a project id."""
         self._projects[account_id] = project_id
+
+    async def forget_project(self, account_id: str) -> None:
+        """Forget an account's project id."""
+        self._projects.pop(account_id, None)
+
+    async def get_secret(self, name: str) -> str | None:
+        """A kept secret."""
+        return self._secrets.get(name)
+
+    async def set_secret(self, name: str, value: str) -> None:
+        """Keep a secret."""
+        self._secrets[name] = value
 
     async def put_media(self, record: MediaRecord) -> None:
         """Record a stored result."""
@@ -57,8 +70,9 @@ class MemoryStore:
         self._revision += 1
 
     async def delete_definition(self, account_id: str) -> bool:
-        """Forget an account's definition and its saved state."""
+        """Forget an account's definition, its saved state and its project."""
         self._accounts.pop(account_id, None)
+        self._projects.pop(account_id, None)
         self._revision += 1
         return self._definitions.pop(account_id, None) is not None
 

@@ -74,6 +74,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX tasks_by_owner ON tasks (owner, kind, created_at, id);
     CREATE INDEX tasks_unfinished ON tasks (status) WHERE status IN ('queued', 'in_progress');
     """,
+    """
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    DELETE FROM projects WHERE account_id NOT IN (SELECT id FROM account_defs);
+    """,
 )
 _ACCOUNT_FIELDS = [f.name for f in dataclasses.fields(AccountRecord)]
 _DEFINITION_FIELDS = [f.name for f in dataclasses.fields(AccountDefinition)]
@@ -128,6 +132,22 @@ class SqliteStore:
             "ON CONFLICT(account_id) DO UPDATE SET project_id = excluded.project_id",
             (account_id, project_id),
         )
+        await self._db.commit()
+
+    async def forget_project(self, account_id: str) -> None:
+        """Forget an account's project id."""
+        await self._db.execute("DELETE FROM projects WHERE account_id = ?", (account_id,))
+        await self._db.commit()
+
+    async def get_secret(self, name: str) -> str | None:
+        """A kept secret."""
+        async with self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def set_secret(self, name: str, value: str) -> None:
+        """Keep a secret (the file is mode 600)."""
+        await self._db.execute("INSERT OR REPLACE INTO secrets (name, value) VALUES (?, ?)", (name, value))
         await self._db.commit()
 
     async def put_media(self, record: MediaRecord) -> None:
@@ -190,9 +210,10 @@ class SqliteStore:
         await self._bump_revision()
 
     async def delete_definition(self, account_id: str) -> bool:
-        """Forget an account's definition and its saved state."""
+        """Forget an account's definition, its saved state and its project."""
         cur = await self._db.execute("DELETE FROM account_defs WHERE id = ?", (account_id,))
         await self._db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
+        await self._db.execute("DELETE FROM projects WHERE account_id = ?", (account_id,))
         await self._bump_revision()
         return cur.rowcount > 0
 

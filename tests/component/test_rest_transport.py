@@ -90,9 +90,29 @@ async def test_tier_refusal_is_forbidden(transport: RestTransport) -> None:
 async def test_faults_are_classified(
     transport: RestTransport, simulator: SimHandle, kind: str, expected: type[up.UpstreamError]
 ) -> None:
-    simulator.sim.faults.add(route="images.generate", kind=kind, count=1)
+    # Twice: a bare 400 renews the project and is tried once more (see below), then it stands.
+    simulator.sim.faults.add(route="images.generate", kind=kind, count=2)
     with pytest.raises(expected):
         await transport.generate_images(ULTRA, ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1))
+
+
+async def test_a_project_flow_forgot_is_renewed_once_and_the_call_made_again(
+    transport: RestTransport, simulator: SimHandle
+) -> None:
+    request = ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1)
+    (image,) = await transport.generate_images(ULTRA, request)
+    simulator.sim.faults.add(route="images.generate", kind="empty_400", count=1)  # the project is gone
+    (again,) = await transport.generate_images(ULTRA, request)
+    assert again.media.project_id != image.media.project_id
+    assert simulator.sim.stats.calls("project.create") == 2
+    with pytest.raises(up.UpstreamNotFoundError):  # an input of the old project: to upload again
+        await transport.generate_images(
+            ULTRA, ImageGenerationRequest("NARWHAL", "x", Aspect.SQUARE, 1, (image.media,))
+        )
+    simulator.sim.faults.add(route="images.generate", kind="empty_400", count=2)
+    with pytest.raises(up.UpstreamInvalidRequestError):  # renewed moments ago: the request is at fault
+        await transport.generate_images(ULTRA, request)
+    assert simulator.sim.stats.calls("project.create") == 2
 
 
 async def test_dead_session_is_an_auth_error(transport: RestTransport, simulator: SimHandle) -> None:

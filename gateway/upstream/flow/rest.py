@@ -9,7 +9,8 @@ nothing of leases, pools or retries: one operation, one attempt.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import yarl
 
@@ -28,7 +29,11 @@ from gateway.upstream.flow import rest_schemas as wire
 from gateway.upstream.flow import rest_video_schemas as video_wire
 from gateway.upstream.flow import video_keys
 from gateway.upstream.flow.catalogue import legacy_offers
-from gateway.upstream.flow.errors import UpstreamNotFoundError, UpstreamProtocolError
+from gateway.upstream.flow.errors import (
+    UpstreamInvalidRequestError,
+    UpstreamNotFoundError,
+    UpstreamProtocolError,
+)
 from gateway.upstream.flow.rest_client import Redirect, RestClient
 from gateway.upstream.flow.transport import (
     AccountInfo,
@@ -44,6 +49,7 @@ from gateway.upstream.flow.transport import (
 from gateway.upstream.http import FlowSessions
 
 MEDIA_REDIRECT = "/fx/api/trpc/media.getMediaUrlRedirect"
+T = TypeVar("T")
 # The image models of the REST hosts (flow-protocol.md §5), and what a REST account can be asked for.
 REST_IMAGE_CODES = ("NARWHAL", "GEM_PIX_2", "IMAGEN_3_5")
 REST_OFFERS = legacy_offers((video_keys.FAMILIES[speed] for speed in VideoSpeed), REST_IMAGE_CODES)
@@ -87,9 +93,34 @@ class RestTransport:
 
     # --- images -----------------------------------------------------------------------------
 
+    async def _in_project(self, creds: FlowCredentials, operation: Callable[[str], Awaitable[T]]) -> T:
+        """Run ``operation`` in the account's project. Flow answers a project it no longer knows (a
+        fresh upstream, a project deleted in its UI) with a bare 400: the project is then forgotten,
+        another created, and the operation run again there, once (a 400 proves nothing was made)."""
+        project_id = await self._client.project_id(creds)
+        try:
+            return await operation(project_id)
+        except UpstreamInvalidRequestError as exc:
+            if (exc.error is not None and exc.error.reasons) or not await self._client.renew_project(
+                creds, project_id
+            ):
+                raise
+        return await operation(await self._client.project_id(creds))
+
+    async def _check_inputs(
+        self, creds: FlowCredentials, inputs: Sequence[UpstreamMedia], endpoint: str
+    ) -> None:
+        """Inputs uploaded into a project since renewed are gone with it: NOT_FOUND, before any token
+        is spent, so that the caller uploads them again."""
+        project_id = await self._client.project_id(creds)
+        if any(m.project_id != project_id for m in inputs):
+            raise UpstreamNotFoundError("an input belongs to a project Flow forgot", endpoint=endpoint)
+
     async def upload_image(self, creds: FlowCredentials, image: ImageData) -> UpstreamMedia:
         """``POST /v1/flow/uploadImage`` into the account's project."""
-        project_id = await self._client.project_id(creds)
+        return await self._in_project(creds, lambda project: self._upload(creds, image, project))
+
+    async def _upload(self, creds: FlowCredentials, image: ImageData, project_id: str) -> UpstreamMedia:
         now_ms = int(self._client.clock() * 1000)
         body = wire.build_upload(
             image, session_id=wire.new_session_id(now_ms), project_id=project_id, now_ms=now_ms
@@ -101,7 +132,12 @@ class RestTransport:
         self, creds: FlowCredentials, request: ImageGenerationRequest
     ) -> list[GeneratedImage]:
         """``flowMedia:batchGenerateImages`` with a fresh reCAPTCHA token."""
-        project_id = await self._client.project_id(creds)
+        await self._check_inputs(creds, request.inputs, "images.generate")
+        return await self._in_project(creds, lambda project: self._generate(creds, request, project))
+
+    async def _generate(
+        self, creds: FlowCredentials, request: ImageGenerationRequest, project_id: str
+    ) -> list[GeneratedImage]:
         path = f"/v1/projects/{project_id}/flowMedia:batchGenerateImages"
         call = self._client.call("api", "POST", path, "images.generate", self._settings.image_timeout)
         ctx, user_agent = await self._client.generation_context(
@@ -128,10 +164,16 @@ class RestTransport:
     # --- videos -----------------------------------------------------------------------------
 
     async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
-        """``video:batchAsyncGenerateVideo<Method>`` with the key for the mode, speed and tier."""
-        project_id = (
-            submission.source.project_id if submission.source else None
-        ) or await self._client.project_id(creds)
+        """``video:batchAsyncGenerateVideo<Method>`` with the key for the mode, speed and tier; an extend
+        runs in its source's project, anything else in the account's (renewed if Flow forgot it)."""
+        if submission.source is not None:
+            return await self._submit_in(creds, submission, submission.source.project_id)
+        await self._check_inputs(creds, submission.images, "video.submit")
+        return await self._in_project(creds, lambda project: self._submit_in(creds, submission, project))
+
+    async def _submit_in(
+        self, creds: FlowCredentials, submission: VideoSubmission, project_id: str
+    ) -> SubmittedVideo:
         key = video_keys.rest_key(
             video_keys.KeyPlan(
                 submission.mode, submission.speed, submission.seconds, submission.aspect, submission.ultra

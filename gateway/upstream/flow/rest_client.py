@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import structlog
 import yarl
 
 from gateway.config import FlowSettings
@@ -41,6 +42,10 @@ from gateway.upstream.http import FlowSessions
 SESSION_COOKIE = "__Secure-next-auth.session-token"
 MIGRATED_HOST = "flow.google.com"
 FLOW_PROJECT_URL = "https://labs.google/fx/tools/flow/project/{project_id}"
+# A project Flow refuses is renewed at most this often per account: a refusal right after a renewal
+# is about the request, and must not create a project per failing request.
+PROJECT_RENEWAL = 600.0
+log = structlog.get_logger("gateway.upstream.rest")
 # Headers the Flow web client sends on generation-class calls (flow-protocol.md §2).
 GENERATION_HEADERS = {
     "Accept": "*/*",
@@ -93,6 +98,7 @@ class RestClient:
         self.tokens = AccessTokens(self._exchange, margin=settings.token_refresh_margin, clock=clock)
         self._project_ids: dict[str, str] = {}
         self._project_locks: dict[str, asyncio.Lock] = {}
+        self._renewed: dict[str, float] = {}
         self._info: dict[str, tuple[float, AccountInfo]] = {}
 
     def call(self, host: str, method: str, path: str, endpoint: str, timeout: float | None = None) -> Call:
@@ -130,6 +136,23 @@ class RestClient:
                 await self._projects.set_project(creds.account_id, project_id)
             self._project_ids[creds.account_id] = project_id
             return project_id
+
+    async def renew_project(self, creds: FlowCredentials, stale: str) -> bool:
+        """Forget a project Flow refused (memory and store) and create another, at most once per
+        ``PROJECT_RENEWAL`` seconds per account; False when it was renewed too recently (the refusal
+        is then about the request, not the project)."""
+        lock = self._project_locks.setdefault(creds.account_id, asyncio.Lock())
+        async with lock:
+            if self._project_ids.get(creds.account_id) not in (stale, None):
+                return True  # another call renewed it meanwhile
+            if self.clock() - self._renewed.get(creds.account_id, -PROJECT_RENEWAL) < PROJECT_RENEWAL:
+                return False
+            self._renewed[creds.account_id] = self.clock()
+            self._project_ids.pop(creds.account_id, None)
+            await self._projects.forget_project(creds.account_id)
+            log.warning("project_renewed", account=creds.account_id)
+        await self.project_id(creds)
+        return True
 
     def forget(self, account_id: str) -> None:
         """Drop cached tokens, project and tier of an account (its credentials changed)."""

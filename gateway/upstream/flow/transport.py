@@ -200,3 +200,7 @@ class ProjectCache(Protocol):
     async def set_project(self, account_id: str, project_id: str) -> None:
         """Remember the project id."""
         ...
+
+    async def forget_project(self, account_id: str) -> None:
+        """Forget the project id (Flow no longer knows it)."""
+        ...
