@@ -47,6 +47,7 @@ from gateway.service.generation import ImageService
 from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
+from gateway.service.leftovers import Leftovers
 from gateway.service.poller import VideoPoller
 from gateway.service.task_metrics import TaskCollector
 from gateway.service.tasks import TaskEngine
@@ -100,6 +101,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     metrics.register_collector(PoolCollector(app[keys.POOL]))
     app[keys.AVAILABILITY] = ModelAvailability(app[keys.CATALOG], app[keys.POOL])
+    app[keys.LEFTOVERS] = Leftovers()
     app[keys.WORKERS] = WorkerHub(on_account=_announce_to(app))
     app[keys.CANARY] = ShapeCanary(
         evidence.load(), on_mismatch=lambda rpc: metrics.shape_mismatches.labels(rpc).inc()
@@ -175,6 +177,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         await _task_services(app, stack, transports, resolver)
         keeper = AccountStateKeeper(app[keys.POOL], store)
         stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
+        stack.push_async_callback(app[keys.LEFTOVERS].close)  # departed clients' work, before the rest
         for loop in (
             refresher.run(interval=max(5.0, settings.flow.credits_ttl / 10)),
             registry.run(interval=settings.pool.sync_interval),

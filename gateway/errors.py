@@ -16,6 +16,7 @@ This module knows nothing of HTTP frameworks or of Flow: upstream errors live in
     ├── NotFoundError                404  invalid_request_error   not_found
     │   └── ModelNotFoundError       404  invalid_request_error   model_not_found
     ├── MethodNotAllowedError        405  invalid_request_error   method_not_allowed
+    ├── ClientClosedError            499  invalid_request_error   client_closed (the client left)
     ├── QuotaExceededError           429  insufficient_quota      insufficient_quota    x-should-retry: false
     ├── NoCapacityError              429  requests                rate_limit_exceeded   Retry-After(-ms)
     ├── ServiceUnavailableError      503  server_error            no_usable_accounts / draining  Retry-After
@@ -137,6 +138,16 @@ class MethodNotAllowedError(GatewayError):
     status = 405
     type = "invalid_request_error"
     default_code = "method_not_allowed"
+    default_should_retry = False
+
+
+class ClientClosedError(GatewayError):
+    """The client left before its work was dispatched: nothing more is spent for it (499, the status
+    proxies log for a client that closed the request; nobody reads the body)."""
+
+    status = 499
+    type = "invalid_request_error"
+    default_code = "client_closed"
     default_should_retry = False
 
 

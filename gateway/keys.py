@@ -22,6 +22,7 @@ from gateway.service.chat import ChatRequests
 from gateway.service.doctor import Doctor
 from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
+from gateway.service.leftovers import Leftovers
 from gateway.service.tasks import TaskEngine
 from gateway.service.videos import VideoRequests
 from gateway.store.base import Store
@@ -45,6 +46,7 @@ ACCOUNTS = web.AppKey("gateway.accounts", AccountRegistry)
 CANARY = web.AppKey("gateway.canary", ShapeCanary)
 DOCTOR = web.AppKey("gateway.doctor", Doctor)
 AVAILABILITY = web.AppKey("gateway.availability", ModelAvailability)
+LEFTOVERS = web.AppKey("gateway.leftovers", Leftovers)
 
 # Request-scoped values set by the middleware.
 TALLY = tally.TALLY

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import time
 
+import structlog
 from aiohttp import web
 
 from gateway import keys
+from gateway.api.departure import departure
 from gateway.api.forms import limits_of, read_form
 from gateway.api.render import json_response, media_url
 from gateway.api.schemas import ImageParams, parse_image_request, truthy
 from gateway.domain import Kind, ResponseFormat, TaskRecord, TaskStatus
+from gateway.errors import NotFoundError
 from gateway.media.images import extension_for
 from gateway.service.generation import ImageResult
 from gateway.service.images import ImageOrder
 from gateway.service.progress import estimate
+from gateway.service.videos import new_task_id
 
 GROUP_HEADER = "x-flow-account-group"
 POLL_HEADER = "openai-poll-after-ms"
+TASK_HEADER = "x-flow-task-id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+log = structlog.get_logger("gateway.api.images")
 
 
 async def create_image(request: web.Request) -> web.Response:
@@ -45,12 +54,53 @@ async def _handle(request: web.Request, *, edit: bool) -> web.Response:
         sources=params.sources,
         groups=header_groups(request),
     )
+    extra = {"response_format": params.response_format.value}
     if params.as_task or truthy(request.query.get("async")):
-        extra = {"response_format": params.response_format.value}
         record = await request.app[keys.IMAGE_TASKS].create(request.app[keys.TASKS], order, extra=extra)
         return json_response(await render_image_task(request, record), status=202)
-    results = await request.app[keys.IMAGES].run(order)
-    return json_response(_images_response(request, params, results))
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
+    task_id = idempotent_task_id(order.owner, key) if key else new_task_id("imgtask")
+    if key and (kept := await _kept(request, task_id)) is not None:
+        return json_response(kept, headers={TASK_HEADER: task_id})  # the same order again: no new work
+
+    async def keep(results: list[ImageResult]) -> None:
+        # Kept for retrieval: its client left (GET /v1/images/{id}), or may come back with the key.
+        await request.app[keys.IMAGE_TASKS].keep(
+            request.app[keys.TASKS], order, results, task_id=task_id, extra=extra
+        )
+        log.info("image_kept", task=task_id, departed=gone.is_set())
+
+    async with departure(request) as gone:
+        job = asyncio.ensure_future(request.app[keys.IMAGES].run(order, departed=gone))
+        try:
+            results = await asyncio.shield(job)
+        except asyncio.CancelledError:  # a server that cancels handlers of departed clients
+            gone.set()
+            request.app[keys.LEFTOVERS].adopt(job, keep)
+            raise
+    if key or gone.is_set():
+        await keep(results)
+    return json_response(_images_response(request, params, results), headers={TASK_HEADER: task_id})
+
+
+async def _kept(request: web.Request, task_id: str) -> dict[str, object] | None:
+    """The response of an order already completed under the same ``Idempotency-Key``."""
+    try:
+        record = await request.app[keys.TASKS].get(task_id, owner=request[keys.LICENCE].id, kind=Kind.IMAGE)
+    except NotFoundError:
+        return None
+    if record.status is not TaskStatus.COMPLETED:
+        return None
+    doc = await render_image_task(request, record)
+    first = await request.app[keys.STORE].get_media(record.results[0]) if record.results else None
+    fmt = extension_for(first.mime) if first is not None else "jpg"
+    return {"created": int(record.created_at), "data": doc["data"], "output_format": fmt}
+
+
+def idempotent_task_id(owner: str, key: str) -> str:
+    """The task an ``Idempotency-Key`` names for a licence (derived, so no lookup table is needed)."""
+    digest = hashlib.sha256(f"{owner}\n{key}".encode()).hexdigest()[:32]
+    return f"imgtask_{digest}"
 
 
 async def get_image_task(request: web.Request) -> web.Response:

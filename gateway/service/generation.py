@@ -16,7 +16,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -31,7 +31,13 @@ from gateway.domain import (
     MediaRecord,
     UpstreamMedia,
 )
-from gateway.errors import GatewayError, GatewayTimeoutError, InternalError
+from gateway.errors import (
+    BadGatewayError,
+    ClientClosedError,
+    GatewayError,
+    GatewayTimeoutError,
+    InternalError,
+)
 from gateway.media.images import sniff_mime
 from gateway.media.storage import MediaStore, StoredMedia
 from gateway.obs.metrics import GatewayMetrics
@@ -44,11 +50,18 @@ from gateway.service.inputs import ResolvedImage
 from gateway.service.needs import image_code, image_needs
 from gateway.service.retry import decide
 from gateway.store.base import Store
-from gateway.upstream.flow.errors import UpstreamError, UpstreamNotFoundError
+from gateway.upstream.flow.errors import (
+    UpstreamError,
+    UpstreamNotFoundError,
+    UpstreamProtocolError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from gateway.upstream.flow.transport import FlowCredentials, FlowTransport, ImageGenerationRequest
 
 log = structlog.get_logger("gateway.service.generation")
 UPLOAD_CACHE_SIZE = 4096
+DOWNLOAD_ATTEMPTS, DOWNLOAD_BACKOFF = 3, 0.5
 SEED_RANGE = 999_995  # Flow's seeds are below 1,000,000 (the page's own); a batch uses seed + index
 # Where the refused reCAPTCHA token came from: the solver service (REST) or the account's browser.
 CAPTCHA_SOURCE = {AccountKind.REST: "solver", AccountKind.WORKER: "worker"}
@@ -63,6 +76,12 @@ class ImageJob:
     owner: str
     inputs: tuple[ResolvedImage, ...] = ()
     groups: frozenset[str] = frozenset()
+    departed: asyncio.Event | None = field(default=None, compare=False)  # set once the client left
+
+    def check_present(self) -> None:
+        """Raise before anything is dispatched for a client that left: nothing is spent for nobody."""
+        if self.departed is not None and self.departed.is_set():
+            raise ClientClosedError("the client closed the request before it was sent to Flow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +162,10 @@ class ImageService:
             )
             leased = False
             try:
+                job.check_present()
                 async with self._pool.lease(request) as lease:
                     leased = True
+                    job.check_present()
                     count = min(wanted, self._transports[lease.account.kind].max_images)
                     if count < wanted:
                         siblings.extend(
@@ -156,8 +177,9 @@ class ImageService:
                         results = await self._attempt(lease, job, attempt=attempt, count=count)
                     except UpstreamError as exc:
                         last = exc
-                        if not self._after_failure(lease, exc, exclude, attempt=attempt):
-                            raise decide(exc).to_client(exc) from None
+                        retry = self._after_failure(lease, exc, exclude, attempt=attempt)
+                        if not retry or (job.departed is not None and job.departed.is_set()):
+                            raise decide(exc).to_client(exc) from None  # no retry for a departed client
                         continue
                     lease.report(Outcome.SUCCESS, credits=job.spec.credits * len(results))
                     self._pool.spend(lease.account.id, job.spec.credits * len(results))
@@ -233,8 +255,23 @@ class ImageService:
         elif image.data is not None:
             data = image.data
         else:
-            data = await transport.download(image.url or "")
+            data = await self._download(transport, image.url or "")
         return await self._keep(data, job.owner, account_id, image.media)
+
+    async def _download(self, transport: FlowTransport, url: str) -> bytes:
+        """The result's bytes; a failed download is tried again as a download (the image exists and
+        is paid for), never turned into a new generation elsewhere."""
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                return await transport.download(url)
+            except (UpstreamUnavailableError, UpstreamTimeoutError, UpstreamProtocolError) as exc:
+                if attempt == DOWNLOAD_ATTEMPTS - 1:
+                    raise BadGatewayError(
+                        "Flow made the image but it could not be downloaded", code="download_failed"
+                    ) from exc
+                log.info("image_download_retry", error=type(exc).__name__, attempt=attempt)
+                await asyncio.sleep(DOWNLOAD_BACKOFF * 2**attempt)
+        raise InternalError("unreachable")
 
     async def _upload(
         self, account: Account, creds: FlowCredentials, transport: FlowTransport, item: ResolvedImage

@@ -17,6 +17,7 @@ import structlog
 from gateway.domain import Capability, Kind, TaskRecord, TaskStage, TaskStatus
 from gateway.errors import GatewayError
 from gateway.pool.pool import AccountPool, LeaseRequest
+from gateway.service.generation import ImageResult
 from gateway.service.images import ImageOrder, ImageRequests
 from gateway.service.inputs import ImageSource, InputResolver
 from gateway.service.tasks import Saver, TaskEngine
@@ -82,6 +83,29 @@ class ImageTasks:
             },
             inputs=inputs,
         )
+
+    async def keep(
+        self,
+        engine: TaskEngine,
+        order: ImageOrder,
+        results: list[ImageResult],
+        *,
+        task_id: str,
+        extra: dict[str, str],
+    ) -> TaskRecord:
+        """A synchronous order's images kept as a completed task (its client left, or it can come
+        back with the same ``Idempotency-Key``): ``GET /v1/images/{task_id}`` returns them."""
+        now = self._clock()
+        record = replace(
+            self._record(order, (), extra),
+            id=task_id,
+            status=TaskStatus.COMPLETED,
+            stage=TaskStage.DONE,
+            progress=100,
+            results=tuple(r.media.id for r in results),
+            completed_at=now,
+        )
+        return await engine.keep(record)
 
     async def run(self, record: TaskRecord, save: Saver) -> None:
         """Generate the images; the task ends completed with their media ids, or failed."""

@@ -47,9 +47,10 @@ class ImageRequests:
             )
         return spec
 
-    async def run(self, order: ImageOrder) -> list[ImageResult]:
-        """Generate the order's images; raises ``GatewayError`` subclasses only."""
+    async def run(self, order: ImageOrder, *, departed: asyncio.Event | None = None) -> list[ImageResult]:
+        """Generate the order's images; raises ``GatewayError`` subclasses only. ``departed`` is set
+        when the client leaves: nothing is dispatched or retried for it from then on."""
         spec = self.resolve(order)
         inputs = await asyncio.gather(*(self._resolver.resolve(s, owner=order.owner) for s in order.sources))
-        job = ImageJob(spec, order.prompt, order.owner, tuple(inputs), frozenset(spec.groups))
+        job = ImageJob(spec, order.prompt, order.owner, tuple(inputs), frozenset(spec.groups), departed)
         return await self._generator.generate(job, n=order.n)

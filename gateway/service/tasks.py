@@ -97,6 +97,11 @@ class TaskEngine:
         self._spawn(record)
         return record
 
+    async def keep(self, record: TaskRecord) -> TaskRecord:
+        """Persist a task that is already finished (a synchronous request kept for retrieval)."""
+        await self._store.put_task(record)
+        return record
+
     async def get(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """A task of ``owner``; another licence's task, or one of another kind, is 404 as if unknown."""
         record = self._live.get(task_id) or await self._store.get_task(task_id)

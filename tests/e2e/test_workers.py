@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import openai
 import pytest
 from aiohttp.test_utils import TestClient
+from PIL import Image
 
 from gateway import keys
 from tests.conftest import SimHandle
@@ -65,7 +67,9 @@ async def test_images_are_served_over_batchexecute(
 async def test_edit_uploads_with_maseq(
     worker: ScriptedWorker, sdk: openai.AsyncOpenAI, simulator: SimHandle
 ) -> None:
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(buf, format="PNG")  # a real one: fakes are refused
+    png = buf.getvalue()
     result = await sdk.images.edit(model="nano_banana", prompt="blue", image=("a.png", png, "image/png"))
     assert result.data is not None
     assert simulator.sim.stats.calls("batch.maseQ", with_token=True) == 1
