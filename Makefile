@@ -22,7 +22,7 @@ demo: $(STAMP)           ## simulator + gateway on 127.0.0.1, offline, with a fr
 	$(BIN)/python -m gateway demo
 
 test: $(STAMP)           ## the test suite (what CI runs)
-	$(BIN)/python -m pytest --cov=gateway --cov-report=term:skip-covered --cov-fail-under=90
+	$(BIN)/python -m pytest -rs --cov=gateway --cov-report=term:skip-covered --cov-fail-under=90
 
 lint: $(STAMP)           ## ruff, mypy --strict and the import-layer contracts
 	$(BIN)/ruff check gateway tests workers bench

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import structlog
 from aiohttp import ClientSession, web
 
 from gateway import keys
@@ -65,6 +66,7 @@ from gateway.upstream.flow.workers import AccountListener, AnnouncedAccount, Wor
 from gateway.upstream.http import open_client_session, open_flow_sessions
 
 SIGNING_KEY = "media_signing_key"
+log = structlog.get_logger("gateway.app")
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -178,6 +180,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         keeper = AccountStateKeeper(app[keys.POOL], store)
         stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
         stack.push_async_callback(app[keys.LEFTOVERS].close)  # departed clients' work, before the rest
+        _say_what_is_missing(settings, app)
         for loop in (
             refresher.run(interval=max(5.0, settings.flow.credits_ttl / 10)),
             registry.run(interval=settings.pool.sync_interval),
@@ -268,6 +271,28 @@ async def _task_services(
     stack.push_async_callback(_cancel, asyncio.create_task(poller.run()))
     stack.push_async_callback(engine.close)
     await engine.start()
+
+
+def _say_what_is_missing(settings: Settings, app: web.Application) -> None:
+    """One line at start: where the gateway listens, and what an operator has not set up yet."""
+    missing = []
+    if not settings.licences:
+        missing.append("no licences (python -m gateway licence new)")
+    if not app[keys.POOL].accounts:
+        missing.append("no Flow accounts ([[accounts]], the admin API or the accounts CLI)")
+    if settings.captcha.provider == "anticaptcha" and not settings.captcha.client_key:
+        missing.append("no captcha solver key ([captcha] client_key) for REST accounts")
+    if not settings.workers.secret:
+        missing.append("no worker secret ([workers] secret): flow.google.com accounts cannot connect")
+    if not settings.admin.key_sha256:
+        missing.append("no admin key (python -m gateway admin key)")
+    log.info(
+        "gateway_started",
+        listen=f"http://{settings.server.host}:{settings.server.port}{settings.server.base_path}/v1",
+        accounts=len(app[keys.POOL].accounts),
+        licences=len(settings.licences),
+        missing=missing,
+    )
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
