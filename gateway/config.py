@@ -129,7 +129,8 @@ class TaskSettings(_Section, frozen=True):
 
     Polls are batched: every ``poll_interval`` seconds one status call per account and project asks
     for up to ``poll_batch`` jobs; a failed poll backs off (doubling, up to ``max_poll_backoff``) and
-    never fails a job: only Flow or the job's deadline does. ``video_deadline`` bounds a generation from its submit
+    never fails a job: only Flow or the job's deadline does. ``video_deadline`` bounds a generation
+    from its submit
     (``relaxed_deadline`` one in Ultra's slower low-priority queue), and
     ``upscale_deadline`` the upscale after it; ``queue_timeout`` how long a task may wait for a free
     account. ``expected_*_seconds`` only shape the progress estimate (Flow reports no percentage).

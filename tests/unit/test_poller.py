@@ -4,6 +4,7 @@ terminal states, jobs missing from a reply, and polls that keep failing."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 
 import pytest
@@ -129,7 +130,7 @@ async def test_failing_polls_back_off_and_never_fail_a_paid_video(
         if await poller.poll_due():
             times.append(clock.now)
     assert not waiter.done()  # only Flow or the runner's deadline ends a paid video
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps[:4] == [5, 10, 20, 20] and max(gaps) == 20  # doubling, capped at max_poll_backoff
     assert poller.stats.calls - calls == len(times) < 40
     flow.fail_next = 0
