@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run demo test lint check bench clean
+.PHONY: install run demo test lint check bench soak clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ check: lint test
 
 bench: $(STAMP)          ## benchmarks; prints Markdown tables
 	$(BIN)/python -m bench
+
+soak: $(STAMP)           ## a bounded soak on loopback (SOAK_MINUTES, default 30); prints Markdown tables
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

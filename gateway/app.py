@@ -50,6 +50,7 @@ from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
 from gateway.service.leftovers import Leftovers
 from gateway.service.poller import VideoPoller
+from gateway.service.retention import MediaCleaner, RetentionPolicy
 from gateway.service.task_metrics import TaskCollector
 from gateway.service.tasks import TaskEngine
 from gateway.service.video_runner import VideoRunner
@@ -181,10 +182,17 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
         stack.push_async_callback(app[keys.LEFTOVERS].close)  # departed clients' work, before the rest
         _say_what_is_missing(settings, app)
+        cleaner = MediaCleaner(
+            media=app[keys.MEDIA],
+            store=store,
+            signer=app[keys.SIGNER],
+            policy=RetentionPolicy.from_settings(settings.media),
+        )
         for loop in (
             refresher.run(interval=max(5.0, settings.flow.credits_ttl / 10)),
             registry.run(interval=settings.pool.sync_interval),
             keeper.run(),
+            cleaner.run(interval=settings.media.sweep_interval),
         ):
             stack.push_async_callback(_cancel, asyncio.create_task(loop))
         yield

@@ -72,6 +72,11 @@ class MediaSettings(_Section, frozen=True):
     fetch_timeout: float = 20.0
     max_redirects: int = 3
     allow_private_urls: bool = False
+    # Retention (gateway/service/retention.py); 0 turns a limit off. Never removed: what an unexpired
+    # signed URL or an unfinished task points to.
+    max_age_hours: float = 7 * 24.0
+    max_total_mb: int = 10 * 1024
+    sweep_interval: float = 600.0
 
 
 class FlowSettings(_Section, frozen=True):

@@ -26,7 +26,7 @@ from gateway import keys
 from gateway.api.chat_schemas import ChatParams, parse_chat_request
 from gateway.api.forms import limits_of, read_form
 from gateway.api.images import header_groups
-from gateway.api.render import json_response, media_url
+from gateway.api.render import json_response, media_url, peer_closed
 from gateway.domain import Kind, TaskRecord, TaskStatus
 from gateway.errors import error_for_code
 from gateway.service.chat import ChatOrder
@@ -36,6 +36,9 @@ from gateway.service.tasks import TaskEngine
 log = structlog.get_logger("gateway.api.chat")
 KEEP_ALIVE = b": keep-alive\n\n"
 PROGRESS_TICK = 3.0
+# A write to a closed connection (or a drain it lost); TimeoutError: aiohttp-sse's send_timeout
+# gave up on a stalled client.
+DISCONNECTS = (ConnectionError, TimeoutError)
 STAGE_WORDS = {
     "queued": "waiting for a Flow account",
     "submitting": "submitting to Flow",
@@ -177,9 +180,28 @@ async def _stream(request: web.Request, params: ChatParams, records: list[TaskRe
                 if note is not None:
                     await _send(response, stream, stream.chunk(choice.index, note))
             await _follow(request, response, stream, list(zip(choices, records, strict=True)))
-    except (ConnectionResetError, RuntimeError):
-        log.info("chat_stream_client_left", tasks=ids)  # the tasks go on; their ids were in the first chunk
+    except (*DISCONNECTS, ExceptionGroup) as exc:  # grouped when written inside _follow's TaskGroup
+        if not _is_disconnect(exc):
+            raise
+        _client_left(request, ids)
+    except asyncio.CancelledError:
+        if not peer_closed(request):
+            raise  # a shutdown, not the client: nothing to say here
+        _client_left(request, ids)  # servers that cancel a handler when its client leaves
+        raise
     return response
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    """True when ``exc`` (or every exception of its group) is a write to a client that is gone."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(DISCONNECTS)[1] is None
+    return isinstance(exc, DISCONNECTS)
+
+
+def _client_left(request: web.Request, ids: list[str]) -> None:
+    """One info line: the client closed its stream; the tasks go on (their ids were in the first chunk)."""
+    log.info("chat_stream_client_disconnected", tasks=ids, path=request.path)
 
 
 async def _follow(

@@ -1,8 +1,10 @@
 """Reading a request body into one shape, whatever its encoding: JSON, multipart or urlencoded.
 
 Multipart is streamed part by part with per-file and total caps (a 413 names the part), so a huge
-upload is refused without being buffered. Field values stay strings as the wire sent them; typed
-parsing is ``schemas``' job.
+upload is refused without being buffered; each file must decode as an image Flow takes (a 400 names
+the part) before anything goes upstream. Field values stay strings as the wire sent them; typed
+parsing is ``schemas``' job. A body that cannot be read at all (a ``Content-Encoding`` that does not
+decode, a connection cut short) is the error middleware's to answer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway import keys
 from gateway.domain import ImageData
 from gateway.errors import InvalidRequestError, PayloadTooLargeError
-from gateway.media.images import sniff_mime
+from gateway.media.images import verify_input_image
 
 MAX_FIELD_BYTES = 256 * 1024
 READ_CHUNK = 64 * 1024
@@ -96,7 +98,7 @@ async def _read_multipart(request: web.Request, limits: Limits) -> Form:
                     part, name, min(limits.max_file_bytes, limits.max_total_bytes - total)
                 )
                 total += len(data)
-                form.files.setdefault(name, []).append(_image(data, name))
+                form.files.setdefault(name, []).append(await verify_input_image(data, param=name or "image"))
             else:
                 data = await _read_part(part, name, MAX_FIELD_BYTES)
                 form.fields.setdefault(name, []).append(data.decode("utf-8", errors="replace"))
@@ -116,14 +118,3 @@ async def _read_part(part: BodyPartReader, name: str, cap: int) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _image(data: bytes, name: str) -> ImageData:
-    mime = sniff_mime(data)
-    if mime is None or not mime.startswith("image/"):
-        raise InvalidRequestError(
-            f"file {name!r} is not an image (png, jpeg, webp or gif)",
-            param=name or None,
-            code="invalid_image",
-        )
-    return ImageData(data, mime)

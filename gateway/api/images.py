@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import time
 
@@ -11,9 +10,9 @@ import structlog
 from aiohttp import web
 
 from gateway import keys
-from gateway.api.departure import departure
+from gateway.api.departure import departure, left
 from gateway.api.forms import limits_of, read_form
-from gateway.api.render import json_response, media_url
+from gateway.api.render import Base64Bytes, json_response, media_url
 from gateway.api.schemas import ImageParams, parse_image_request, truthy
 from gateway.domain import Kind, ResponseFormat, TaskRecord, TaskStatus
 from gateway.errors import NotFoundError
@@ -70,13 +69,18 @@ async def _handle(request: web.Request, *, edit: bool) -> web.Response:
         )
         log.info("image_kept", task=task_id, departed=gone.is_set())
 
-    async with departure(request) as gone:
-        job = asyncio.ensure_future(request.app[keys.IMAGES].run(order, departed=gone))
+    # A client that leaves gets nothing more dispatched or retried. What was already dispatched
+    # finishes and is kept if it can come back for it (an Idempotency-Key); otherwise nobody ever
+    # could, and the call is abandoned at once.
+    job = asyncio.ensure_future(request.app[keys.IMAGES].run(order, departed=(gone := asyncio.Event())))
+    abandon = None if key else job.cancel
+    async with departure(request, abandon, gone=gone):
         try:
             results = await asyncio.shield(job)
-        except asyncio.CancelledError:  # a server that cancels handlers of departed clients
-            gone.set()
-            request.app[keys.LEFTOVERS].adopt(job, keep)
+        except asyncio.CancelledError:  # left, on a server that cancels handlers of departed clients
+            left(gone, abandon)
+            if key:
+                request.app[keys.LEFTOVERS].adopt(job, keep)
             raise
     if key or gone.is_set():
         await keep(results)
@@ -135,7 +139,7 @@ async def render_image_task(request: web.Request, record: TaskRecord) -> dict[st
         for media_id in record.results:
             if as_b64:
                 raw = await request.app[keys.MEDIA].read(media_id) or b""
-                data.append({"b64_json": base64.b64encode(raw).decode("ascii"), "revised_prompt": None})
+                data.append({"b64_json": Base64Bytes(raw), "revised_prompt": None})
             else:
                 data.append({"url": media_url(request, media_id), "revised_prompt": None})
         doc["data"] = data
@@ -156,7 +160,7 @@ def _images_response(
         if params.response_format is ResponseFormat.URL:
             data.append({"url": media_url(request, result.media.id), "revised_prompt": None})
         else:
-            data.append({"b64_json": base64.b64encode(result.data).decode("ascii"), "revised_prompt": None})
+            data.append({"b64_json": Base64Bytes(result.data), "revised_prompt": None})
     first = results[0].media
     return {
         "created": int(time.time()),

@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.api.forms import limits_of, read_form
 from gateway.api.images import header_groups
+from gateway.api.media import file_response
 from gateway.api.render import json_response
 from gateway.api.video_schemas import parse_remix_request, parse_video_request
 from gateway.domain import Kind, TaskRecord, TaskStatus
@@ -141,9 +142,7 @@ async def video_content(request: web.Request) -> web.StreamResponse:
     stat = await media.stat(media_id) if path is not None else None
     if path is None or stat is None:
         raise NotFoundError(f"video {record.id} has no {variant}", param="variant")
-    return web.FileResponse(
-        path, headers={"Content-Type": stat.mime, "Cache-Control": "private, max-age=3600"}
-    )
+    return file_response(request, path, stat)
 
 
 async def remix_video(request: web.Request) -> web.Response:

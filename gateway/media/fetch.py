@@ -7,7 +7,7 @@ between check and connect is impossible. Redirects are followed by hand and re-c
 capped before and while reading; the whole fetch has one deadline.
 
 Not covered: an allowed public host that proxies to an internal one (nothing client-side can see
-that), and timing side channels.
+that), and timing side channels. What the URL returns must decode as an image Flow takes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from gateway.domain import ImageData
 from gateway.errors import InvalidRequestError, PayloadTooLargeError
-from gateway.media.images import sniff_mime
+from gateway.media.images import verify_input_image
 
 AddressPolicy = Callable[[ipaddress.IPv4Address | ipaddress.IPv6Address], bool]
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -116,10 +116,7 @@ class RemoteImageFetcher:
                 data = await self._follow(yarl.URL(url), param)
         except TimeoutError:
             raise _bad(param, f"fetching the image URL timed out after {self._timeout:g}s") from None
-        mime = sniff_mime(data)
-        if mime is None or not mime.startswith("image/"):
-            raise _bad(param, "the image URL did not return an image (png, jpeg, webp, gif or bmp)")
-        return ImageData(data, mime)
+        return await verify_input_image(data, param=param)  # a 200 error page is no image either
 
     async def _follow(self, url: yarl.URL, param: str) -> bytes:
         for _ in range(self._max_redirects + 1):

@@ -1,4 +1,8 @@
-"""Signed, expiring URLs for stored results (HMAC-SHA256 over id and expiry)."""
+"""Signed, expiring URLs for stored results (HMAC-SHA256 over id and expiry).
+
+The signer remembers, until they expire, which ids it signed URLs for, so the retention sweep never
+removes a file a URL handed out by this process may still open.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
+
+MIN_PRUNE = 1024  # forget expired signatures once this many are remembered (then at twice the live ones)
 
 
 def signing_key_from(configured: str) -> bytes:
@@ -22,11 +28,28 @@ class UrlSigner:
         self._key = key
         self._ttl = ttl
         self._clock = clock
+        self._issued: dict[str, int] = {}  # media id -> the latest expiry signed for it
+        self._prune_at = MIN_PRUNE
+
+    @property
+    def ttl(self) -> int:
+        """How long a signed URL opens, in seconds."""
+        return self._ttl
 
     def sign(self, media_id: str) -> tuple[int, str]:
         """(expiry in unix seconds, URL-safe signature)."""
         expires = int(self._clock()) + self._ttl
+        self._issued[media_id] = max(expires, self._issued.get(media_id, 0))  # the wall clock can step back
+        if len(self._issued) >= self._prune_at:  # amortised: the record stays bounded without a sweep
+            self.unexpired()
+            self._prune_at = max(MIN_PRUNE, 2 * len(self._issued))
         return expires, self._mac(media_id, expires)
+
+    def unexpired(self) -> frozenset[str]:
+        """Ids with a URL signed here that still opens; the expired ones are forgotten."""
+        now = self._clock()
+        self._issued = {media_id: e for media_id, e in self._issued.items() if e >= now}
+        return frozenset(self._issued)
 
     def verify(self, media_id: str, expires: str, signature: str) -> bool:
         """True for an unexpired signature made with our key."""

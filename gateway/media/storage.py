@@ -2,7 +2,8 @@
 
 Ids are random (``img_…``/``vid_…``) and validated before any path is built, so a client-supplied
 id can never leave the root. Writes go to a temporary file then ``os.replace`` (atomic), in a
-thread so large files never block the event loop.
+thread so large files never block the event loop. ``entries`` lists what is stored (for the
+retention sweep); a write in progress (its temporary file) is never listed.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ class MediaStore(Protocol):
         """Remove the blob; False when unknown."""
         ...
 
+    async def entries(self) -> list[StoredMedia]:
+        """Every stored blob, in no particular order."""
+        ...
+
 
 def new_media_id(prefix: str) -> str:
     """``<prefix>_`` and 26 random lowercase base32 characters."""
@@ -106,6 +111,10 @@ class DiskMediaStore:
         await asyncio.to_thread(found.unlink, missing_ok=True)
         return True
 
+    async def entries(self) -> list[StoredMedia]:
+        """Every stored blob, read from the disk in a thread (``created_at`` is the file's mtime)."""
+        return await asyncio.to_thread(_scan, self._root)
+
     def _file(self, media_id: str, ext: str) -> Path:
         return self._root / media_id[4:6] / f"{media_id}.{ext}"
 
@@ -116,6 +125,30 @@ def _find(folder: Path, media_id: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def _scan(root: Path) -> list[StoredMedia]:
+    if not root.is_dir():
+        return []
+    with os.scandir(root) as entries:
+        shards = [e.path for e in entries if e.is_dir()]
+    found: list[StoredMedia] = []
+    for shard in shards:
+        with os.scandir(shard) as entries:
+            found.extend(media for media in map(_stored, entries) if media is not None)
+    return found
+
+
+def _stored(entry: os.DirEntry[str]) -> StoredMedia | None:
+    # "<id>.<ext>" only: a temporary file ("<id>.<ext>.<hex>.tmp") is a write in progress.
+    media_id, _, ext = entry.name.partition(".")
+    if not _ID.match(media_id) or ext not in _MIME_OF:
+        return None
+    try:
+        info = entry.stat()
+    except FileNotFoundError:  # removed meanwhile (a task deleted)
+        return None
+    return StoredMedia(media_id, _MIME_OF[ext], info.st_size, info.st_mtime)
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

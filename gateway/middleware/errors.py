@@ -1,20 +1,27 @@
 """The one place errors become responses: OpenAI's ``{"error": {...}}`` with the right status.
 
 ``GatewayError`` renders itself (status, body, retry headers); aiohttp's HTTP exceptions get the
-same envelope (OpenAI's own "Invalid URL" wording for 404); anything else is a bug: logged with
-its traceback, answered 500 with only the request id. Cancellation (the client left) propagates.
+same envelope (OpenAI's own "Invalid URL" wording for 404). A body aiohttp could not read (a
+``Content-Encoding`` that does not decode, a framing error) is the client's mistake: a 400 (413
+when it decompresses past the limit), logged at info. A client that left mid-request is logged at
+info and answered nothing (status 499 for the metrics). Anything else is a bug: logged with its
+traceback, answered 500 with only the request id. Cancellation (the client left) propagates.
 """
 
 from __future__ import annotations
 
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import ContentEncodingError, DecompressSizeError
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from gateway import keys
-from gateway.errors import GatewayError, InternalError, PayloadTooLargeError
+from gateway.errors import GatewayError, InternalError, InvalidRequestError, PayloadTooLargeError
 
 log = structlog.get_logger("gateway.errors")
+CLIENT_CLOSED = 499  # nginx's status for "the client closed the connection"; never sent, only counted
+_KEPT_HEADERS = frozenset({"allow", "retry-after", "content-range", "accept-ranges"})
 
 
 def render(error: GatewayError) -> web.Response:
@@ -31,8 +38,43 @@ def _http_envelope(request: web.Request, exc: web.HTTPException) -> web.Response
     else:
         message, code = exc.reason, None
     body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
-    headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
+    headers = {k: v for k, v in exc.headers.items() if k.lower() in _KEPT_HEADERS}
     return web.json_response(body, status=exc.status, headers=headers)
+
+
+def body_error(exc: RequestPayloadError, content_encoding: str) -> GatewayError:
+    """The client error for a body aiohttp could not read, by the parser's exception class (the cause,
+    when aiohttp kept it: only a reader already waiting gets it) or else the request's encoding."""
+    cause = exc.__cause__
+    if isinstance(cause, DecompressSizeError):
+        return PayloadTooLargeError("the request body is too large once decompressed")
+    encoding = content_encoding.strip()[:32]
+    if isinstance(cause, ContentEncodingError) or (cause is None and encoding and encoding != "identity"):
+        return InvalidRequestError(
+            f"the request body could not be decoded as Content-Encoding {encoding!r}",
+            code="invalid_content_encoding",
+        )
+    return InvalidRequestError(
+        "the request body could not be read (malformed or cut short)", code="invalid_body"
+    )
+
+
+def _unreadable_body(request: web.Request, exc: RequestPayloadError) -> web.Response:
+    error = body_error(exc, request.headers.get(hdrs.CONTENT_ENCODING, ""))
+    log.info("request_failed", status=error.status, code=error.code, param=None)
+    # aiohttp reads what is left of a body after the response ("lingering") and would log the same
+    # parser error again as unhandled; the rest of this body is unusable, so mark it read, and close
+    # the connection, whose framing can no longer be trusted.
+    request.content.feed_eof()
+    response = render(error)
+    response.force_close()
+    return response
+
+
+def _client_gone(request: web.Request) -> bool:
+    """True when the client's side of the connection is closed (not some other connection's reset)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def error_middleware() -> Middleware:
@@ -50,7 +92,12 @@ def error_middleware() -> Middleware:
             if exc.status < 400:
                 raise
             return _http_envelope(request, exc)
-        except Exception:
+        except RequestPayloadError as exc:
+            return _unreadable_body(request, exc)
+        except Exception as exc:  # the one catch-all: a gone client, else a bug (answered 500)
+            if isinstance(exc, ConnectionError) and _client_gone(request):
+                log.info("client_disconnected", method=request.method, path=request.path)
+                return web.Response(status=CLIENT_CLOSED)
             request_id = request.get(keys.REQUEST_ID, "unknown")
             log.exception("unhandled_error")
             return render(InternalError(f"Internal server error (request id {request_id})"))

@@ -1,7 +1,7 @@
 """Telling an upstream incident from a bad account: most accounts failing together.
 
 One account's 5xx or timeout cools that account (``policy``). When, within ``window`` seconds, half
-of the serving accounts (at least two) have failed that way and none has succeeded since, the
+of the serving accounts (at least two) have failed that way and no account succeeded since, the
 trouble is Flow's, not theirs: the whole pool backs off (``base`` seconds, doubling while it lasts,
 up to ``cap``) instead of condemning accounts one by one, and requests get a 503 saying so with the
 true time to retry. The first success ends it. Pure: no clock of its own, no I/O.
@@ -40,12 +40,12 @@ class IncidentWatch:
         return True
 
     def succeeded(self, account_id: str) -> bool:
-        """An account succeeded; True when that ends an incident."""
-        self.failing.pop(account_id, None)
+        """An account succeeded; True when that ends an incident. Any success also clears the failures
+        seen so far: failures that successes interleave are sporadic, not Flow failing together."""
+        del account_id
         ended = bool(self.streak)
         self.since, self.until, self.streak = 0.0, 0.0, 0
-        if ended:
-            self.failing.clear()
+        self.failing.clear()
         return ended
 
     def active(self, now: float) -> bool:

@@ -30,6 +30,7 @@ from gateway.pool.index import SelectionIndex, Want
 from gateway.pool.lease import Lease, OutcomeDetail
 from gateway.pool.policy import AccountState, Outcome
 from gateway.pool.records import AccountView, apply_record, record_of, view_of
+from gateway.pool.waiters import WaitQueue
 
 __all__ = ["AccountPool", "Catalogue", "Lease", "LeaseRequest", "OutcomeDetail"]
 
@@ -55,9 +56,9 @@ class AccountPool:
         self._rules = rules or policy.Rules()
         self._wait_timeout = wait_timeout
         self._clock = clock
-        self._changed = asyncio.Condition()
+        self._freed = asyncio.Event()  # set on every release, for leases pinned to one account
         self._max_waiters = max_waiters
-        self.waiting = 0
+        self._waiters = WaitQueue(take=self._take, give_back=self._give_back, soonest=self._soonest)
         self.waits = 0
         self.wait_seconds = 0.0
         self.outcomes: Counter[str] = Counter()
@@ -95,17 +96,17 @@ class AccountPool:
         (bounded) for room; 503 when the account cannot serve at all."""
         account = self._serving(account_id)
         deadline = self._clock() + self._wait_timeout
-        async with self._changed:
-            while not self._may_take(account, capability):
-                remaining = deadline - self._clock()
-                if remaining <= 0:
-                    raise NoCapacityError(
-                        "the Flow account holding this video is busy; retry later", retry_after=5
-                    )
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(remaining, 1.0)):
-                        await self._changed.wait()
-                account = self._serving(account_id)
+        while not self._may_take(account, capability):
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise NoCapacityError(
+                    "the Flow account holding this video is busy; retry later", retry_after=5
+                )
+            freed = self._freed
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, 1.0)):  # also sees a cooldown ending
+                    await freed.wait()
+            account = self._serving(account_id)
         async with self._held(account, LeaseRequest(capability)) as lease:
             yield lease
 
@@ -135,9 +136,26 @@ class AccountPool:
         self.picks[capability.value] += 1
 
     async def _release(self, account: Account, capability: Capability) -> None:
-        account.inflight[capability] -= 1
+        self._give_back(account, LeaseRequest(capability))
+
+    def _give_back(self, account: Account, request: LeaseRequest) -> None:
+        """Free a slot: the first waiter it can serve gets it; pinned waiters look again."""
+        account.inflight[request.capability] -= 1
         self._reindex(account)
-        await self._notify()
+        self._wake()
+
+    def _wake(self) -> None:
+        self._freed.set()
+        self._freed = asyncio.Event()
+        self._waiters.dispatch()
+
+    def _soonest(self, request: LeaseRequest) -> float | None:
+        return self._index.soonest_ready(request, self._clock())
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a free account now."""
+        return len(self._waiters)
 
     def _serving(self, account_id: str) -> Account:
         account = self._accounts.get(account_id)
@@ -332,12 +350,13 @@ class AccountPool:
             raise self._no_capacity(request)  # the queue is full: do not make it longer
         if not worth_waiting(self._index, request, self._clock(), self._wait_timeout):
             raise self._no_capacity(request)  # all cool down beyond the budget: say when, now
-        self.waiting += 1
         started = self._clock()
         try:
-            return await self._wait_for(request, deadline=started + self._wait_timeout)
+            async with asyncio.timeout(self._wait_timeout):
+                return await self._waiters.wait(request)
+        except TimeoutError:
+            raise self._no_capacity(request) from None
         finally:
-            self.waiting -= 1
             self.waits += 1
             self.wait_seconds += self._clock() - started
 
@@ -347,22 +366,6 @@ class AccountPool:
         if account is not None:
             self._count(account, request.capability)
         return account
-
-    async def _wait_for(self, request: LeaseRequest, *, deadline: float) -> Account:
-        """Wait for capacity; waiters wake in arrival order, so the earliest gets the next slot."""
-        async with self._changed:
-            while (account := self._take(request)) is None:
-                now = self._clock()
-                if deadline - now <= 0:
-                    raise self._no_capacity(request)
-                wake = self._index.soonest_ready(request, now)
-                timeout = min(deadline - now, max(0.01, wake) if wake is not None else deadline - now)
-                try:
-                    async with asyncio.timeout(timeout):
-                        await self._changed.wait()
-                except TimeoutError:
-                    continue
-            return account
 
     def check(self, request: LeaseRequest) -> None:
         """Raise at once what a lease would when no account could serve ``request`` (tasks check at
@@ -376,5 +379,4 @@ class AccountPool:
         return no_capacity(self._index, request, self._clock())
 
     async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        self._wake()

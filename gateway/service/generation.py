@@ -38,7 +38,7 @@ from gateway.errors import (
     GatewayTimeoutError,
     InternalError,
 )
-from gateway.media.images import sniff_mime
+from gateway.media.checks import MediaCheckError, verify_image_bytes
 from gateway.media.storage import MediaStore, StoredMedia
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.account import Account
@@ -249,22 +249,35 @@ class ImageService:
         account_id: str,
         image: GeneratedImage,
     ) -> ImageResult:
-        """Upscale when asked, else take the bytes (inline, or from the signed URL); keep them."""
-        if job.spec.resolution is not ImageResolution.R1K:
-            data = await transport.upscale_image(creds, image.media, job.spec.resolution)
-        elif image.data is not None:
-            data = image.data
+        """Upscale when asked, else take the bytes (inline, or from the signed URL); keep them once
+        they are checked to be an image that decodes (never an error page stored as a JPEG)."""
+        if job.spec.resolution is not ImageResolution.R1K or image.data is not None:
+            if job.spec.resolution is not ImageResolution.R1K:
+                data = await transport.upscale_image(creds, image.media, job.spec.resolution)
+            else:
+                data = image.data or b""
+            try:
+                mime = await verify_image_bytes(data)
+            except MediaCheckError as exc:
+                raise BadGatewayError("Flow's answer held no usable image", code="bad_result") from exc
         else:
-            data = await self._download(transport, image.url or "")
-        return await self._keep(data, job.owner, account_id, image.media)
+            data, mime = await self._download(transport, image.url or "")
+        return await self._keep(data, mime, job.owner, account_id, image.media)
 
-    async def _download(self, transport: FlowTransport, url: str) -> bytes:
-        """The result's bytes; a failed download is tried again as a download (the image exists and
-        is paid for), never turned into a new generation elsewhere."""
+    async def _download(self, transport: FlowTransport, url: str) -> tuple[bytes, str]:
+        """The result's bytes and type; a failed download (or bytes that are not an image: a CDN's
+        error page) is tried again as a download (the image exists and is paid for), never turned
+        into a new generation elsewhere."""
         for attempt in range(DOWNLOAD_ATTEMPTS):
             try:
-                return await transport.download(url)
-            except (UpstreamUnavailableError, UpstreamTimeoutError, UpstreamProtocolError) as exc:
+                data = await transport.download(url)
+                return data, await verify_image_bytes(data)
+            except (
+                UpstreamUnavailableError,
+                UpstreamTimeoutError,
+                UpstreamProtocolError,
+                MediaCheckError,
+            ) as exc:
                 if attempt == DOWNLOAD_ATTEMPTS - 1:
                     raise BadGatewayError(
                         "Flow made the image but it could not be downloaded", code="download_failed"
@@ -299,8 +312,9 @@ class ImageService:
             self._uploads.popitem(last=False)
         return media
 
-    async def _keep(self, data: bytes, owner: str, account_id: str, upstream: UpstreamMedia) -> ImageResult:
-        mime = sniff_mime(data) or "image/jpeg"
+    async def _keep(
+        self, data: bytes, mime: str, owner: str, account_id: str, upstream: UpstreamMedia
+    ) -> ImageResult:
         stored = await self._media.put(data, mime=mime, prefix="img")
         await self._store.put_media(
             MediaRecord(stored.id, owner, stored.mime, stored.size, stored.created_at, account_id, upstream)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from gateway.domain import ImageData, MediaRecord
 from gateway.errors import InvalidRequestError
-from gateway.media.images import decode_image_string
+from gateway.media.images import decode_image_input
 from gateway.media.storage import MEDIA_PREFIXES, MediaStore
 from gateway.store.base import Store
 
@@ -65,7 +65,7 @@ class InputResolver:
             return ResolvedImage(await self._fetcher.fetch(value, param=source.param))
         if _MEDIA_ID.match(value):
             return await self._own_result(value, source.param, owner)
-        return ResolvedImage(decode_image_string(value, param=source.param, max_bytes=self._max_bytes))
+        return ResolvedImage(await decode_image_input(value, param=source.param, max_bytes=self._max_bytes))
 
     async def keep(self, resolved: ResolvedImage, *, owner: str) -> str:
         """A media id for an input a task will use later (after a restart too): our own result as it

@@ -175,6 +175,9 @@ TABLE: dict[type[up.UpstreamError], Decision] = {
     ),
     up.UpstreamNotFoundError: Decision(Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_upstream),
     up.UpstreamUnavailableError: Decision(Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_upstream),
+    up.UpstreamConnectionLostError: Decision(
+        Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_upstream
+    ),
     up.UpstreamTimeoutError: Decision(
         Outcome.TRANSIENT, retry=True, elsewhere=True, to_client=_timeout, resend=False
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gateway.domain import ImageData, MediaRecord, UpstreamMedia
 from gateway.errors import BadGatewayError
-from gateway.media.images import sniff_mime
+from gateway.media.checks import MediaCheckError, check_video_bytes, verify_image_bytes
 from gateway.media.storage import MediaStore
 from gateway.store.base import Store
 from gateway.upstream.flow import errors as up
@@ -21,8 +21,12 @@ class VideoKeeper:
 
     async def keep_video(self, data: bytes, *, owner: str, account_id: str, job: UpstreamMedia) -> str:
         """The stored mp4's media id (``vid_``); remembers which account's job it is (for re-use)."""
-        if data[4:8] != b"ftyp":  # a "video" that is an error page or a JPEG is not a video
-            raise up.UpstreamProtocolError("the downloaded video is not an MP4", endpoint="media.download")
+        try:  # a "video" that is an error page, a JPEG or cut short is not a video
+            check_video_bytes(data)
+        except MediaCheckError as exc:
+            raise up.UpstreamProtocolError(
+                f"the downloaded video is not an MP4 ({exc.defect.value})", endpoint="media.download"
+            ) from exc
         stored = await self._media.put(data, mime="video/mp4", prefix="vid")
         record = MediaRecord(stored.id, owner, stored.mime, stored.size, stored.created_at, account_id, job)
         await self._store.put_media(record)
@@ -36,9 +40,10 @@ class VideoKeeper:
             data = await transport.download(url)
         except up.UpstreamError:
             return ""
-        mime = sniff_mime(data)
-        if mime is None or not mime.startswith("image/"):
-            return ""
+        try:
+            mime = await verify_image_bytes(data)
+        except MediaCheckError:
+            return ""  # an error page is no poster
         stored = await self._media.put(data, mime=mime, prefix="pst")
         await self._store.put_media(MediaRecord(stored.id, owner, mime, stored.size, stored.created_at))
         return stored.id

@@ -2,8 +2,9 @@
 latency, fault injection and statistics around every route handler.
 
 The wrapper is the only place that acts out faults (handlers see ``call.fault_kind`` for the kinds
-they play themselves, and ``job_failure``/``job_stuck`` for the job kinds) and the only place that
-records statistics and logs a line per call.
+they play themselves, and ``job_failure``/``job_stuck`` for the job kinds; ``wire.py`` breaks the
+exchange itself for the wire kinds) and the only place that records statistics and logs a line per
+call.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import orjson
 import structlog
 from aiohttp import web
 
+from gateway.simulator import wire
 from gateway.simulator.errors import GoogleError, invalid
 from gateway.simulator.faults import (
     DEFAULT_FAILURE_REASON,
     PLAYED_KINDS,
+    WIRE_KINDS,
     Fault,
     Faults,
     HangError,
@@ -37,8 +40,8 @@ GOOGLE_COOKIES = ("__Secure-1PSID", "SID")
 # Bodies Flow's hosts parse as JSON: the web client sends application/json, and text/plain;charset=UTF-8
 # when a video submit is made from inside the page (flow-protocol.md §2).
 JSON_CONTENT_TYPES = ("application/json", "text/plain")
-HANG_POLL = 0.05  # seconds between checks that a hung call's client is still there
-CLIENT_GONE = 499  # recorded (nginx's convention) when the client left before the answer
+HANG_POLL = wire.HANG_POLL
+CLIENT_GONE = wire.CLIENT_GONE
 # The internal reason a failed record names beside the public one, where a capture showed it
 # (dacvuips: PUBLIC_ERROR_AUDIO_FILTERED with "AUDIO_GENERATION_FILTERED"); else the public name's tail.
 INTERNAL_REASONS = {"PUBLIC_ERROR_AUDIO_FILTERED": "AUDIO_GENERATION_FILTERED"}
@@ -219,6 +222,14 @@ async def _dispatch(route: Route, runtime: Runtime, call: Call) -> web.StreamRes
         await asyncio.sleep(delay)
     identities = (call.account.spec.session_token, call.account.spec.email) if call.account else ()
     fault = runtime.faults.take(_fault_route(route, call.request), identities)
+    if fault is not None and fault.kind in WIRE_KINDS:
+        return await wire.play(
+            fault,
+            call.request,
+            lambda: _answer(route, call),
+            closing=runtime.closing,
+            noise=runtime.faults.noise,
+        )
     if fault is not None and (
         fault.kind in PLAYED_KINDS or route.faults_as_frames or fault.kind in route.own_faults
     ):
@@ -228,6 +239,14 @@ async def _dispatch(route: Route, runtime: Runtime, call: Call) -> web.StreamRes
     return await route.handler(call)
 
 
+async def _answer(route: Route, call: Call) -> web.StreamResponse:
+    """The handler's answer, an error answer included (a wire fault breaks whichever it is)."""
+    try:
+        return await route.handler(call)
+    except GoogleError as exc:
+        return exc.response()
+
+
 async def _hold(request: web.Request, closing: asyncio.Event) -> web.StreamResponse:
     """A hung call: no answer until the client gives up (then 499) or the simulator shuts down (503).
 
@@ -235,8 +254,7 @@ async def _hold(request: web.Request, closing: asyncio.Event) -> web.StreamRespo
     shutdown sets ``closing`` so no hung handler outlives the server.
     """
     while not closing.is_set():
-        transport = request.transport
-        if transport is None or transport.is_closing():
+        if wire.gone(request):
             return web.Response(status=CLIENT_GONE)
         await asyncio.sleep(HANG_POLL)  # a plain sleep: a cancelled handler stops at once
     raise GoogleError(503, "UNAVAILABLE", "The service is shutting down.")

@@ -1,8 +1,8 @@
 """The simulator's own control API under ``/_sim/`` (JSON): stats, faults, accounts, reset.
 
-``GET /_sim/stats``; ``GET|POST|DELETE /_sim/faults``; ``GET|POST /_sim/accounts``;
-``POST /_sim/accounts/revoke`` ``{"session_token"}``; ``POST /_sim/reset``. Not part of Flow: no
-auth, no faults, no latency, not counted in the stats.
+``GET /_sim/stats``; ``GET|POST|DELETE /_sim/faults`` (every kind of ``faults.KINDS``);
+``GET|POST /_sim/accounts``; ``POST /_sim/accounts/revoke`` ``{"session_token"}``;
+``POST /_sim/reset``. Not part of Flow: no auth, no faults, no latency, not counted in the stats.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class Control:
 
     async def add_fault(self, request: web.Request) -> web.Response:
         """``POST /_sim/faults``: ``{route, kind}`` and optionally ``count``, ``rate``, ``account``,
-        ``retry_after``, ``reason``, ``form``, ``code`` (see ``Faults.add``); 400 when one is refused."""
+        ``retry_after``, ``reason``, ``form``, ``code``, ``delay`` (see ``Faults.add``; the wire kinds
+        ``truncate``, ``reset``, ``garbage``, ``slow_body``, ``cdn_error_page`` included); 400 when one
+        is refused."""
         doc = await _body(request)
         try:
             fault = self.sim.faults.add(
@@ -47,6 +49,7 @@ class Control:
                 reason=doc.get("reason"),
                 form=doc.get("form"),
                 code=doc.get("code"),
+                delay=doc.get("delay"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             return _json({"error": str(exc)}, 400)

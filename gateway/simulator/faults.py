@@ -20,6 +20,20 @@ in a ``form`` (``string`` = ErrorInfo, the default; ``int`` or ``base64`` = Publ
 a grpc ``code`` (by default the one the reason comes with, see ``reasons.default_code``). ``hang``
 raises :class:`HangError`, which the wrapper turns into a wait that ends when the client gives up or
 the simulator shuts down.
+
+Wire kinds break the HTTP exchange itself, on any route (``batch.<rpcid>`` included: they are not
+frames); the wrapper plays them (``wire.py``):
+
+- ``truncate``: the handler runs (its side effects happen: a submit creates its job), its status and
+  headers go out with the full ``Content-Length`` and half its body, then the connection is closed;
+- ``reset``: the connection is reset (RST) before any byte of a response; the handler does not run;
+- ``garbage``: the handler runs, then status 200 with its ``Content-Type`` and a body of random bytes
+  (from the seeded dice, never JSON, never an image) instead of its answer;
+- ``slow_body``: the handler's answer, its body trickling in chunks of ``SLOW_CHUNK`` bytes with
+  ``delay`` seconds (default 1) before each; it stops when the client leaves or the simulator shuts
+  down (the connection is then closed mid-body);
+- ``cdn_error_page`` (``cdn.image`` and ``cdn.video`` only): status 200, ``Content-Type: text/html``
+  and an HTML error page, as a CDN answers when its origin fails; the handler does not run.
 """
 
 from __future__ import annotations
@@ -47,12 +61,21 @@ KINDS = (
     "video_stuck",
     "public_error",
     "partial_batch",
+    "truncate",
+    "reset",
+    "garbage",
+    "slow_body",
+    "cdn_error_page",
 )
 # Kinds the submit handlers play on the job they create instead of failing the call.
 JOB_KINDS = frozenset({"video_failed", "video_cancelled", "video_stuck"})
 # Kinds a handler plays on its answer (the job kinds, and the short image batch).
 PLAYED_KINDS = JOB_KINDS | {"partial_batch"}
 PARTIAL_ROUTE = "batch.ogiZ0b"
+# Kinds that break the HTTP exchange itself, played by the wrapper on any route (``wire.py``).
+WIRE_KINDS = frozenset({"truncate", "reset", "garbage", "slow_body", "cdn_error_page"})
+CDN_ROUTES = ("cdn.image", "cdn.video")
+DEFAULT_SLOW_DELAY = 1.0
 DEFAULT_FAILURE_REASON = "PUBLIC_ERROR_AUDIO_FILTERED"
 FAILED_STATES = (4, 7)
 _REASON = re.compile(r"^PUBLIC_ERROR_[A-Z_]+$")
@@ -77,6 +100,7 @@ class Fault:
     reason: str | None = None
     form: str | None = None
     code: int | None = None
+    delay: float | None = None
 
     def matches(self, route: str, identities: tuple[str, ...]) -> bool:
         """True when this rule applies to a call of ``route`` by an account known by ``identities``."""
@@ -94,6 +118,7 @@ class Fault:
             "reason": self.reason,
             "form": self.form,
             "code": self.code,
+            "delay": self.delay,
         }
 
 
@@ -117,25 +142,39 @@ class Faults:
         reason: str | None = None,
         form: str | None = None,
         code: int | None = None,
+        delay: float | None = None,
     ) -> Fault:
         """Add a rule: the next ``count`` calls (scripted) or each call with probability ``rate``.
 
         ``account`` restricts it to one account, named by session token or e-mail. ``reason`` is the
         ``PUBLIC_ERROR_*`` a ``video_failed`` job reports or a ``public_error`` answers; ``form`` how a
         ``public_error`` carries it; ``code`` the ``public_error``'s grpc code or the ``video_failed``
-        job's state (4 or 7). Each is refused with a kind it means nothing to (ValueError). Defaults
-        are stored, so ``describe()`` shows what the fault will answer.
+        job's state (4 or 7); ``delay`` the seconds before each chunk of a ``slow_body``. Each is
+        refused with a kind it means nothing to (ValueError). Defaults are stored, so ``describe()``
+        shows what the fault will answer.
         """
         self._check(route, kind, count=count, rate=rate)
         _check_reason(kind, reason)
         _check_form_and_code(kind, form, code)
+        _check_delay(kind, delay)
+        if kind == "slow_body" and delay is None:
+            delay = DEFAULT_SLOW_DELAY
         if kind == "video_failed":
             reason, code = reason or DEFAULT_FAILURE_REASON, code or FAILED_STATES[0]
         if kind == "public_error":
             assert reason is not None  # _check_reason requires it
             form, code = form or FORMS[0], code or default_code(reason)
         fault = Fault(
-            route, kind, None if rate is not None else count, rate, account, retry_after, reason, form, code
+            route,
+            kind,
+            None if rate is not None else count,
+            rate,
+            account,
+            retry_after,
+            reason,
+            form,
+            code,
+            delay,
         )
         self._rules.append(fault)
         return fault
@@ -151,6 +190,12 @@ class Faults:
             raise ValueError("count must be a positive integer (or give a rate)")
         if kind == "partial_batch" and route != PARTIAL_ROUTE:
             raise ValueError(f"partial_batch only applies to route {PARTIAL_ROUTE!r}")
+        if kind == "cdn_error_page" and route not in CDN_ROUTES:
+            raise ValueError(f"cdn_error_page only applies to routes {', '.join(CDN_ROUTES)}")
+
+    def noise(self, size: int) -> bytes:
+        """``size`` random bytes from the fault dice (a ``garbage`` body): seeded, so reproducible."""
+        return self._rng.randbytes(size)
 
     def clear(self) -> None:
         """Remove every rule."""
@@ -206,6 +251,16 @@ def _check_form_and_code(kind: str, form: object, code: object) -> None:
         if kind == "video_failed" and code in FAILED_STATES:
             return
     raise ValueError("code is a grpc code (1-16) of a public_error, or the state (4 or 7) of a video_failed")
+
+
+def _check_delay(kind: str, delay: object) -> None:
+    """``delay`` only with ``slow_body``: a positive, finite number of seconds."""
+    if delay is None:
+        return
+    if kind != "slow_body":
+        raise ValueError(f"delay is only meaningful with kind 'slow_body', not {kind!r}")
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 < delay < float("inf"):
+        raise ValueError(f"delay must be a positive number of seconds (got {delay!r})")
 
 
 async def raise_fault(fault: Fault) -> None:

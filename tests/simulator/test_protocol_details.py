@@ -235,7 +235,7 @@ async def test_control_faults_and_revoke(client: TestClient) -> None:
     fault = {"route": "credits", "kind": "rate_limited", "rate": 0.5, "account": "u@x", "retry_after": 3}
     assert (await client.post("/_sim/faults", json=fault)).status == 200
     listed = await (await client.get("/_sim/faults")).json()
-    assert listed == [{**fault, "count": None, "reason": None, "form": None, "code": None}]
+    assert listed == [{**fault, "count": None, "reason": None, "form": None, "code": None, "delay": None}]
     assert (
         await client.post("/_sim/faults", json={"route": "image.generate", "kind": "internal"})
     ).status == 400

@@ -4,7 +4,9 @@ import logging
 import pytest
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
 from aiohttp.test_utils import make_mocked_request
+from aiohttp.web_protocol import RequestPayloadError
 
 from gateway.config import LoggingSettings
 from gateway.obs.access_log import AccessLogger
@@ -13,11 +15,12 @@ from gateway.obs.logging import configure_logging
 
 @pytest.fixture(autouse=True)
 def restore_logging() -> object:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    root, server = logging.getLogger(), logging.getLogger("aiohttp.server")
+    handlers, level, filters = root.handlers[:], root.level, server.filters[:]
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    server.filters[:] = filters
     structlog.reset_defaults()
 
 
@@ -58,3 +61,31 @@ def test_level_filter(capsys: pytest.CaptureFixture[str]) -> None:
     structlog.get_logger("t").warning("shown")
     out = capsys.readouterr().out
     assert "shown" in out and "hidden" not in out
+
+
+def test_a_request_aiohttp_could_not_parse_is_one_info_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(LoggingSettings(level="info", format="json"))
+    server = logging.getLogger("aiohttp.server")
+    try:
+        raise LineTooLong("x" * 20, "8190")
+    except LineTooLong as exc:
+        server.exception("Error handling request from %s", "127.0.0.1", exc_info=exc)
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError as exc:
+        server.exception("Error handling request from %s", "127.0.0.1", exc_info=exc)
+    client, bug = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (client["event"], client["level"], client["http_status"], client["http_error"]) == (
+        "bad_http_request",
+        "info",
+        400,
+        "LineTooLong",
+    )
+    assert "exception" not in client
+    assert bug["level"] == "error" and "RuntimeError" in bug["exception"]
+
+
+def test_a_client_mistake_is_not_shown_below_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(LoggingSettings(level="warning", format="json"))
+    logging.getLogger("aiohttp.server").error("Unhandled exception", exc_info=RequestPayloadError("bad gzip"))
+    assert capsys.readouterr().out == ""

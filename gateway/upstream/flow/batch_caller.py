@@ -23,7 +23,7 @@ from gateway.upstream.flow.workers import WorkerHub, result_body
 WORKER_ERRORS: dict[str, type[up.UpstreamError]] = {
     "NO_FLOW_TAB": up.UpstreamUnavailableError,
     "TAB_DISCARDED": up.UpstreamUnavailableError,
-    "FETCH_FAILED": up.UpstreamUnavailableError,
+    "FETCH_FAILED": up.UpstreamConnectionLostError,  # the page's fetch may have reached Flow
     "SIGNED_OUT": up.UpstreamAuthError,
     "REAUTH_REQUIRED": up.UpstreamAuthError,
     "NO_AT_TOKEN": up.UpstreamAuthError,
@@ -69,6 +69,10 @@ class BatchCaller:
             reply = await self._call(worker_key, call, endpoint)
         except up.UpstreamCaptchaError:
             self._hub.note_captcha_refusal(worker_key)
+            raise
+        except up.UpstreamConnectionLostError as exc:
+            if submit:  # the page's fetch broke after it went out: the job may exist
+                raise up.UpstreamUnconfirmedError(str(exc), endpoint=endpoint) from exc
             raise
         if reply.failed:
             if self._canary is not None:

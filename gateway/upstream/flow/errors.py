@@ -139,6 +139,11 @@ class UpstreamUnavailableError(UpstreamError):
     """Connection failures and 5xx: a transient strike."""
 
 
+class UpstreamConnectionLostError(UpstreamUnavailableError):
+    """The connection broke after the request went out (an answer cut short, a reset): Flow may have
+    acted on it. A transient strike like any 5xx, but a video submit that ends so is never resent."""
+
+
 class UpstreamWorkerGoneError(UpstreamError):
     """The browser worker serving the account is not connected (or left mid-call): the call may or may
     not have been dispatched, so it is not retried; the account waits for its worker."""

@@ -30,9 +30,11 @@ from gateway.upstream.flow import rest_video_schemas as video_wire
 from gateway.upstream.flow import video_keys
 from gateway.upstream.flow.catalogue import legacy_offers
 from gateway.upstream.flow.errors import (
+    UpstreamConnectionLostError,
     UpstreamInvalidRequestError,
     UpstreamNotFoundError,
     UpstreamProtocolError,
+    UpstreamUnconfirmedError,
 )
 from gateway.upstream.flow.rest_client import Redirect, RestClient
 from gateway.upstream.flow.transport import (
@@ -220,7 +222,10 @@ class RestTransport:
     async def _submit(self, creds: FlowCredentials, method: str, body: object, user_agent: str) -> object:
         path = f"/v1/video:batchAsyncGenerateVideo{method}"
         call = self._client.call("api", "POST", path, "video.submit", self._settings.video_submit_timeout)
-        return await self._client.api(call, creds, body=body, user_agent=user_agent)
+        try:
+            return await self._client.api(call, creds, body=body, user_agent=user_agent)
+        except UpstreamConnectionLostError as exc:  # the job may exist, and be charged: never resent
+            raise UpstreamUnconfirmedError(str(exc), endpoint="video.submit") from exc
 
     async def _redirect(self, creds: FlowCredentials, media: UpstreamMedia, url_type: str) -> str | None:
         query = {"name": media.name, "mediaUrlType": url_type}

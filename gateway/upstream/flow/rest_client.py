@@ -28,6 +28,7 @@ from gateway.upstream.flow.auth import AccessTokens
 from gateway.upstream.flow.download import fetch_media
 from gateway.upstream.flow.errors import (
     UpstreamCaptchaError,
+    UpstreamConnectionLostError,
     UpstreamError,
     UpstreamMigratedError,
     UpstreamProtocolError,
@@ -305,8 +306,12 @@ class _Guard:
             raise UpstreamTimeoutError(
                 f"{self._call.endpoint}: timed out", endpoint=self._call.endpoint
             ) from exc
-        if isinstance(exc, aiohttp.ClientError):
+        if isinstance(exc, aiohttp.ClientConnectorError):  # never connected: nothing was sent
             raise UpstreamUnavailableError(
+                f"{self._call.endpoint}: {type(exc).__name__}", endpoint=self._call.endpoint
+            ) from exc
+        if isinstance(exc, aiohttp.ClientError):  # broken after the request went out
+            raise UpstreamConnectionLostError(
                 f"{self._call.endpoint}: {type(exc).__name__}", endpoint=self._call.endpoint
             ) from exc
 

@@ -175,10 +175,14 @@ class WorkerHub:
             reads=asyncio.Semaphore(_limit(limits.get("read"), 4)),
         )
         self._workers[worker.id] = worker
-        for account in accepted.values():
-            self._by_account[account.key] = worker
-            await self._on_account(account, reachable=True, reason="")
-        await channel.send({"type": "hello_ack", "accepted": sorted(accepted), "rejected": rejected})
+        try:
+            for account in accepted.values():
+                self._by_account[account.key] = worker
+                await self._on_account(account, reachable=True, reason="")
+            await channel.send({"type": "hello_ack", "accepted": sorted(accepted), "rejected": rejected})
+        except BaseException:
+            await self._goodbye(worker)  # a worker gone before its ack must not stay listed
+            raise
         log.info("worker_connected", worker=worker.id, accounts=len(accepted), rejected=len(rejected))
         return worker
 
