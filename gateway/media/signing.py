@@ -9,16 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 
 MIN_PRUNE = 1024  # forget expired signatures once this many are remembered (then at twice the live ones)
-
-
-def signing_key_from(configured: str) -> bytes:
-    """The configured key, or a random one (signed URLs then do not survive a restart)."""
-    return configured.encode() if configured else secrets.token_bytes(32)
 
 
 class UrlSigner:
