@@ -73,6 +73,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def new_event_loop(choice: str) -> asyncio.AbstractEventLoop:
+    """uvloop when asked for, or on ``auto`` when it is installed (about a third less loop overhead
+    than asyncio's own loop); asyncio's loop otherwise."""
+    if choice != "asyncio":
+        try:
+            import uvloop  # noqa: PLC0415 - optional: absent on platforms it does not build for
+        except ImportError:
+            if choice == "uvloop":
+                raise ConfigError("server.event_loop: uvloop is not installed") from None
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.logging)
@@ -83,6 +97,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log_class=AccessLogger,
         shutdown_timeout=settings.server.shutdown_timeout,
         print=None,
+        loop=new_event_loop(settings.server.event_loop),
     )
     return 0
 
@@ -105,7 +120,8 @@ def _admin_key(_: argparse.Namespace) -> int:
 
 
 def _demo(_: argparse.Namespace) -> int:
-    asyncio.run(_run_demo())
+    with asyncio.Runner(loop_factory=lambda: new_event_loop("auto")) as runner:
+        runner.run(_run_demo())
     return 0
 
 

@@ -266,7 +266,10 @@ async def _task_services(
     )
     image_tasks = ImageTasks(images=app[keys.IMAGES], resolver=resolver, pool=app[keys.POOL])
     engine = TaskEngine(
-        store=app[keys.STORE], media=app[keys.MEDIA], runners={Kind.VIDEO: videos, Kind.IMAGE: image_tasks}
+        store=app[keys.STORE],
+        media=app[keys.MEDIA],
+        runners={Kind.VIDEO: videos, Kind.IMAGE: image_tasks},
+        write_delay=settings.tasks.write_delay,
     )
     app[keys.TASKS], app[keys.IMAGE_TASKS] = engine, image_tasks
     app[keys.VIDEOS] = VideoRequests(

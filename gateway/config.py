@@ -44,6 +44,7 @@ class ServerSettings(_Section, frozen=True):
     max_body_bytes: int = 64 * MIB
     shutdown_timeout: float = 30.0
     trust_forwarded: bool = False
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
 
 class LoggingSettings(_Section, frozen=True):
@@ -139,6 +140,8 @@ class TaskSettings(_Section, frozen=True):
     (``relaxed_deadline`` one in Ultra's slower low-priority queue), and
     ``upscale_deadline`` the upscale after it; ``queue_timeout`` how long a task may wait for a free
     account. ``expected_*_seconds`` only shape the progress estimate (Flow reports no percentage).
+    ``write_delay``: image-task transitions after the first are written in batches this many seconds
+    late (reads see them at once; a crash in that window re-runs the image; 0 writes each at once).
     """
 
     poll_interval: float = 5.0
@@ -155,6 +158,7 @@ class TaskSettings(_Section, frozen=True):
     link_delay: float = 2.0
     keepalive: float = 10.0
     chat_progress: Literal["reasoning", "content", "off"] = "reasoning"
+    write_delay: float = 0.05
 
 
 class PoolSettings(_Section, frozen=True):

@@ -9,9 +9,10 @@ retention sweep); a write in progress (its temporary file) is never listed.
 from __future__ import annotations
 
 import asyncio
+import base64
+import itertools
 import os
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,8 @@ class MediaStore(Protocol):
 
 
 def new_media_id(prefix: str) -> str:
-    """``<prefix>_`` and 26 random lowercase base32 characters."""
-    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-    return f"{prefix}_" + "".join(secrets.choice(alphabet) for _ in range(26))
+    """``<prefix>_`` and 26 random lowercase base32 characters (128 bits from one ``urandom`` call)."""
+    return f"{prefix}_" + base64.b32encode(os.urandom(16)).decode("ascii").rstrip("=").lower()
 
 
 class DiskMediaStore:
@@ -74,12 +74,15 @@ class DiskMediaStore:
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        self._shards: set[Path] = set()  # shard folders known to exist: no mkdir per write
 
     async def put(self, data: bytes, *, mime: str, prefix: str = "img") -> StoredMedia:
         """Store bytes atomically."""
         media_id = new_media_id(prefix)
         target = self._file(media_id, extension_for(mime))
-        await asyncio.to_thread(_write_atomic, target, data)
+        known = target.parent in self._shards
+        await asyncio.to_thread(_write_atomic, target, data, known_folder=known)
+        self._shards.add(target.parent)
         return StoredMedia(media_id, mime, len(data), time.time())
 
     async def stat(self, media_id: str) -> StoredMedia | None:
@@ -151,8 +154,17 @@ def _stored(entry: os.DirEntry[str]) -> StoredMedia | None:
     return StoredMedia(media_id, _MIME_OF[ext], info.st_size, info.st_mtime)
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + f".{secrets.token_hex(4)}.tmp")
-    tmp.write_bytes(data)
+_TMP_NAMES = itertools.count()
+
+
+def _write_atomic(target: Path, data: bytes, *, known_folder: bool) -> None:
+    if not known_folder:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    # The id is already unique; the suffix only keeps two writers of one id (never the case) apart.
+    tmp = target.with_suffix(f"{target.suffix}.{os.getpid()}-{next(_TMP_NAMES)}.tmp")
+    try:
+        tmp.write_bytes(data)
+    except FileNotFoundError:  # the folder was removed behind our back: make it again
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
     os.replace(tmp, target)

@@ -6,13 +6,17 @@ whoever writes it, is redacted and rendered the same way. A request aiohttp cann
 line too long, broken chunked framing, a body encoding it cannot decode) is answered 400 by aiohttp
 before the app sees it, and logged by aiohttp as an error with a traceback: that is the client's
 mistake, so :class:`ClientMistakeFilter` turns it into one ``bad_http_request`` line at info.
+
+Our own lines skip stdlib logging: structlog renders them and writes each straight to stdout (one
+write and a flush per line), which costs less than half of a trip through a ``LogRecord``, a handler
+and a formatter; only other libraries' records take that trip.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 import structlog
@@ -26,6 +30,14 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 def _dumps(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=str).decode()
+
+
+class _NamedWriter(structlog.WriteLogger):
+    """A line writer that knows its logger's name (for the ``logger`` field)."""
+
+    def __init__(self, name: str, file: TextIO) -> None:
+        super().__init__(file)
+        self.name = name
 
 
 class ClientMistakeFilter(logging.Filter):
@@ -69,13 +81,14 @@ def configure_logging(settings: Any) -> None:
         if settings.format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    out = sys.stdout
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[*shared, renderer],
+        logger_factory=lambda *args: _NamedWriter(str(args[0]) if args else "", out),
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=foreign,

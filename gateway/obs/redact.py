@@ -1,7 +1,9 @@
 """Secret redaction for log events: sensitive keys masked, secret-looking substrings scrubbed.
 
-Runs on every log line, so it is cheap: one precompiled regex pass over strings longer than a
-token could hide in, and a set lookup per key.
+Runs on every log line, so it works by field: values of sensitive keys are masked; fields the
+gateway itself fills with values that cannot hold a secret (names, ids, numbers, its own timestamp)
+pass untouched; only the rest (free text, a URL path, a user agent, an exception) goes through one
+precompiled regex, and only when longer than a token could hide in.
 """
 
 from __future__ import annotations
@@ -43,6 +45,31 @@ _SECRET_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 _MIN_LEN = 8
+# Fields whose values the gateway builds from its own names and ids: never a credential.
+SAFE_KEYS = frozenset(
+    {
+        "level",
+        "logger",
+        "timestamp",
+        "request_id",
+        "remote",
+        "licence_id",
+        "task_id",
+        "task",
+        "account",
+        "worker",
+        "route",
+        "method",
+        "model",
+        "mode",
+        "code",
+        "endpoint",
+        "rpc",
+        "stage",
+        "state",
+    }
+)
+OUR_SAFE_KEYS = SAFE_KEYS | {"event"}  # our own events are names (``upstream_call``), not messages
 
 
 def scrub(text: str) -> str:
@@ -71,7 +98,11 @@ def redact(value: Any, key: str | None = None) -> Any:
 
 
 def redact_processor(_: object, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor applying :func:`redact` to every field of the event."""
-    for field, value in list(event_dict.items()):
+    """structlog processor applying :func:`redact` to every field of the event but the safe ones
+    (and numbers, which hold nothing to scrub)."""
+    safe = SAFE_KEYS if "_record" in event_dict else OUR_SAFE_KEYS  # a stdlib record's event is free text
+    for field, value in event_dict.items():
+        if field in safe or value is None or isinstance(value, int | float):
+            continue
         event_dict[field] = redact(value, field)
     return event_dict

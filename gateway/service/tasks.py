@@ -4,6 +4,12 @@ A task is persisted before its runner starts and at every transition; running ta
 in memory, so reads (``GET /v1/videos/{id}`` at the SDK's poll rate) never wait for the store or
 call Flow. At start every unfinished task is resumed by its kind's runner; at shutdown runners
 get a moment to leave the ``submitting`` window, then stop (their records say where to resume).
+
+Writes: a task's creation, every video transition and every ``submitting`` window are written
+before the runner goes on (they hold what a restart needs: Flow's job ids, what was paid for). The
+later transitions of an image task are written behind, ``write_delay`` late, newest version per task,
+many tasks per transaction: a chat image otherwise pays three commits on its critical path. Until
+written they are read from memory; a crash in that window re-runs the image task from its start.
 Watchers (chat streams) receive each new version of a task. The engine decides nothing about how
 a task runs: that is the runners' (``video_runner``, ``image_tasks``).
 """
@@ -26,6 +32,7 @@ from gateway.store.base import Store, TaskQuery
 
 log = structlog.get_logger("gateway.service.tasks")
 Saver = Callable[[TaskRecord], Awaitable[None]]
+WRITE_RETRY_MAX = 5.0  # seconds between attempts while the store refuses held-back writes
 
 
 class TaskRunner(Protocol):
@@ -46,6 +53,7 @@ class TaskEngine:
         media: MediaStore,
         runners: Mapping[Kind, TaskRunner],
         clock: Callable[[], float] = time.time,
+        write_delay: float = 0.0,
     ) -> None:
         self._store = store
         self._media = media
@@ -55,6 +63,10 @@ class TaskEngine:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, set[asyncio.Queue[TaskRecord]]] = {}
         self._saved = asyncio.Event()  # set at every save (shutdown waits on it for submits to land)
+        self._write_delay = write_delay
+        self._unwritten: dict[str, TaskRecord] = {}  # newest versions not yet in the store
+        self._writing = asyncio.Lock()  # one write at a time, so an older version never lands last
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> int:
@@ -89,22 +101,26 @@ class TaskEngine:
         for runner in runners:
             runner.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
+        await self.flush()  # first, so the writer is never cancelled inside a write
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
 
     async def create(self, record: TaskRecord) -> TaskRecord:
         """Persist a new task and start its runner."""
-        await self._store.put_task(record)
+        await self._write(record)
         self._live[record.id] = record
         self._spawn(record)
         return record
 
     async def keep(self, record: TaskRecord) -> TaskRecord:
         """Persist a task that is already finished (a synchronous request kept for retrieval)."""
-        await self._store.put_task(record)
+        await self._write(record)
         return record
 
     async def get(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """A task of ``owner``; another licence's task, or one of another kind, is 404 as if unknown."""
-        record = self._live.get(task_id) or await self._store.get_task(task_id)
+        record = self._newest(task_id) or await self._store.get_task(task_id)
         if record is None or record.owner != owner or record.kind is not kind:
             raise NotFoundError(f"No {kind.value} task found with id '{task_id}'.", param="id")
         return record
@@ -112,7 +128,7 @@ class TaskEngine:
     async def list(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
         """One page of an owner's tasks (running ones in their newest state)."""
         records, more = await self._store.list_tasks(query)
-        return [self._live.get(r.id, r) for r in records], more
+        return [self._newest(r.id) or r for r in records], more
 
     async def delete(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """Forget a task and the media it produced (a running one stops being followed)."""
@@ -122,7 +138,9 @@ class TaskEngine:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
         self._live.pop(task_id, None)
-        await self._store.delete_task(task_id)
+        self._unwritten.pop(task_id, None)
+        async with self._writing:  # a batch holding it lands first, so the row does not come back
+            await self._store.delete_task(task_id)
         for media_id in (*record.results, record.poster):
             if media_id:
                 await self._media.delete(media_id)
@@ -136,7 +154,7 @@ class TaskEngine:
         queue: asyncio.Queue[TaskRecord] = asyncio.Queue()
         self._watchers.setdefault(task_id, set()).add(queue)
         try:
-            current = self._live.get(task_id) or await self._store.get_task(task_id)
+            current = self._newest(task_id) or await self._store.get_task(task_id)
             while current is not None:
                 yield current
                 if current.status.finished:
@@ -146,15 +164,53 @@ class TaskEngine:
                         current = await queue.get()
                 except TimeoutError:
                     if task_id not in self._live:  # no runner here any more: deleted, or finished meanwhile
-                        current = await self._store.get_task(task_id)
+                        current = self._unwritten.get(task_id) or await self._store.get_task(task_id)
         finally:
             watchers = self._watchers.get(task_id, set())
             watchers.discard(queue)
             if not watchers:
                 self._watchers.pop(task_id, None)
 
+    async def flush(self) -> None:
+        """Write every transition still held back (at shutdown; tests)."""
+        async with self._writing:
+            batch = list(self._unwritten.values())
+            if not batch:
+                return
+            await self._store.put_tasks(batch)
+            for record in batch:  # a newer version that arrived meanwhile stays for the next batch
+                if self._unwritten.get(record.id) is record:
+                    del self._unwritten[record.id]
+
+    def _newest(self, task_id: str) -> TaskRecord | None:
+        return self._live.get(task_id) or self._unwritten.get(task_id)
+
+    async def _write(self, record: TaskRecord) -> None:
+        self._unwritten.pop(record.id, None)
+        async with self._writing:
+            await self._store.put_task(record)
+
+    def _write_behind(self, record: TaskRecord) -> None:
+        self._unwritten[record.id] = record
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_soon(), name="tasks:write-behind")
+
+    async def _write_soon(self) -> None:
+        delay = self._write_delay
+        while self._unwritten:
+            await asyncio.sleep(delay)
+            try:
+                await self.flush()
+                delay = self._write_delay
+            except Exception:  # the store failed: keep them (reads still see them), try again later
+                log.exception("task_write_failed", tasks=len(self._unwritten))
+                delay = min(delay * 2, WRITE_RETRY_MAX)
+
     async def _save(self, record: TaskRecord) -> None:
-        await self._store.put_task(record)
+        if self._write_delay > 0 and record.kind is Kind.IMAGE and record.stage is not TaskStage.SUBMITTING:
+            self._write_behind(record)
+        else:
+            await self._write(record)
         if record.status.finished:
             self._live.pop(record.id, None)
         elif record.id in self._running:

@@ -98,6 +98,10 @@ class Store(Protocol):
         """Save a task (upsert by id)."""
         ...
 
+    async def put_tasks(self, records: list[TaskRecord]) -> None:
+        """Save several tasks in one write (the engine's write-behind batches)."""
+        ...
+
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """A task by id."""
         ...

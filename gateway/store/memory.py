@@ -92,6 +92,11 @@ class MemoryStore:
         """Save a task."""
         self._tasks[record.id] = record
 
+    async def put_tasks(self, records: list[TaskRecord]) -> None:
+        """Save several tasks."""
+        for record in records:
+            self._tasks[record.id] = record
+
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """A task by id."""
         return self._tasks.get(task_id)

@@ -243,16 +243,12 @@ class SqliteStore:
 
     async def put_task(self, record: TaskRecord) -> None:
         """Save a task."""
-        await self._db.execute(
-            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                record.id,
-                record.owner,
-                record.kind.value,
-                record.status.value,
-                record.created_at,
-                task_to_json(record),
-            ),
+        await self.put_tasks([record])
+
+    async def put_tasks(self, records: list[TaskRecord]) -> None:
+        """Save several tasks in one transaction."""
+        await self._db.executemany(
+            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)", [_task_row(r) for r in records]
         )
         await self._db.commit()
 
@@ -291,6 +287,17 @@ class SqliteStore:
         """True when a trivial query answers."""
         async with self._db.execute("SELECT 1") as cur:
             return await cur.fetchone() is not None
+
+
+def _task_row(record: TaskRecord) -> tuple[object, ...]:
+    return (
+        record.id,
+        record.owner,
+        record.kind.value,
+        record.status.value,
+        record.created_at,
+        task_to_json(record),
+    )
 
 
 def _account_row(record: AccountRecord) -> tuple[object, ...]:

@@ -1,14 +1,17 @@
 import base64
 import io
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from gateway.errors import InvalidRequestError, PayloadTooLargeError
+from gateway.media import storage
 from gateway.media.images import decode_image_string, image_dimensions, sniff_mime
 from gateway.media.signing import UrlSigner
-from gateway.media.storage import DiskMediaStore
+from gateway.media.storage import DiskMediaStore, new_media_id
 
 
 def encoded(fmt: str, size: tuple[int, int] = (30, 20)) -> bytes:
@@ -94,3 +97,21 @@ async def test_disk_store_roundtrip_and_traversal(tmp_path: Path) -> None:
     assert await store.delete(stored.id) is True
     assert await store.read(stored.id) is None
     assert await store.delete(stored.id) is False
+
+
+def test_media_ids_are_26_base32_characters_and_unique() -> None:
+    ids = {new_media_id("img") for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"img_[a-z2-7]{26}", media_id) for media_id in ids)
+
+
+async def test_a_shard_folder_removed_behind_the_store_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = DiskMediaStore(tmp_path)
+    first = await store.put(b"\x89PNG one", mime="image/png")
+    shard = first.id[4:6]  # the next id lands in the same shard, which the store believes exists
+    monkeypatch.setattr(storage, "new_media_id", lambda prefix: f"{prefix}_{shard}" + "a" * 24)
+    shutil.rmtree(tmp_path)  # e.g. an operator emptied the media folder
+    again = await store.put(b"\x89PNG two", mime="image/png")
+    assert await store.read(again.id) == b"\x89PNG two" and await store.stat(first.id) is None

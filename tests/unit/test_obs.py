@@ -57,3 +57,17 @@ def test_licence_keys() -> None:
     assert registry.authenticate(key + "x") is None
     assert registry.authenticate("") is None
     assert registry.authenticate("x" * 10_000) is None
+
+
+def test_redaction_by_field_skips_our_own_names_but_never_free_text() -> None:
+    token = "ya29." + "a" * 40
+    ours = redact_processor(
+        None,
+        "info",
+        {"event": "upstream_call", "route": "/v1/images", "path": f"/x?key={token}", "msg": token},
+    )
+    assert ours["event"] == "upstream_call" and ours["route"] == "/v1/images"
+    assert token not in ours["path"] and token not in ours["msg"]
+    # A record from a third-party library (stdlib logging) carries its message in ``event``: scrubbed.
+    foreign = redact_processor(None, "info", {"event": f"GET /?access_token={token}", "_record": object()})
+    assert token not in foreign["event"]

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.domain import MediaRecord, UpstreamMedia
-from gateway.store.base import Store
+from gateway.domain import Kind, MediaRecord, TaskRecord, TaskStage, TaskStatus, UpstreamMedia
+from gateway.store.base import Store, TaskQuery
 from gateway.store.memory import MemoryStore
 from gateway.store.sqlite import open_sqlite_store
 
@@ -36,6 +36,20 @@ async def test_media_records(store: Store) -> None:
     assert await store.delete_media("img_1") is False
     assert await store.get_media("img_1") is None
     assert await store.ping()
+
+
+async def test_tasks_written_in_a_batch_replace_older_versions(store: Store) -> None:
+    first = TaskRecord("t1", "lic", Kind.IMAGE, "m", "p", TaskStatus.QUEUED, TaskStage.QUEUED, 1.0, 1.0)
+    await store.put_task(first)
+    done = TaskRecord("t1", "lic", Kind.IMAGE, "m", "p", TaskStatus.COMPLETED, TaskStage.DONE, 1.0, 2.0)
+    other = TaskRecord(
+        "t2", "lic", Kind.IMAGE, "m", "p", TaskStatus.IN_PROGRESS, TaskStage.GENERATING, 2.0, 2.0
+    )
+    await store.put_tasks([done, other])
+    assert await store.get_task("t1") == done and await store.get_task("t2") == other
+    page, more = await store.list_tasks(TaskQuery(owner="lic", kind=Kind.IMAGE, limit=10))
+    assert [t.id for t in page] == ["t2", "t1"] and not more
+    assert [t.id for t in await store.unfinished_tasks()] == ["t2"]
 
 
 async def test_sqlite_survives_reopen(tmp_path: Path) -> None:

@@ -142,3 +142,113 @@ def test_progress_moves_with_time_and_never_reaches_100_early() -> None:
     assert values == sorted(values) and values[0] == 3 and values[-1] < 90
     assert estimate(replace(running, status=TaskStatus.COMPLETED), 0, settings) == 100
     assert estimate(replace(running, stage=TaskStage.DOWNLOADING), 0, settings) == 97
+
+
+class CountingStore(MemoryStore):
+    """Counts writes; ``fail`` makes the next batch write raise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.singles = 0
+        self.batches: list[list[str]] = []
+        self.fail = 0
+        self.batch_written = asyncio.Event()
+
+    async def put_task(self, record: TaskRecord) -> None:
+        self.singles += 1
+        await super().put_task(record)
+
+    async def put_tasks(self, records: list[TaskRecord]) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise OSError("disk full")
+        self.batches.append([r.id for r in records])
+        await super().put_tasks(records)
+        self.batch_written.set()
+
+
+def image(task_id: str) -> TaskRecord:
+    return replace(task(task_id), kind=Kind.IMAGE, model="nano_banana")
+
+
+async def _finished(engine: TaskEngine, task_id: str, kind: Kind = Kind.IMAGE) -> TaskRecord:
+    async for record in engine.watch(task_id, every=5):
+        if record.status.finished:
+            return record
+    raise AssertionError("the watch ended before the task finished")
+
+
+async def test_image_transitions_are_written_behind_in_one_batch_and_read_from_memory(tmp_path: Path) -> None:
+    store, runner = CountingStore(), StepRunner()
+    engine = TaskEngine(
+        store=store, media=DiskMediaStore(tmp_path), runners={Kind.IMAGE: runner}, write_delay=3600
+    )
+    for n in range(3):
+        await engine.create(image(f"imgtask_{n}"))
+    assert store.singles == 3  # creation is written before the caller hears of the task
+    runner.go.set()
+    for n in range(3):
+        assert (await _finished(engine, f"imgtask_{n}")).status is TaskStatus.COMPLETED
+    # Not in the store yet, yet every read sees the finished version.
+    assert all(
+        r.status is TaskStatus.QUEUED for r in [await store.get_task(f"imgtask_{n}") for n in range(3)]
+    )  # type: ignore[union-attr]
+    got = await engine.get("imgtask_1", owner="lic", kind=Kind.IMAGE)
+    page, _ = await engine.list(TaskQuery(owner="lic", kind=Kind.IMAGE, limit=10))
+    assert got.status is TaskStatus.COMPLETED and {r.status for r in page} == {TaskStatus.COMPLETED}
+    await engine.close()  # shutdown writes what was held back, newest version per task, in one batch
+    assert (
+        store.singles == 3
+        and len(store.batches) == 1
+        and sorted(store.batches[0])
+        == [
+            "imgtask_0",
+            "imgtask_1",
+            "imgtask_2",
+        ]
+    )
+    assert all(
+        r.status is TaskStatus.COMPLETED for r in [await store.get_task(f"imgtask_{n}") for n in range(3)]
+    )  # type: ignore[union-attr]
+
+
+async def test_video_transitions_are_written_through(tmp_path: Path) -> None:
+    store, runner = CountingStore(), StepRunner()
+    engine = TaskEngine(
+        store=store, media=DiskMediaStore(tmp_path), runners={Kind.VIDEO: runner}, write_delay=3600
+    )
+    await engine.create(task("video_1"))
+    runner.go.set()
+    await _finished(engine, "video_1", Kind.VIDEO)
+    assert store.singles == 3 and store.batches == []
+    assert (await store.get_task("video_1")).status is TaskStatus.COMPLETED  # type: ignore[union-attr]
+
+
+async def test_a_task_deleted_before_its_write_does_not_come_back(tmp_path: Path) -> None:
+    store, runner = CountingStore(), StepRunner()
+    engine = TaskEngine(
+        store=store, media=DiskMediaStore(tmp_path), runners={Kind.IMAGE: runner}, write_delay=3600
+    )
+    await engine.create(image("imgtask_1"))
+    runner.go.set()
+    await _finished(engine, "imgtask_1")
+    await engine.delete("imgtask_1", owner="lic", kind=Kind.IMAGE)
+    await engine.flush()
+    assert await store.get_task("imgtask_1") is None
+    with pytest.raises(NotFoundError):
+        await engine.get("imgtask_1", owner="lic", kind=Kind.IMAGE)
+
+
+async def test_a_failed_batch_is_kept_readable_and_written_later(tmp_path: Path) -> None:
+    store, runner = CountingStore(), StepRunner()
+    store.fail = 1
+    engine = TaskEngine(
+        store=store, media=DiskMediaStore(tmp_path), runners={Kind.IMAGE: runner}, write_delay=0.001
+    )
+    await engine.create(image("imgtask_1"))
+    runner.go.set()
+    await _finished(engine, "imgtask_1")
+    await asyncio.wait_for(store.batch_written.wait(), 5)  # the writer tried again after the failure
+    assert store.fail == 0
+    assert (await store.get_task("imgtask_1")).status is TaskStatus.COMPLETED  # type: ignore[union-attr]
+    await engine.close()
