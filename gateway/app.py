@@ -22,6 +22,7 @@ from gateway.admin.routes import add_admin_routes
 from gateway.api.routes import add_routes, is_licence_exempt
 from gateway.captcha.anticaptcha import AntiCaptchaProvider
 from gateway.captcha.disabled import DisabledCaptcha
+from gateway.captcha.prefetch import PrefetchingTokens, prefetch_settings
 from gateway.catalog import Catalog
 from gateway.config import Settings
 from gateway.domain import AccountKind, Kind
@@ -317,7 +318,12 @@ async def _captcha(stack: AsyncExitStack, settings: Settings, app: web.Applicati
         return DisabledCaptcha()
     session = open_client_session(timeout=settings.captcha.timeout + 10)
     stack.push_async_callback(session.close)
-    return AntiCaptchaProvider(session, settings.captcha, metrics=app[keys.METRICS])
+    solver = AntiCaptchaProvider(session, settings.captcha, metrics=app[keys.METRICS])
+    if not settings.captcha.prefetch:
+        return solver
+    prefetching = PrefetchingTokens(solver, prefetch_settings(settings.captcha), metrics=app[keys.METRICS])
+    stack.push_async_callback(prefetching.close)  # before the session closes (last in, first out)
+    return prefetching
 
 
 def _endpoint_of(url: object) -> str:

@@ -188,7 +188,13 @@ class WorkerSettings(_Section, frozen=True):
 
 
 class CaptchaSettings(_Section, frozen=True):
-    """The reCAPTCHA solver (anti-captcha protocol: YesCaptcha, CapSolver, CapMonster, EzCaptcha)."""
+    """The reCAPTCHA solver (anti-captcha protocol: YesCaptcha, CapSolver, CapMonster, EzCaptcha).
+
+    With ``prefetch``, tokens are solved ahead as recent demand (over ``prefetch_window`` seconds)
+    calls for, at most ``prefetch_max`` ready or being solved per action; a token older than
+    ``token_ttl`` is never used, and no more are solved ahead while more than ``prefetch_waste`` of
+    them expired unused (``gateway/captcha/prefetch.py``).
+    """
 
     provider: Literal["anticaptcha", "none"] = "anticaptcha"
     base_url: str = "https://api.yescaptcha.com"
@@ -198,6 +204,11 @@ class CaptchaSettings(_Section, frozen=True):
     website_key: str = FLOW_SITE_KEY
     poll_interval: float = 3.0
     timeout: float = 120.0
+    prefetch: bool = True
+    prefetch_max: int = 8
+    prefetch_window: float = 60.0
+    prefetch_waste: float = 0.1
+    token_ttl: float = 90.0
 
 
 class AccountSettings(_Section, frozen=True):

@@ -64,6 +64,22 @@ class GatewayMetrics:
             buckets=GENERATION_BUCKETS,
             registry=r,
         )
+        self.captcha_tokens_served = Counter(
+            "gateway_captcha_tokens_served",
+            "reCAPTCHA tokens handed to a generation, by where they came from: ready (solved ahead),"
+            " waited (a solve ahead already under way) or direct (solved for that request).",
+            ["provider", "source"],
+            registry=r,
+        )
+        self.captcha_tokens_wasted = Counter(
+            "gateway_captcha_tokens_wasted",
+            "Tokens solved ahead that expired unused.",
+            ["provider"],
+            registry=r,
+        )
+        self.captcha_tokens_ready = Gauge(
+            "gateway_captcha_tokens_ready", "Tokens solved ahead and ready now.", ["provider"], registry=r
+        )
         self.generation_duration = Histogram(
             "gateway_generation_duration_seconds",
             "Whole generation latency.",
