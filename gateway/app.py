@@ -167,7 +167,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         await registry.load(settings.accounts)
         caller = BatchCaller(app[keys.WORKERS], settings.batch, canary=app[keys.CANARY])
         batch = BatchTransport(
-            app[keys.WORKERS], settings.batch, download=rest.download, tier_of=registry.tier_of, caller=caller
+            app[keys.WORKERS],
+            settings.batch,
+            downloads=rest,
+            tier_of=registry.tier_of,
+            caller=caller,
         )
         transports[AccountKind.WORKER] = batch
         app[keys.DOCTOR] = Doctor(

@@ -10,6 +10,7 @@ treats it as a failed download, to be retried, and never stores the bytes.
 from __future__ import annotations
 
 import asyncio
+import mmap
 import struct
 from collections.abc import Iterator
 
@@ -55,14 +56,14 @@ async def verify_image_bytes(data: bytes) -> str:
     return await asyncio.to_thread(check_image_bytes, data)
 
 
-def check_video_bytes(data: bytes) -> str:
+def check_video_bytes(data: bytes | mmap.mmap) -> str:
     """``video/mp4`` for an ISO-BMFF file whose boxes are all there; else :class:`MediaCheckError`.
 
-    Cheap (reads box headers only), so it runs inline."""
+    Cheap (reads box headers only), so it runs inline; ``data`` may be a mapped file."""
     if not data:
         raise MediaCheckError(Defect.EMPTY, expected="video", found=None)
     if data[4:8] != b"ftyp":
-        found = looks_like(data)
+        found = looks_like(bytes(data[:4096]))
         defect = Defect.WRONG_KIND if found and found.startswith("image/") else Defect.NOT_MEDIA
         raise MediaCheckError(defect, expected="video", found=found)
     try:
@@ -74,7 +75,7 @@ def check_video_bytes(data: bytes) -> str:
     return VIDEO_MIME
 
 
-def _boxes(data: bytes) -> Iterator[bytes]:
+def _boxes(data: bytes | mmap.mmap) -> Iterator[bytes]:
     """The type of each top-level box; ``ValueError`` when one runs past the end (a cut download)."""
     offset = 0
     while offset < len(data):

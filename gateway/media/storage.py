@@ -2,8 +2,10 @@
 
 Ids are random (``img_…``/``vid_…``) and validated before any path is built, so a client-supplied
 id can never leave the root. Writes go to a temporary file then ``os.replace`` (atomic), in a
-thread so large files never block the event loop. ``entries`` lists what is stored (for the
-retention sweep); a write in progress (its temporary file) is never listed.
+thread so large files never block the event loop. ``put_from`` stores a download as it arrives
+(a video is never held whole in memory), checked on disk before it becomes visible. ``entries``
+lists what is stored (for the retention sweep); a write in progress (its temporary file) is never
+listed.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import mmap
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from gateway.media.images import EXTENSIONS, extension_for
 
@@ -24,6 +28,10 @@ from gateway.media.images import EXTENSIONS, extension_for
 MEDIA_PREFIXES = ("img", "vid", "inp", "pst")
 _ID = re.compile(rf"^({'|'.join(MEDIA_PREFIXES)})_[a-z0-9]{{26}}$")
 _MIME_OF = {ext: mime for mime, ext in EXTENSIONS.items()}
+FLUSH_BYTES = 1024 * 1024  # a streamed write goes to disk (one thread hop) per this much
+Write = Callable[[bytes], Awaitable[None]]
+Fill = Callable[[Write], Awaitable[None]]  # calls ``write`` with each piece, in order
+Check = Callable[[bytes | mmap.mmap], object]  # raises when the whole content is not acceptable
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,13 @@ class MediaStore(Protocol):
 
     async def put(self, data: bytes, *, mime: str, prefix: str = "img") -> StoredMedia:
         """Store bytes under a new id."""
+        ...
+
+    async def put_from(
+        self, fill: Fill, *, mime: str, prefix: str, check: Check | None = None
+    ) -> StoredMedia:
+        """Store what ``fill`` writes, piece by piece, under a new id once ``check`` accepts it whole;
+        nothing is kept when ``fill`` or ``check`` raises."""
         ...
 
     async def stat(self, media_id: str) -> StoredMedia | None:
@@ -84,6 +99,38 @@ class DiskMediaStore:
         await asyncio.to_thread(_write_atomic, target, data, known_folder=known)
         self._shards.add(target.parent)
         return StoredMedia(media_id, mime, len(data), time.time())
+
+    async def put_from(
+        self, fill: Fill, *, mime: str, prefix: str, check: Check | None = None
+    ) -> StoredMedia:
+        """Stream into a temporary file (a thread hop per ``FLUSH_BYTES``), check it, then rename."""
+        media_id = new_media_id(prefix)
+        target = self._file(media_id, extension_for(mime))
+        if target.parent not in self._shards:
+            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            self._shards.add(target.parent)
+        tmp = _tmp_of(target)
+        handle: BinaryIO = await asyncio.to_thread(tmp.open, "wb")
+        pending: list[bytes] = []
+        size = held = 0
+
+        async def write(piece: bytes) -> None:
+            nonlocal size, held
+            pending.append(piece)
+            size, held = size + len(piece), held + len(piece)
+            if held >= FLUSH_BYTES:
+                data, held = b"".join(pending), 0
+                pending.clear()
+                await asyncio.to_thread(handle.write, data)
+
+        try:
+            await fill(write)
+            await asyncio.to_thread(_finish, handle, b"".join(pending), tmp, target, check)
+        except BaseException:
+            handle.close()  # plain syscalls, not a thread hop: this also runs when cancelled
+            tmp.unlink(missing_ok=True)
+            raise
+        return StoredMedia(media_id, mime, size, time.time())
 
     async def stat(self, media_id: str) -> StoredMedia | None:
         """Metadata from the file system."""
@@ -157,11 +204,28 @@ def _stored(entry: os.DirEntry[str]) -> StoredMedia | None:
 _TMP_NAMES = itertools.count()
 
 
+def _tmp_of(target: Path) -> Path:
+    # The id is already unique; the suffix only keeps two writers of one id (never the case) apart.
+    return target.with_suffix(f"{target.suffix}.{os.getpid()}-{next(_TMP_NAMES)}.tmp")
+
+
+def _finish(handle: BinaryIO, rest: bytes, tmp: Path, target: Path, check: Check | None) -> None:
+    handle.write(rest)
+    handle.close()
+    if check is not None:
+        with tmp.open("rb") as done:
+            if os.fstat(done.fileno()).st_size == 0:
+                check(b"")
+            else:  # the check reads what it needs (box headers) from the page cache, not a copy
+                with mmap.mmap(done.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                    check(view)
+    os.replace(tmp, target)
+
+
 def _write_atomic(target: Path, data: bytes, *, known_folder: bool) -> None:
     if not known_folder:
         target.parent.mkdir(parents=True, exist_ok=True)
-    # The id is already unique; the suffix only keeps two writers of one id (never the case) apart.
-    tmp = target.with_suffix(f"{target.suffix}.{os.getpid()}-{next(_TMP_NAMES)}.tmp")
+    tmp = _tmp_of(target)
     try:
         tmp.write_bytes(data)
     except FileNotFoundError:  # the folder was removed behind our back: make it again

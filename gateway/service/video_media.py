@@ -19,15 +19,22 @@ class VideoKeeper:
         self._media = media
         self._store = store
 
-    async def keep_video(self, data: bytes, *, owner: str, account_id: str, job: UpstreamMedia) -> str:
-        """The stored mp4's media id (``vid_``); remembers which account's job it is (for re-use)."""
+    async def keep_video(
+        self, transport: FlowTransport, url: str, *, owner: str, account_id: str, job: UpstreamMedia
+    ) -> str:
+        """Download the mp4 straight into storage and return its media id (``vid_``); remembers
+        which account's job it is (for re-use). Nothing is kept of a failed or rejected download."""
         try:  # a "video" that is an error page, a JPEG or cut short is not a video
-            check_video_bytes(data)
+            stored = await self._media.put_from(
+                lambda write: transport.download_into(url, write),
+                mime="video/mp4",
+                prefix="vid",
+                check=check_video_bytes,
+            )
         except MediaCheckError as exc:
             raise up.UpstreamProtocolError(
                 f"the downloaded video is not an MP4 ({exc.defect.value})", endpoint="media.download"
             ) from exc
-        stored = await self._media.put(data, mime="video/mp4", prefix="vid")
         record = MediaRecord(stored.id, owner, stored.mime, stored.size, stored.created_at, account_id, job)
         await self._store.put_media(record)
         return stored.id

@@ -376,10 +376,9 @@ class VideoRunner:
             try:
                 links = await transport.video_links(creds, job)
                 if links is not None:
-                    data = await transport.download(links.video)
                     owner = task.record.owner
                     video_id = await self._keeper.keep_video(
-                        data, owner=owner, account_id=lease.account.id, job=job
+                        transport, links.video, owner=owner, account_id=lease.account.id, job=job
                     )
                     poster = await self._keeper.keep_poster(transport, links.poster, owner=owner)
                     await task.set(results=(video_id,), poster=poster)

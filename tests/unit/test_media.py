@@ -1,7 +1,9 @@
+import asyncio
 import base64
 import io
 import re
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -9,9 +11,10 @@ from PIL import Image
 
 from gateway.errors import InvalidRequestError, PayloadTooLargeError
 from gateway.media import storage
+from gateway.media.checks import MediaCheckError, check_video_bytes
 from gateway.media.images import decode_image_string, image_dimensions, sniff_mime
 from gateway.media.signing import UrlSigner
-from gateway.media.storage import DiskMediaStore, new_media_id
+from gateway.media.storage import DiskMediaStore, Fill, Write, new_media_id
 
 
 def encoded(fmt: str, size: tuple[int, int] = (30, 20)) -> bytes:
@@ -115,3 +118,65 @@ async def test_a_shard_folder_removed_behind_the_store_is_made_again(
     shutil.rmtree(tmp_path)  # e.g. an operator emptied the media folder
     again = await store.put(b"\x89PNG two", mime="image/png")
     assert await store.read(again.id) == b"\x89PNG two" and await store.stat(first.id) is None
+
+
+def mp4(payload: bytes = b"x" * 64) -> bytes:
+    ftyp = struct.pack(">I4s", 16, b"ftyp") + b"isom\0\0\0\0"
+    return ftyp + struct.pack(">I4s", 8 + len(payload), b"moov") + payload
+
+
+def pieces_of(data: bytes, size: int) -> Fill:
+    async def fill(write: Write) -> None:
+        for start in range(0, len(data), size):
+            await write(data[start : start + size])
+
+    return fill
+
+
+def leftovers(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+async def test_a_streamed_video_is_stored_whole_after_its_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "FLUSH_BYTES", 100)  # several trips to the disk
+    data = mp4(b"y" * 1000)
+    store = DiskMediaStore(tmp_path)
+    stored = await store.put_from(
+        pieces_of(data, 37), mime="video/mp4", prefix="vid", check=check_video_bytes
+    )
+    assert stored.size == len(data) and stored.id.startswith("vid_")
+    assert await store.read(stored.id) == data and len(leftovers(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("bad", [b"<html>quota</html>", mp4()[:-10], b""])
+async def test_a_streamed_download_the_check_rejects_leaves_nothing(tmp_path: Path, bad: bytes) -> None:
+    store = DiskMediaStore(tmp_path)
+    with pytest.raises(MediaCheckError):
+        await store.put_from(pieces_of(bad, 5), mime="video/mp4", prefix="vid", check=check_video_bytes)
+    assert leftovers(tmp_path) == []
+
+
+async def test_a_download_cut_short_or_cancelled_leaves_nothing(tmp_path: Path) -> None:
+    store = DiskMediaStore(tmp_path)
+
+    async def broken(write: Write) -> None:
+        await write(b"part")
+        raise ConnectionResetError
+
+    with pytest.raises(ConnectionResetError):
+        await store.put_from(broken, mime="video/mp4", prefix="vid")
+    started = asyncio.Event()
+
+    async def stalled(write: Write) -> None:
+        await write(b"part")
+        started.set()
+        await asyncio.Event().wait()
+
+    put = asyncio.ensure_future(store.put_from(stalled, mime="video/mp4", prefix="vid"))
+    await started.wait()
+    put.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await put
+    assert leftovers(tmp_path) == []

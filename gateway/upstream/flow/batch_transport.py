@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.config import BatchSettings
 from gateway.domain import (
@@ -47,7 +48,19 @@ from gateway.upstream.flow.transport import (
 )
 from gateway.upstream.flow.workers import WorkerHub
 
-Downloader = Callable[[str], Awaitable[bytes]]
+
+class MediaFetcher(Protocol):
+    """Fetches signed result URLs (no cookies needed): the REST transport's downloads."""
+
+    async def download(self, url: str) -> bytes:
+        """The bytes at ``url``."""
+        ...
+
+    async def download_into(self, url: str, write: Callable[[bytes], Awaitable[None]]) -> None:
+        """The bytes at ``url``, piece by piece."""
+        ...
+
+
 IMAGE, VIDEO = CaptchaAction.IMAGE_GENERATION, CaptchaAction.VIDEO_GENERATION
 
 
@@ -70,13 +83,13 @@ class BatchTransport:
         hub: WorkerHub,
         settings: BatchSettings,
         *,
-        download: Downloader,
+        downloads: MediaFetcher,
         tier_of: Callable[[str], Tier],
         caller: BatchCaller | None = None,
     ) -> None:
         self._hub = hub
         self._settings = settings
-        self._download = download
+        self._downloads = downloads
         self._tier_of = tier_of
         self._caller = caller or BatchCaller(hub, settings)
         self._known: dict[str, _Known] = {}
@@ -167,7 +180,11 @@ class BatchTransport:
 
     async def download(self, url: str) -> bytes:
         """Signed result URLs need no cookies: fetched by the gateway itself."""
-        return await self._download(url)
+        return await self._downloads.download(url)
+
+    async def download_into(self, url: str, write: Callable[[bytes], Awaitable[None]]) -> None:
+        """Signed result URLs need no cookies: fetched by the gateway itself, piece by piece."""
+        await self._downloads.download_into(url, write)
 
     async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
         """``YhhmEf`` / ``eb1hJf`` / ``nprQif`` / ``MZZa6b``, or ``fZytfe`` to extend."""

@@ -93,6 +93,10 @@ class RestTransport:
         """GET a signed media URL (no credentials), bounded in size."""
         return await self._client.download(url)
 
+    async def download_into(self, url: str, write: Callable[[bytes], Awaitable[None]]) -> None:
+        """GET a signed media URL piece by piece into ``write``."""
+        await self._client.download_into(url, write)
+
     # --- images -----------------------------------------------------------------------------
 
     async def _in_project(self, creds: FlowCredentials, operation: Callable[[str], Awaitable[T]]) -> T:

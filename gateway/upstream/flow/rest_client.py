@@ -25,7 +25,7 @@ from gateway.config import FlowSettings
 from gateway.domain import CaptchaAction, CaptchaFailedError
 from gateway.upstream.flow import rest_schemas as wire
 from gateway.upstream.flow.auth import AccessTokens
-from gateway.upstream.flow.download import fetch_media
+from gateway.upstream.flow.download import Write, fetch_media, fetch_media_into
 from gateway.upstream.flow.errors import (
     UpstreamCaptchaError,
     UpstreamConnectionLostError,
@@ -183,6 +183,16 @@ class RestClient:
         return await fetch_media(
             self.sessions.downloads,
             url,
+            seconds=self.settings.request_timeout,
+            user_agent=self.settings.user_agent,
+        )
+
+    async def download_into(self, url: str, write: Write) -> None:
+        """GET a signed media URL piece by piece into ``write``."""
+        await fetch_media_into(
+            self.sessions.downloads,
+            url,
+            write,
             seconds=self.settings.request_timeout,
             user_agent=self.settings.user_agent,
         )

@@ -9,7 +9,7 @@ operations and raises the same typed errors from ``gateway.upstream.flow.errors`
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -159,6 +159,10 @@ class FlowTransport(Protocol):
 
     async def download(self, url: str) -> bytes:
         """Fetch a result from an upstream media URL (signed, expiring)."""
+        ...
+
+    async def download_into(self, url: str, write: Callable[[bytes], Awaitable[None]]) -> None:
+        """Fetch a result piece by piece into ``write`` (a video straight to storage)."""
         ...
 
     async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
