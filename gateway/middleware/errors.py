@@ -85,7 +85,9 @@ def error_middleware() -> Middleware:
         try:
             return await handler(request)
         except GatewayError as exc:
-            level = "error" if exc.status >= 500 else "info"
+            # A 500 is ours to fix; a 502/503/504 is Flow's state (an incident answers hundreds a
+            # minute: warnings, not an error page for the on-call); a 4xx is the caller's.
+            level = "error" if exc.status == 500 else "warning" if exc.status > 500 else "info"
             log.log(_LEVELS[level], "request_failed", status=exc.status, code=exc.code, param=exc.param)
             return render(exc)
         except web.HTTPException as exc:
@@ -105,4 +107,4 @@ def error_middleware() -> Middleware:
     return errors
 
 
-_LEVELS = {"error": 40, "info": 20}
+_LEVELS = {"error": 40, "warning": 30, "info": 20}
