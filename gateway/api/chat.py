@@ -112,9 +112,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 def final_content(request: web.Request, record: TaskRecord) -> str:
     """The result as the message content: markdown images, or a ``<video>`` tag and a link."""
     if record.kind is Kind.VIDEO:
-        url = media_url(request, record.results[0])
+        url = media_url(request, record.results[0], made_at=record.completed_at)
         return f"<video src='{url}' controls style='max-width:100%'></video>\n\n[Download the video]({url})"
-    return "\n\n".join(f"![image {i + 1}]({media_url(request, m)})" for i, m in enumerate(record.results))
+    links = (media_url(request, m, made_at=record.completed_at) for m in record.results)
+    return "\n\n".join(f"![image {i}]({url})" for i, url in enumerate(links, 1))
 
 
 def _failure_text(record: TaskRecord) -> str:

@@ -141,7 +141,8 @@ async def render_image_task(request: web.Request, record: TaskRecord) -> dict[st
                 raw = await request.app[keys.MEDIA].read(media_id) or b""
                 data.append({"b64_json": Base64Bytes(raw), "revised_prompt": None})
             else:
-                data.append({"url": media_url(request, media_id), "revised_prompt": None})
+                url = media_url(request, media_id, made_at=record.completed_at)
+                data.append({"url": url, "revised_prompt": None})
         doc["data"] = data
     return doc
 
@@ -158,7 +159,8 @@ def _images_response(
     data: list[dict[str, object]] = []
     for result in results:
         if params.response_format is ResponseFormat.URL:
-            data.append({"url": media_url(request, result.media.id), "revised_prompt": None})
+            url = media_url(request, result.media.id, made_at=result.media.created_at)
+            data.append({"url": url, "revised_prompt": None})
         else:
             data.append({"b64_json": Base64Bytes(result.data), "revised_prompt": None})
     first = results[0].media

@@ -30,6 +30,7 @@ log = structlog.get_logger("gateway.api.render")
 STREAM_ABOVE = 256 * 1024  # smaller bodies go out as one ordinary body
 WRITE_CHUNK = 64 * 1024  # aiohttp's writer drains once more than 64 KiB are pending
 RAW_CHUNK = WRITE_CHUNK // 4 * 3  # 48 KiB -> 64 KiB of base64; a multiple of 3, so slices join up
+_PLACEHOLDER = re.compile(rb'"b64-([0-9a-f]{16})-(\d+)"')  # compiled once; the nonce is checked per match
 
 
 class Base64Bytes:
@@ -97,7 +98,8 @@ def peer_closed(request: web.Request) -> bool:
 def json_pieces(doc: Any) -> list[Piece]:
     """``doc`` serialised, split around its ``Base64Bytes`` values (left for the writer to encode)."""
     later: list[Base64Bytes] = []
-    token = f"b64-{secrets.token_hex(8)}-"  # random: no string of the client's can look like one
+    nonce = secrets.token_hex(8)
+    token = f"b64-{nonce}-"  # random: no string of the client's can look like one
 
     def placeholder(value: object) -> str:
         if isinstance(value, Base64Bytes):
@@ -109,9 +111,11 @@ def json_pieces(doc: Any) -> list[Piece]:
     if not later:
         return [text]  # nothing to encode later: no need to scan a large text for placeholders
     pieces: list[Piece] = []
-    start = 0
-    for match in re.finditer(rb'"' + token.encode() + rb'(\d+)"', text):
-        pieces += [text[start : match.start() + 1], later[int(match.group(1))]]  # keeps the quotes
+    start, mine = 0, nonce.encode()
+    for match in _PLACEHOLDER.finditer(text):
+        if match.group(1) != mine:
+            continue  # a client's string shaped like a placeholder (it cannot know the nonce)
+        pieces += [text[start : match.start() + 1], later[int(match.group(2))]]  # keeps the quotes
         start = match.end() - 1
     pieces.append(text[start:])
     return pieces
@@ -157,9 +161,10 @@ def public_base(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def media_url(request: web.Request, media_id: str) -> str:
-    """A signed, expiring URL of a stored result, openable without the licence header."""
+def media_url(request: web.Request, media_id: str, *, made_at: float | None = None) -> str:
+    """A signed, expiring URL of a stored result, openable without the licence header (``made_at``:
+    when it was stored, if known; see ``UrlSigner.sign``)."""
     signer: UrlSigner = request.app[keys.SIGNER]
-    expires, signature = signer.sign(media_id)
+    expires, signature = signer.sign(media_id, made_at=made_at)
     base_path = request.app[keys.SETTINGS].server.base_path
     return f"{public_base(request)}{base_path}/v1/media/{media_id}?expires={expires}&signature={signature}"

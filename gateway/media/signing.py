@@ -1,7 +1,10 @@
 """Signed, expiring URLs for stored results (HMAC-SHA256 over id and expiry).
 
 The signer remembers, until they expire, which ids it signed URLs for, so the retention sweep never
-removes a file a URL handed out by this process may still open.
+removes a file a URL handed out by this process may still open. Media made in the last
+``FRESH_SECONDS`` (nearly every URL: a result signed as it is delivered) is not remembered: the
+sweep spares everything younger than the URL lifetime plus that margin anyway, and remembering
+each would hold a day of ids (at 1,000 images a second, 86 million) in memory.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hmac
 import time
 from collections.abc import Callable
 
+FRESH_SECONDS = 600.0
 MIN_PRUNE = 1024  # forget expired signatures once this many are remembered (then at twice the live ones)
 
 
@@ -30,9 +34,12 @@ class UrlSigner:
         """How long a signed URL opens, in seconds."""
         return self._ttl
 
-    def sign(self, media_id: str) -> tuple[int, str]:
-        """(expiry in unix seconds, URL-safe signature)."""
-        expires = int(self._clock()) + self._ttl
+    def sign(self, media_id: str, *, made_at: float | None = None) -> tuple[int, str]:
+        """(expiry in unix seconds, URL-safe signature); ``made_at``: when the media was stored."""
+        now = self._clock()
+        expires = int(now) + self._ttl
+        if made_at is not None and now - made_at < FRESH_SECONDS:
+            return expires, self._mac(media_id, expires)  # the sweep's minimum age covers it
         self._issued[media_id] = max(expires, self._issued.get(media_id, 0))  # the wall clock can step back
         if len(self._issued) >= self._prune_at:  # amortised: the record stays bounded without a sweep
             self.unexpired()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import structlog
 
 from gateway.config import MediaSettings
-from gateway.media.signing import UrlSigner
+from gateway.media.signing import FRESH_SECONDS, UrlSigner
 from gateway.media.storage import MediaStore, StoredMedia
 from gateway.store.base import Store
 
@@ -48,7 +48,8 @@ class RetentionPolicy:
         return cls(
             max_age=max(0.0, media.max_age_hours * HOUR),
             max_total=max(0, media.max_total_mb * MIB),
-            min_age=float(max(0, media.url_ttl_seconds)),
+            # A URL signed for media made within FRESH_SECONDS is not remembered (signing.py).
+            min_age=float(max(0, media.url_ttl_seconds)) + FRESH_SECONDS,
         )
 
 

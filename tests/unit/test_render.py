@@ -49,6 +49,7 @@ def test_several_lazy_values_and_strings_that_look_like_placeholders() -> None:
     doc = {
         "data": [{"b64_json": Base64Bytes(os.urandom(70_000))}, {"b64_json": Base64Bytes(b"ab")}],
         "prompt": 'b64-0000000000000000-0 "quoted" \\ \u00e9',
+        "user": "b64-0123456789abcdef-1",  # exactly a placeholder's shape, with another nonce
     }
     assert b"".join(body_chunks(json_pieces(doc))) == eager(doc)
 

@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from gateway.config import MediaSettings
 from gateway.domain import Kind, MediaRecord, TaskRecord, TaskStage, TaskStatus
-from gateway.media.signing import MIN_PRUNE, UrlSigner
+from gateway.media.signing import FRESH_SECONDS, MIN_PRUNE, UrlSigner
 from gateway.media.storage import DiskMediaStore, StoredMedia
 from gateway.service.retention import MediaCleaner, RetentionPolicy, plan_sweep
 from gateway.store.memory import MemoryStore
@@ -29,9 +29,14 @@ def ids(entries: list[StoredMedia]) -> list[str]:
 
 def test_policy_from_settings() -> None:
     policy = RetentionPolicy.from_settings(MediaSettings())
-    assert (policy.max_age, policy.max_total, policy.min_age) == (7 * DAY, 10 * 1024 * 1024 * 1024, DAY)
+    # The youngest are spared for a URL's lifetime plus the margin in which URLs are not remembered.
+    assert (policy.max_age, policy.max_total, policy.min_age) == (
+        7 * DAY,
+        10 * 1024 * 1024 * 1024,
+        DAY + FRESH_SECONDS,
+    )
     off = RetentionPolicy.from_settings(MediaSettings(max_age_hours=-1, max_total_mb=0, url_ttl_seconds=60))
-    assert (off.max_age, off.max_total, off.min_age) == (0, 0, 60)
+    assert (off.max_age, off.max_total, off.min_age) == (0, 0, 60 + FRESH_SECONDS)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +76,19 @@ def test_signer_remembers_unexpired_urls_and_prunes_the_rest() -> None:
         signer.sign(f"img_{i}")
         now[0] += 1
     assert len(signer.unexpired()) == 60  # the last minute's
+
+
+def test_urls_of_fresh_media_are_not_remembered_yet_the_sweep_spares_them() -> None:
+    now = [NOW]
+    signer = UrlSigner(b"k", ttl=DAY, clock=lambda: now[0])
+    expires, _ = signer.sign("img_fresh", made_at=NOW - 1)  # delivered as it is made: the hot path
+    signer.sign("img_old", made_at=NOW - 2 * DAY)  # an old result handed out again
+    signer.sign("img_unknown")
+    assert signer.unexpired() == {"img_old", "img_unknown"}
+    policy = RetentionPolicy.from_settings(MediaSettings(url_ttl_seconds=DAY, max_age_hours=1 / 3600))
+    fresh = StoredMedia("img_fresh", "image/png", 10, NOW - 1)
+    for at in (NOW, expires):  # up to the last second its URL opens, the file stays
+        assert plan_sweep([fresh], policy=policy, protected=signer.unexpired(), now=at) == []
 
 
 async def test_disk_entries_skip_temporary_files(tmp_path: Path) -> None:
