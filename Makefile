@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run demo test lint check bench soak clean
+.PHONY: install run demo test lint check bench bench-quick soak clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ lint: $(STAMP)           ## ruff, mypy --strict and the import-layer contracts
 
 check: lint test
 
-bench: $(STAMP)          ## benchmarks; prints Markdown tables
+bench: $(STAMP)          ## benchmarks, ~12 min on 2 cores (wrk, taskset); prints a Markdown table, writes bench/results/
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "wrk is missing and this is not root: install Debian's wrk package" >&2; exit 1; fi; }
 	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)    ## the same harness at smoke sizes, ~30 s (Python client only, no wrk, no pinning)
+	$(BIN)/python -m bench --quick
 
 soak: $(STAMP)           ## a bounded soak on loopback (SOAK_MINUTES, default 30); prints Markdown tables
 	$(BIN)/python -m bench.soak

@@ -86,18 +86,36 @@ def run_scan(pool: list[Account]) -> float:
     return (time.perf_counter() - started) / picks
 
 
-def main() -> None:
-    """Print the table."""
+def measure(shares: tuple[float, ...] = (0.0, 0.5, 0.9)) -> list[tuple[float, float, float, float]]:
+    """Per cooling share: seconds per pick, per lease cycle, and per linear-scan pick."""
     rng = random.Random(7)
-    print(f"## Account pick at {N:,} accounts ({PICKS:,} picks per row)\n")
-    print(
-        "| cooling down | pick µs | lease cycle µs (pick, count, release) | linear scan µs | scan / cycle |"
-    )
-    print("|---:|---:|---:|---:|---:|")
-    for share in (0.0, 0.5, 0.9):
+    out = []
+    for share in shares:
         pick_s = run_pick_only(accounts(share, rng))
         cycle_s, scan_s = run_index(accounts(share, rng)), run_scan(accounts(share, rng))
-        print(
+        out.append((share, pick_s, cycle_s, scan_s))
+    return out
+
+
+def render(results: list[tuple[float, float, float, float]]) -> str:
+    """The Markdown table of :func:`measure`'s results."""
+    lines = [
+        f"## Account pick at {N:,} accounts ({PICKS:,} picks per row)\n",
+        "| cooling down | pick µs | lease cycle µs (pick, count, release) | linear scan µs | scan / cycle |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for share, pick_s, cycle_s, scan_s in results:
+        lines.append(
             f"| {share:.0%} | {pick_s * 1e6:.2f} | {cycle_s * 1e6:.2f} | {scan_s * 1e6:.0f} | "
             f"{scan_s / cycle_s:.0f}x |"
         )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Print the table."""
+    print(render(measure()))
+
+
+if __name__ == "__main__":
+    main()
