@@ -98,13 +98,14 @@ def peer_closed(request: web.Request) -> bool:
 def json_pieces(doc: Any) -> list[Piece]:
     """``doc`` serialised, split around its ``Base64Bytes`` values (left for the writer to encode)."""
     later: list[Base64Bytes] = []
-    nonce = secrets.token_hex(8)
-    token = f"b64-{nonce}-"  # random: no string of the client's can look like one
+    nonce = ""  # drawn at the first placeholder: most bodies have none
 
     def placeholder(value: object) -> str:
+        nonlocal nonce
         if isinstance(value, Base64Bytes):
+            nonce = nonce or secrets.token_hex(8)  # random: no string of the client's can look like one
             later.append(value)
-            return f"{token}{len(later) - 1}"
+            return f"b64-{nonce}-{len(later) - 1}"
         raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
     text = orjson.dumps(doc, default=placeholder)

@@ -29,6 +29,7 @@ EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 def add_routes(app: web.Application, *, base_path: str) -> None:
     """Register the API under ``base_path`` and at the root, plus the licence-free probes."""
     prefixes = [""] if not base_path else [base_path, ""]
+    app[models.LISTINGS] = {}
     for prefix in prefixes:
         for method, path, handler in API_ROUTES:
             app.router.add_route(method, prefix + path, handler)

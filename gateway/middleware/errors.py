@@ -18,6 +18,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from gateway import keys
 from gateway.errors import GatewayError, InternalError, InvalidRequestError, PayloadTooLargeError
+from gateway.obs.access_log import ERROR_CODE
 
 log = structlog.get_logger("gateway.errors")
 CLIENT_CLOSED = 499  # nginx's status for "the client closed the connection"; never sent, only counted
@@ -61,7 +62,8 @@ def body_error(exc: RequestPayloadError, content_encoding: str) -> GatewayError:
 
 def _unreadable_body(request: web.Request, exc: RequestPayloadError) -> web.Response:
     error = body_error(exc, request.headers.get(hdrs.CONTENT_ENCODING, ""))
-    log.info("request_failed", status=error.status, code=error.code, param=None)
+    log.debug("request_failed", status=error.status, code=error.code, param=None)
+    request[ERROR_CODE] = error.code
     # aiohttp reads what is left of a body after the response ("lingering") and would log the same
     # parser error again as unhandled; the rest of this body is unusable, so mark it read, and close
     # the connection, whose framing can no longer be trusted.
@@ -87,8 +89,10 @@ def error_middleware() -> Middleware:
         except GatewayError as exc:
             # A 500 is ours to fix; a 502/503/504 is Flow's state (an incident answers hundreds a
             # minute: warnings, not an error page for the on-call); a 4xx is the caller's.
-            level = "error" if exc.status == 500 else "warning" if exc.status > 500 else "info"
+            # A 4xx is the caller's, already on the access line with its code: debug only.
+            level = "error" if exc.status == 500 else "warning" if exc.status > 500 else "debug"
             log.log(_LEVELS[level], "request_failed", status=exc.status, code=exc.code, param=exc.param)
+            request[ERROR_CODE] = exc.code
             return render(exc)
         except web.HTTPException as exc:
             if exc.status < 400:
@@ -107,4 +111,4 @@ def error_middleware() -> Middleware:
     return errors
 
 
-_LEVELS = {"error": 40, "warning": 30, "info": 20}
+_LEVELS = {"error": 40, "warning": 30, "info": 20, "debug": 10}

@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler, Middleware
 from gateway import keys
 from gateway.errors import AuthenticationError
 from gateway.licensing import LicenceLookup
+from gateway.obs.access_log import LICENCE_ID
 
 
 def presented_key(request: web.Request) -> str:
@@ -46,6 +47,7 @@ def licence_middleware(licences: LicenceLookup, *, exempt: Callable[[web.Request
         if found is None:
             raise AuthenticationError(f"Incorrect API key provided: {mask(key)}.")
         request[keys.LICENCE] = found
+        request[LICENCE_ID] = found.id
         structlog.contextvars.bind_contextvars(licence_id=found.id)
         return await handler(request)
 

@@ -23,6 +23,7 @@ import structlog
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from gateway.obs import access_log
 from gateway.obs.redact import redact_processor
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -94,6 +95,10 @@ def configure_logging(settings: Any) -> None:
             foreign_pre_chain=foreign,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
+    )
+    access_log.use(
+        enabled=level <= logging.INFO,
+        json_to=access_log.stdout_bytes() if settings.format == "json" else None,
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
@@ -33,6 +34,9 @@ from gateway.store.base import Store, TaskQuery
 log = structlog.get_logger("gateway.service.tasks")
 Saver = Callable[[TaskRecord], Awaitable[None]]
 WRITE_RETRY_MAX = 5.0  # seconds between attempts while the store refuses held-back writes
+# Finished tasks kept in memory, newest used last (a client polls its result a few times, then
+# fetches it): reads of them skip the store. About 1 KB each.
+FINISHED_KEPT = 4096
 
 
 class TaskRunner(Protocol):
@@ -67,6 +71,7 @@ class TaskEngine:
         self._unwritten: dict[str, TaskRecord] = {}  # newest versions not yet in the store
         self._writing = asyncio.Lock()  # one write at a time, so an older version never lands last
         self._writer: asyncio.Task[None] | None = None
+        self._finished: OrderedDict[str, TaskRecord] = OrderedDict()
 
     @property
     def running(self) -> int:
@@ -120,7 +125,7 @@ class TaskEngine:
 
     async def get(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """A task of ``owner``; another licence's task, or one of another kind, is 404 as if unknown."""
-        record = self._newest(task_id) or await self._store.get_task(task_id)
+        record = self._newest(task_id) or self._recall(task_id) or await self._stored(task_id)
         if record is None or record.owner != owner or record.kind is not kind:
             raise NotFoundError(f"No {kind.value} task found with id '{task_id}'.", param="id")
         return record
@@ -139,6 +144,7 @@ class TaskEngine:
             await asyncio.gather(runner, return_exceptions=True)
         self._live.pop(task_id, None)
         self._unwritten.pop(task_id, None)
+        self._finished.pop(task_id, None)
         async with self._writing:  # a batch holding it lands first, so the row does not come back
             await self._store.delete_task(task_id)
         for media_id in (*record.results, record.poster):
@@ -185,8 +191,30 @@ class TaskEngine:
     def _newest(self, task_id: str) -> TaskRecord | None:
         return self._live.get(task_id) or self._unwritten.get(task_id)
 
+    def _recall(self, task_id: str) -> TaskRecord | None:
+        record = self._finished.get(task_id)
+        if record is not None:
+            self._finished.move_to_end(task_id)
+        return record
+
+    def _remember(self, record: TaskRecord) -> None:
+        self._finished[record.id] = record
+        self._finished.move_to_end(record.id)
+        if len(self._finished) > FINISHED_KEPT:
+            self._finished.popitem(last=False)
+
+    async def _stored(self, task_id: str) -> TaskRecord | None:
+        record = await self._store.get_task(task_id)
+        if record is not None and record.status.finished:
+            self._remember(record)  # a finished task no longer changes (deleting it forgets it here)
+        return record
+
     async def _write(self, record: TaskRecord) -> None:
         self._unwritten.pop(record.id, None)
+        if record.status.finished:
+            self._remember(record)  # e.g. a kept image replacing a failed try under the same id
+        else:
+            self._finished.pop(record.id, None)
         async with self._writing:
             await self._store.put_task(record)
 
@@ -213,6 +241,7 @@ class TaskEngine:
             await self._write(record)
         if record.status.finished:
             self._live.pop(record.id, None)
+            self._remember(record)
         elif record.id in self._running:
             self._live[record.id] = record
         for queue in self._watchers.get(record.id, ()):

@@ -9,6 +9,7 @@ from aiohttp.test_utils import make_mocked_request
 from aiohttp.web_protocol import RequestPayloadError
 
 from gateway.config import LoggingSettings
+from gateway.obs import access_log
 from gateway.obs.access_log import AccessLogger
 from gateway.obs.logging import configure_logging
 
@@ -22,6 +23,7 @@ def restore_logging() -> object:
     root.setLevel(level)
     server.filters[:] = filters
     structlog.reset_defaults()
+    access_log.use(enabled=True, json_to=None)
 
 
 def test_json_lines_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,3 +91,19 @@ def test_a_client_mistake_is_not_shown_below_warning(capsys: pytest.CaptureFixtu
     configure_logging(LoggingSettings(level="warning", format="json"))
     logging.getLogger("aiohttp.server").error("Unhandled exception", exc_info=RequestPayloadError("bad gzip"))
     assert capsys.readouterr().out == ""
+
+
+def test_access_line_carries_the_error_code_and_licence_and_is_off_below_info(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(LoggingSettings(level="info", format="json"))
+    request = make_mocked_request("POST", "/v1/x/sk-flow-abcdefghijklmnop", headers={"User-Agent": "ua"})
+    request[access_log.ERROR_CODE] = "model_not_found"
+    request[access_log.LICENCE_ID] = "alice"
+    AccessLogger(logging.getLogger("gateway.access"), "").log(request, web.Response(status=404), 0.001)
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert (line["code"], line["licence_id"], line["level"]) == ("model_not_found", "alice", "info")
+    assert "sk-flow-abcdefghijklmnop" not in line["path"]  # a key pasted into a path is scrubbed
+    assert AccessLogger(logging.getLogger("gateway.access"), "").enabled
+    configure_logging(LoggingSettings(level="warning", format="json"))
+    assert not AccessLogger(logging.getLogger("gateway.access"), "").enabled

@@ -252,3 +252,18 @@ async def test_a_failed_batch_is_kept_readable_and_written_later(tmp_path: Path)
     assert store.fail == 0
     assert (await store.get_task("imgtask_1")).status is TaskStatus.COMPLETED  # type: ignore[union-attr]
     await engine.close()
+
+
+async def test_finished_tasks_are_read_from_memory_and_forgotten_when_deleted(tmp_path: Path) -> None:
+    store, runner = CountingStore(), StepRunner()
+    engine = TaskEngine(store=store, media=DiskMediaStore(tmp_path), runners={Kind.VIDEO: runner})
+    await engine.create(task("video_1"))
+    runner.go.set()
+    await _finished(engine, "video_1", Kind.VIDEO)
+    await store.delete_task("video_1")  # behind the engine's back: proves the read is from memory
+    assert (await engine.get("video_1", owner="lic", kind=Kind.VIDEO)).status is TaskStatus.COMPLETED
+    await store.put_task(replace(task("video_2"), status=TaskStatus.FAILED))  # finished before a restart
+    assert (await engine.get("video_2", owner="lic", kind=Kind.VIDEO)).status is TaskStatus.FAILED
+    await engine.delete("video_2", owner="lic", kind=Kind.VIDEO)
+    with pytest.raises(NotFoundError):
+        await engine.get("video_2", owner="lic", kind=Kind.VIDEO)
