@@ -50,9 +50,9 @@ def run_index(pool: list[Account]) -> float:
         account = index.pick(WANT, 1.0)
         assert account is not None
         account.inflight[Capability.IMAGE] += 1
-        index.picked(account, 1.0)
+        index.picked(account, 1.0, Capability.IMAGE)  # as the pool counts a lease
         account.inflight[Capability.IMAGE] -= 1
-        index.update(account, 1.0)
+        index.moved(account, Capability.IMAGE, 1.0)  # and releases it
     return (time.perf_counter() - started) / PICKS
 
 

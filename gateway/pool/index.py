@@ -4,7 +4,9 @@ Accounts fall into classes by (tier, groups) — a handful in any real pool. Per
 lazily invalidated heap of ready accounts per capability, keyed by load after one more lease
 (divided by the account's weight) and then by when it was last picked (fairness among equals), and
 a heap of cooldown ends. Every change to an account re-indexes it (``update``); stale heap entries
-are recognised by a version number and dropped when they surface. Pure: no clock of its own, no I/O.
+are recognised by a version number and dropped when they surface. Ready entries carry a version per
+capability, so a lease starting or ending (the change that happens on every request) re-indexes
+that capability alone (``moved``). Pure: no clock of its own, no I/O.
 """
 
 from __future__ import annotations
@@ -64,9 +66,11 @@ class SelectionIndex:
         self._accounts: dict[str, Account] = {}
         self._classes: dict[ClassKey, _Class] = {}
         self._class_of: dict[str, ClassKey] = {}
-        self._version: dict[str, int] = {}
+        self._version: dict[str, int] = {}  # per account: cooling entries, any change
+        self._cap_version: dict[Capability, dict[str, int]] = {c: {} for c in CAPABILITIES}  # ready entries
         self._last_pick: dict[str, int] = {}
         self._turn = itertools.count(1)
+        self._stamps = itertools.count(1)  # versions: unique across accounts and capabilities
         # Which classes a (tier rank, groups) want matches: classes appear rarely, wants repeat.
         self._matches: dict[tuple[int, frozenset[str]], list[_Class]] = {}
 
@@ -86,8 +90,10 @@ class SelectionIndex:
             klass = self._classes[key] = _Class()
             self._matches.clear()
         klass.members.add(account.id)
-        version = self._version.get(account.id, 0) + 1
+        version = next(self._stamps)
         self._version[account.id] = version
+        for versions in self._cap_version.values():  # every ready entry it had is stale now
+            versions[account.id] = version
         health = account.health
         if health.state not in SERVING:
             return
@@ -100,12 +106,37 @@ class SelectionIndex:
                 # Rate or daily cap: wake it again when the window opens (one entry per change).
                 heapq.heappush(klass.cooling, (blocked, version, account.id))
                 self._compact_cooling(klass)
-            elif account.has_room(capability):
-                entry = (_score(account, capability), self._last_pick.get(account.id, 0), version, account.id)
-                heap = klass.ready[capability]
-                heapq.heappush(heap, entry)
-                if len(heap) > 4 * len(klass.members) + 64:
-                    self._compact(klass, capability)
+            else:
+                self._ready(klass, account, capability, version)
+
+    def moved(self, account: Account, capability: Capability, now: float) -> None:
+        """Re-index an account whose in-flight count for ``capability`` alone changed (a lease began
+        or ended). Only that capability's entry moves, unless the change can reach further (a
+        half-open probe, a rate or daily cap, a cooldown, an account not ready): then ``update``."""
+        health = account.health
+        if (
+            account.rpm
+            or account.daily
+            or health.probing
+            or health.state not in SERVING
+            or health.cooldown_until > now
+            or account.id not in self._class_of
+        ):
+            self.update(account, now)
+            return
+        klass = self._classes[self._class_of[account.id]]
+        self._ready(klass, account, capability, next(self._stamps))
+
+    def _ready(self, klass: _Class, account: Account, capability: Capability, version: int) -> None:
+        """(Re)place ``account``'s entry in the ready heap of ``capability`` (none while it is full)."""
+        self._cap_version[capability][account.id] = version
+        if not account.has_room(capability):
+            return
+        entry = (_score(account, capability), self._last_pick.get(account.id, 0), version, account.id)
+        heap = klass.ready[capability]
+        heapq.heappush(heap, entry)
+        if len(heap) > 4 * len(klass.members) + 64:
+            self._compact(klass, capability)
 
     def remove(self, account_id: str) -> None:
         """Forget an account (its heap entries turn stale and are dropped as they surface)."""
@@ -114,11 +145,14 @@ class SelectionIndex:
         if key is not None:
             self._classes[key].members.discard(account_id)
         self._version.pop(account_id, None)
+        for versions in self._cap_version.values():
+            versions.pop(account_id, None)
         self._last_pick.pop(account_id, None)
 
     def _compact(self, klass: _Class, capability: Capability) -> None:
         """Drop stale entries once they outnumber live ones, so heaps stay O(members)."""
-        live = [e for e in klass.ready[capability] if self._current(e[2], e[3])]
+        versions = self._cap_version[capability]
+        live = [e for e in klass.ready[capability] if versions.get(e[3]) == e[2]]
         heapq.heapify(live)
         klass.ready[capability] = live
 
@@ -127,17 +161,24 @@ class SelectionIndex:
             klass.cooling = [e for e in klass.cooling if self._current(e[1], e[2])]
             heapq.heapify(klass.cooling)
 
-    def picked(self, account: Account, now: float) -> None:
-        """Record that ``account`` was just leased (it goes to the back among equals), and re-index it."""
+    def picked(self, account: Account, now: float, capability: Capability | None = None) -> None:
+        """Record that ``account`` was just leased (it goes to the back among equals), and re-index it
+        (only ``capability``'s entry, when that is all the lease changed)."""
         self._last_pick[account.id] = next(self._turn)
         account.note_pick(now)
-        self.update(account, now)
+        if capability is None:
+            self.update(account, now)
+        else:
+            self.moved(account, capability, now)
 
     def pick(self, want: Want, now: float) -> Account | None:
         """The best ready account for ``want``, or None when every capable one is busy or cooling."""
         best: tuple[tuple[float, int], Account] | None = None
         for klass in self._matching(want):
-            self._promote(klass, now)
+            if klass.cooling and klass.cooling[0][0] <= now:  # the common case (nothing due) costs no call
+                self._promote(klass, now)
+            if not klass.ready[want.capability]:
+                continue
             found = self._top(klass, want, now)
             if found is not None and (best is None or found[0] < best[0]):
                 best = found
@@ -226,7 +267,7 @@ class SelectionIndex:
         heap = klass.ready[want.capability]
         skipped = []
         found = None
-        versions = self._version
+        versions = self._cap_version[want.capability]
         while heap:
             score, turn, version, account_id = heap[0]
             if versions.get(account_id) != version:

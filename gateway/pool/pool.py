@@ -132,7 +132,7 @@ class AccountPool:
 
     def _count(self, account: Account, capability: Capability) -> None:
         account.inflight[capability] += 1
-        self._index.picked(account, self._clock())
+        self._index.picked(account, self._clock(), capability)
         self.picks[capability.value] += 1
 
     async def _release(self, account: Account, capability: Capability) -> None:
@@ -141,7 +141,8 @@ class AccountPool:
     def _give_back(self, account: Account, request: LeaseRequest) -> None:
         """Free a slot: the first waiter it can serve gets it; pinned waiters look again."""
         account.inflight[request.capability] -= 1
-        self._reindex(account)
+        if self._accounts.get(account.id) is account:  # a removed account is not indexed again
+            self._index.moved(account, request.capability, self._clock())
         self._wake()
 
     def _wake(self) -> None:

@@ -198,3 +198,36 @@ def test_removed_accounts_are_never_picked() -> None:
     index.remove("a")
     assert {index.pick(IMAGE, 0).id for _ in range(3)} == {"b"}  # type: ignore[union-attr]
     assert len(index) == 1
+
+
+def test_a_lease_moves_only_its_capability_and_never_leaves_a_stale_entry() -> None:
+    a, b = make("a", limit=1), make("b", limit=1)
+    index = build(a, b)
+    video = Want(Capability.VIDEO)
+    first = index.pick(IMAGE, 0)
+    assert first is not None
+    first.inflight[Capability.IMAGE] += 1
+    index.picked(first, 0, Capability.IMAGE)
+    second = index.pick(IMAGE, 0)
+    assert second is not None and second is not first  # the full one's old entry is gone
+    second.inflight[Capability.IMAGE] += 1
+    index.picked(second, 0, Capability.IMAGE)
+    assert index.pick(IMAGE, 0) is None
+    assert index.pick(video, 0) in (a, b)  # the video entries were left as they were
+    first.inflight[Capability.IMAGE] -= 1
+    index.moved(first, Capability.IMAGE, 0)
+    assert index.pick(IMAGE, 0) is first
+
+
+def test_a_lease_on_a_probing_account_re_indexes_every_capability() -> None:
+    a = make("a")
+    index = build(a)
+    a.health = Health(AccountState.ACTIVE, "one failure", consecutive_failures=1)
+    index.update(a, 0)
+    a.inflight[Capability.IMAGE] += 1
+    index.picked(a, 0, Capability.IMAGE)
+    # Half-open: one lease in all, so the video side is closed too while the probe runs.
+    assert index.pick(Want(Capability.VIDEO), 0) is None
+    a.inflight[Capability.IMAGE] -= 1
+    index.moved(a, Capability.IMAGE, 0)
+    assert index.pick(Want(Capability.VIDEO), 0) is a
