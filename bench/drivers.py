@@ -126,7 +126,7 @@ def wrk_ms(value: str) -> float:
 
 
 def _find(pattern: str, text: str) -> str:
-    match = re.search(pattern, text)
+    match = re.search(pattern, text, re.MULTILINE)
     if match is None:
         raise ValueError(f"wrk's output has no {pattern!r}: {text[-300:]}")
     return match.group(1)
@@ -136,7 +136,9 @@ def parse_wrk(text: str, *, expect: int) -> Sample:
     """A :class:`Sample` from wrk's ``--latency`` output (and the CHAIN line of a chain script)."""
     rps = float(_find(r"Requests/sec:\s+([\d.]+)", text))
     total = int(_find(r"(\d+) requests in", text))
-    p50, p99 = wrk_ms(_find(r"50%\s+(\S+)", text)), wrk_ms(_find(r"99%\s+(\S+)", text))
+    # Anchored: the Latency line's "+/- Stdev" column can end in "99%" too (e.g. "95.99%").
+    p50 = wrk_ms(_find(r"^\s+50%\s+(\S+)$", text))
+    p99 = wrk_ms(_find(r"^\s+99%\s+(\S+)$", text))
     odd = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     non2xx = int(odd.group(1)) if odd else 0
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
