@@ -137,8 +137,8 @@ def parse_wrk(text: str, *, expect: int) -> Sample:
     rps = float(_find(r"Requests/sec:\s+([\d.]+)", text))
     total = int(_find(r"(\d+) requests in", text))
     # Anchored: the Latency line's "+/- Stdev" column can end in "99%" too (e.g. "95.99%").
-    p50 = wrk_ms(_find(r"^\s+50%\s+(\S+)$", text))
-    p99 = wrk_ms(_find(r"^\s+99%\s+(\S+)$", text))
+    p50 = wrk_ms(_find(r"^[ \t]+50%[ \t]+(\S+)", text))
+    p99 = wrk_ms(_find(r"^[ \t]+99%[ \t]+(\S+)", text))
     odd = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     non2xx = int(odd.group(1)) if odd else 0
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
