@@ -11,21 +11,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.config import LicenceSettings
+from gateway.domain import LicenceDefinition
 
 KEY_PREFIX = "sk-flow-"
 
 
-@dataclass(frozen=True, slots=True)
-class Licence:
-    """A client licence (never the key itself)."""
-
-    id: str
-    name: str
-    key_sha256: str
+# What a request carries once authenticated: the licence's whole definition (its limits, budgets,
+# models; never the key itself, only its hash).
+Licence = LicenceDefinition
 
 
 class LicenceLookup(Protocol):
@@ -50,7 +46,10 @@ class LicenceRegistry:
     """Licences from the configuration, by key hash."""
 
     def __init__(self, entries: Sequence[LicenceSettings]) -> None:
-        self._by_hash = {e.key_sha256: Licence(e.id, e.name or e.id, e.key_sha256) for e in entries}
+        self._by_hash = {
+            e.key_sha256: LicenceDefinition(e.id, e.name or e.id, e.key_sha256, source="config")
+            for e in entries
+        }
 
     def authenticate(self, key: str) -> Licence | None:
         """The licence whose hash matches ``key``."""

@@ -2,6 +2,9 @@
 
 Backends (``memory``, ``sqlite``; ``redis`` later for several replicas) implement it whole. Callers
 depend on the Protocol only, so moving state between backends never touches the layers above.
+Licences, the audit trail, usage and the webhook outbox are facets of their own (``LicenceStore``,
+``AuditStore``, ``UsageStore``, ``OutboxStore``), each implemented per backend in its own module
+(``store/<facet>_memory.py``, ``store/<facet>_sqlite.py``) mixed into the backend's class.
 """
 
 from __future__ import annotations
@@ -9,7 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.domain import AccountDefinition, AccountRecord, Kind, MediaRecord, TaskRecord
+from gateway.domain import (
+    AccountDefinition,
+    AccountRecord,
+    AuditEntry,
+    Kind,
+    LicenceDefinition,
+    MediaRecord,
+    TaskRecord,
+    UsageRecord,
+    WebhookDelivery,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +36,110 @@ class TaskQuery:
     descending: bool = True
 
 
-class Store(Protocol):
-    """Persistent gateway state."""
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    """Which usage records: a time window (``until`` 0: open), optionally one licence, model or
+    account; ``after`` a record id to page from (oldest first)."""
+
+    since: float = 0.0
+    until: float = 0.0
+    licence_id: str = ""
+    model: str = ""
+    account_id: str = ""
+    kind: str = ""
+    after: str = ""
+    limit: int = 1000
+
+
+USAGE_GROUPS = ("licence_id", "model", "account_id", "day", "kind")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotal:
+    """Usage summed over one group (``key``: the values of ``group_by``, in its order)."""
+
+    key: tuple[str, ...]
+    requests: int = 0
+    images: int = 0  # images delivered (an order of n counts n when it succeeded)
+    videos: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    credits: int = 0  # settled
+    reserved: int = 0  # held by generations not settled yet
+
+
+class LicenceStore(Protocol):
+    """Licence definitions (helper A)."""
+
+    async def put_licence(self, licence: LicenceDefinition) -> None:
+        """Save a licence (upsert by id) and bump the licences revision."""
+        ...
+
+    async def get_licence(self, licence_id: str) -> LicenceDefinition | None:
+        """One licence."""
+        ...
+
+    async def get_licences(self) -> list[LicenceDefinition]:
+        """Every licence, oldest first (revoked ones included)."""
+        ...
+
+    async def delete_licence(self, licence_id: str) -> bool:
+        """Forget a licence row (a config licence removed from the file); False when unknown."""
+        ...
+
+    async def licences_revision(self) -> int:
+        """A number that changes whenever a licence is written or deleted (replicas poll it)."""
+        ...
+
+
+class AuditStore(Protocol):
+    """The admin audit trail (helper A)."""
+
+    async def add_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry; returns it with its ``seq``."""
+        ...
+
+    async def list_audit(self, *, after: int = 0, limit: int = 100, target: str = "") -> list[AuditEntry]:
+        """Entries with ``seq`` > ``after``, oldest first (one target's when given)."""
+        ...
+
+
+class UsageStore(Protocol):
+    """Usage records (helper B)."""
+
+    async def put_usage(self, records: list[UsageRecord]) -> None:
+        """Save records (upsert by id), in one write."""
+        ...
+
+    async def list_usage(self, query: UsageQuery) -> list[UsageRecord]:
+        """Matching records, oldest first, at most ``query.limit``."""
+        ...
+
+    async def usage_totals(self, query: UsageQuery, group_by: tuple[str, ...]) -> list[UsageTotal]:
+        """Matching records summed per group (``group_by`` ⊆ ``USAGE_GROUPS``)."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """Webhook deliveries owed (helper C)."""
+
+    async def put_delivery(self, delivery: WebhookDelivery) -> None:
+        """Save a delivery (upsert by id)."""
+        ...
+
+    async def due_deliveries(self, now: float, limit: int) -> list[WebhookDelivery]:
+        """Pending deliveries whose ``next_at`` has come, soonest first."""
+        ...
+
+    async def list_deliveries(
+        self, *, task_id: str = "", licence_id: str = "", limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """Deliveries of a task or a licence, newest first."""
+        ...
+
+
+class Store(LicenceStore, AuditStore, UsageStore, OutboxStore, Protocol):
+    """Persistent gateway state (the facets above, and the rest below)."""
 
     async def open(self) -> None:
         """Connect (and migrate); called once at start."""

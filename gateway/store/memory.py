@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from gateway.domain import AccountDefinition, AccountRecord, MediaRecord, TaskRecord
 from gateway.store.base import TaskQuery
+from gateway.store.licences_memory import MemoryLicences
+from gateway.store.outbox_memory import MemoryOutbox
+from gateway.store.usage_memory import MemoryUsage
 
 
-class MemoryStore:
-    """Dict-backed implementation of ``Store``."""
+class MemoryStore(MemoryLicences, MemoryUsage, MemoryOutbox):
+    """Dict-backed implementation of ``Store`` (licences, usage and the outbox in their facets)."""
 
     def __init__(self) -> None:
+        super().__init__()  # the facets' own state
         self._projects: dict[str, str] = {}
         self._secrets: dict[str, str] = {}
         self._media: dict[str, MediaRecord] = {}

@@ -24,7 +24,10 @@ from gateway.domain import (
     UpstreamMedia,
 )
 from gateway.store.base import TaskQuery
+from gateway.store.licences_sqlite import SqliteLicences
+from gateway.store.outbox_sqlite import SqliteOutbox
 from gateway.store.tasks_codec import task_from_json, task_to_json
+from gateway.store.usage_sqlite import SqliteUsage
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -78,14 +81,38 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     DELETE FROM projects WHERE account_id NOT IN (SELECT id FROM account_defs);
     """,
+    # Licences, the audit trail, usage and the webhook outbox (their facets: store/*_sqlite.py).
+    # Documents are JSON (``doc``); the columns beside them are what is filtered, ordered or summed.
+    """
+    CREATE TABLE licences (id TEXT PRIMARY KEY, doc BLOB NOT NULL);
+    INSERT INTO meta VALUES ('licences_revision', 0);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, target TEXT NOT NULL, doc BLOB NOT NULL
+    );
+    CREATE INDEX audit_by_target ON audit (target, seq);
+    CREATE TABLE usage (
+        id TEXT PRIMARY KEY, licence_id TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL,
+        account_id TEXT NOT NULL, day TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
+        credits_reserved INTEGER NOT NULL, credits_settled INTEGER NOT NULL, created_at REAL NOT NULL,
+        doc BLOB NOT NULL
+    );
+    CREATE INDEX usage_by_time ON usage (created_at);
+    CREATE INDEX usage_by_licence ON usage (licence_id, created_at);
+    CREATE TABLE webhook_outbox (
+        id TEXT PRIMARY KEY, status TEXT NOT NULL, next_at REAL NOT NULL, licence_id TEXT NOT NULL,
+        task_id TEXT NOT NULL, created_at REAL NOT NULL, body BLOB NOT NULL, doc BLOB NOT NULL
+    );
+    CREATE INDEX outbox_due ON webhook_outbox (status, next_at);
+    CREATE INDEX outbox_by_task ON webhook_outbox (task_id);
+    """,
 )
 _ACCOUNT_FIELDS = [f.name for f in dataclasses.fields(AccountRecord)]
 _DEFINITION_FIELDS = [f.name for f in dataclasses.fields(AccountDefinition)]
 _DEFINITION_COLUMNS = ["groups_json" if n == "groups" else n for n in _DEFINITION_FIELDS]
 
 
-class SqliteStore:
-    """aiosqlite-backed implementation of ``Store``."""
+class SqliteStore(SqliteLicences, SqliteUsage, SqliteOutbox):
+    """aiosqlite-backed implementation of ``Store`` (licences, usage and the outbox in their facets)."""
 
     def __init__(self, path: str | Path) -> None:
         self._path = Path(path)

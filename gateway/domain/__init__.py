@@ -10,6 +10,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# Licences, usage, audit and webhook deliveries live in their own module; re-exported here so that
+# every layer keeps importing value types from ``gateway.domain``.
+from gateway.domain.licences import AuditEntry as AuditEntry
+from gateway.domain.licences import DeliveryStatus as DeliveryStatus
+from gateway.domain.licences import LicenceDefinition as LicenceDefinition
+from gateway.domain.licences import ProgressMode as ProgressMode
+from gateway.domain.licences import UsageOutcome as UsageOutcome
+from gateway.domain.licences import UsageRecord as UsageRecord
+from gateway.domain.licences import WebhookDelivery as WebhookDelivery
+
 
 class Kind(enum.StrEnum):
     """What a model produces."""
