@@ -33,6 +33,9 @@ from gateway.store.base import Store, TaskQuery
 
 log = structlog.get_logger("gateway.service.tasks")
 Saver = Callable[[TaskRecord], Awaitable[None]]
+# Told once when a task ends (completed or failed): usage settlement, webhooks. Called inline, so
+# it must not block; work it starts is its own.
+Listener = Callable[[TaskRecord], None]
 WRITE_RETRY_MAX = 5.0  # seconds between attempts while the store refuses held-back writes
 # Finished tasks kept in memory, newest used last (a client polls its result a few times, then
 # fetches it): reads of them skip the store. About 1 KB each.
@@ -72,6 +75,7 @@ class TaskEngine:
         self._writing = asyncio.Lock()  # one write at a time, so an older version never lands last
         self._writer: asyncio.Task[None] | None = None
         self._finished: OrderedDict[str, TaskRecord] = OrderedDict()
+        self._listeners: list[Listener] = []
 
     @property
     def running(self) -> int:
@@ -177,6 +181,10 @@ class TaskEngine:
             if not watchers:
                 self._watchers.pop(task_id, None)
 
+    def on_finished(self, listener: Listener) -> None:
+        """Call ``listener`` with each task that ends in this process, once, after it is saved."""
+        self._listeners.append(listener)
+
     async def flush(self) -> None:
         """Write every transition still held back (at shutdown; tests)."""
         async with self._writing:
@@ -240,8 +248,14 @@ class TaskEngine:
         else:
             await self._write(record)
         if record.status.finished:
-            self._live.pop(record.id, None)
+            ended = self._live.pop(record.id, None) is not None  # it was running here until now
             self._remember(record)
+            if ended:
+                for listener in self._listeners:
+                    try:
+                        listener(record)
+                    except Exception:  # a listener's bug must not fail the task it hears about
+                        log.exception("task_listener_failed", task=record.id)
         elif record.id in self._running:
             self._live[record.id] = record
         for queue in self._watchers.get(record.id, ()):

@@ -267,3 +267,21 @@ async def test_finished_tasks_are_read_from_memory_and_forgotten_when_deleted(tm
     await engine.delete("video_2", owner="lic", kind=Kind.VIDEO)
     with pytest.raises(NotFoundError):
         await engine.get("video_2", owner="lic", kind=Kind.VIDEO)
+
+
+async def test_listeners_hear_each_task_end_once_and_a_broken_one_harms_nothing(tmp_path: Path) -> None:
+    runner = StepRunner()
+    engine = TaskEngine(store=MemoryStore(), media=DiskMediaStore(tmp_path), runners={Kind.VIDEO: runner})
+    heard: list[tuple[str, str]] = []
+
+    def broken(_: TaskRecord) -> None:
+        raise RuntimeError("a listener's bug")
+
+    engine.on_finished(broken)
+    engine.on_finished(lambda record: heard.append((record.id, record.status.value)))
+    await engine.create(task("video_1"))
+    runner.go.set()
+    assert (await _finished(engine, "video_1", Kind.VIDEO)).status is TaskStatus.COMPLETED
+    assert heard == [("video_1", "completed")]
+    await engine.keep(replace(task("video_2"), status=TaskStatus.COMPLETED))  # kept finished: no run ended
+    assert heard == [("video_1", "completed")]
