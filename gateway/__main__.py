@@ -1,5 +1,5 @@
 """Command line: ``serve`` the gateway, run the offline ``demo``, make a ``licence`` or ``admin`` key,
-manage ``accounts``, run the ``doctor`` probes through a running gateway.
+manage ``accounts`` and ``licences``, run the ``doctor`` probes through a running gateway.
 
 The only place that configures logging and runs a server. ``demo`` starts the Flow simulator and
 the gateway in one process on 127.0.0.1, with a fresh licence key written to ``.demo/licence``.
@@ -21,7 +21,10 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.cli import accounts as cli_accounts
 from gateway.cli import doctor as cli_doctor
-from gateway.config import ConfigError, Settings, default_config_path, load_settings
+from gateway.cli import licences as cli_licences
+from gateway.cli import usage as cli_usage
+from gateway.cli import webhooks as cli_webhooks
+from gateway.config import ConfigError, Settings, default_config_path, load_settings, parse_listen
 from gateway.licensing import hash_key, new_licence_key
 from gateway.obs.access_log import AccessLogger
 from gateway.obs.logging import configure_logging
@@ -69,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     admin_key.set_defaults(func=_admin_key)
     cli_accounts.add_parsers(sub, default_config_path())
+    cli_licences.add_parsers(sub, default_config_path())
+    cli_webhooks.add_parser(sub, default_config_path())
+    cli_usage.add_parser(sub, default_config_path())
     cli_doctor.add_parser(sub)
     return parser
 
@@ -90,16 +96,31 @@ def new_event_loop(choice: str) -> asyncio.AbstractEventLoop:
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(settings.logging)
+    sockets = _listening_sockets(settings)
     web.run_app(
         create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
+        host=None if sockets else settings.server.host,
+        port=None if sockets else settings.server.port,
+        sock=sockets,
         access_log_class=AccessLogger,
         shutdown_timeout=settings.server.shutdown_timeout,
         print=None,
         loop=new_event_loop(settings.server.event_loop),
     )
     return 0
+
+
+def _listening_sockets(settings: Settings) -> list[socket.socket] | None:
+    """With ``[admin] listen``: the public socket and the admin one, bound here (so one server
+    serves both, and the admin middleware tells them apart by port); else None (host and port)."""
+    if not settings.admin.listen:
+        return None
+    return [_bound(settings.server.host, settings.server.port), _bound(*parse_listen(settings.admin.listen))]
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)
 
 
 def _licence_new(args: argparse.Namespace) -> int:

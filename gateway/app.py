@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -20,20 +22,26 @@ from aiohttp import ClientSession, web
 from gateway import keys
 from gateway.admin.routes import add_admin_routes
 from gateway.api.routes import add_routes, is_licence_exempt
+from gateway.api.task_events import task_event_renderer
 from gateway.captcha.anticaptcha import AntiCaptchaProvider
 from gateway.captcha.disabled import DisabledCaptcha
+from gateway.captcha.health import TrackedTokens
 from gateway.captcha.prefetch import PrefetchingTokens, prefetch_settings
 from gateway.catalog import Catalog
-from gateway.config import Settings
+from gateway.config import Settings, parse_listen
 from gateway.domain import AccountKind, Kind
+from gateway.gemini.dialect import GoogleErrors, is_google_request
+from gateway.gemini.routes import add_gemini_routes
 from gateway.licensing import LicenceRegistry
 from gateway.media.fetch import RemoteImageFetcher, create_fetch_session
 from gateway.media.signing import UrlSigner
 from gateway.media.storage import DiskMediaStore
 from gateway.middleware.admin import admin_middleware, is_admin_path
+from gateway.middleware.cors import CorsPolicy, cors_middlewares, install_cors_headers
 from gateway.middleware.errors import error_middleware
 from gateway.middleware.licence import licence_middleware
 from gateway.middleware.metrics import metrics_middleware
+from gateway.middleware.ratelimit import install_ratelimit_headers
 from gateway.middleware.request_context import install_response_headers, request_context_middleware
 from gateway.obs.metrics import GatewayMetrics, metrics_handler, upstream_trace_config
 from gateway.pool.collector import PoolCollector
@@ -42,6 +50,7 @@ from gateway.pool.pool import AccountPool
 from gateway.service.account_refresh import AccountRefresher
 from gateway.service.account_registry import AccountRegistry, RegistryHooks
 from gateway.service.account_state import AccountStateKeeper
+from gateway.service.audit import ACTOR_ADMIN_API, AuditTrail
 from gateway.service.availability import ModelAvailability
 from gateway.service.chat import ChatRequests
 from gateway.service.doctor import Doctor
@@ -50,12 +59,18 @@ from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
 from gateway.service.leftovers import Leftovers
+from gateway.service.licence_book import LicenceBook
 from gateway.service.poller import VideoPoller
+from gateway.service.quota.quota import Quota
+from gateway.service.quota.rebuild import rebuild
 from gateway.service.retention import MediaCleaner, RetentionPolicy
 from gateway.service.task_metrics import TaskCollector
 from gateway.service.tasks import TaskEngine
+from gateway.service.video_followups import VideoFollowUps
 from gateway.service.video_runner import VideoRunner
 from gateway.service.videos import VideoRequests
+from gateway.service.webhook_delivery import WebhookCollector
+from gateway.service.webhooks import open_webhooks
 from gateway.store.base import Store
 from gateway.store.factory import store_for
 from gateway.upstream.flow import evidence
@@ -73,22 +88,27 @@ log = structlog.get_logger("gateway.app")
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway application for ``settings``."""
-    metrics = GatewayMetrics()
-    licences = LicenceRegistry(settings.licences)
+    metrics = GatewayMetrics(max_licence_labels=settings.metrics.max_licence_labels)
+    licences = LicenceRegistry()  # filled from the store at start (_licences_ctx)
+    cors = CorsPolicy(settings.server.cors_origins)
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[
             request_context_middleware(),
+            *cors_middlewares(cors),  # preflights answered before the licence check
             metrics_middleware(metrics),
-            error_middleware(),
-            admin_middleware(settings.admin.key_sha256),
-            licence_middleware(licences, exempt=_licence_exempt),
+            error_middleware(dialects=(GoogleErrors(),)),  # Google's paths answer in Google's shape
+            admin_middleware(settings.admin.key_sha256, admin_port=_admin_port(settings)),
+            licence_middleware(licences, exempt=_licence_exempt, key_in_query=is_google_request),
         ],
     )
     install_response_headers(app)
+    install_ratelimit_headers(app)
+    install_cors_headers(app, cors)
     app[keys.SETTINGS] = settings
     app[keys.METRICS] = metrics
-    app[keys.CATALOG] = Catalog.load(settings.catalog_path)
+    app[keys.LICENCES] = licences
+    app[keys.CATALOG] = Catalog.load(settings.catalog_path, names=settings.models)
     app[keys.STORE] = store_for(settings.store)
     app[keys.POOL] = AccountPool(
         rules=Rules(
@@ -111,11 +131,18 @@ def create_app(settings: Settings) -> web.Application:
         evidence.load(), on_mismatch=lambda rpc: metrics.shape_mismatches.labels(rpc).inc()
     )
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_licences_ctx)
     app.cleanup_ctx.append(_services_ctx)
     add_routes(app, base_path=settings.server.base_path)
     add_admin_routes(app)
+    add_gemini_routes(app)
     app.router.add_get("/metrics", metrics_handler(metrics))
     return app
+
+
+def _admin_port(settings: Settings) -> int:
+    """The admin listener's port, or 0 when the admin API shares the public listener."""
+    return parse_listen(settings.admin.listen)[1] if settings.admin.listen else 0
 
 
 def _licence_exempt(request: web.Request) -> bool:
@@ -141,6 +168,27 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
+async def _licences_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Licences: the config file's written to the store (the file wins), the live registry loaded,
+    then kept equal to the store (changes by the CLI or another replica) until shutdown."""
+    settings, store, registry = app[keys.SETTINGS], app[keys.STORE], app[keys.LICENCES]
+    app[keys.AUDIT] = AuditTrail(store, actor=ACTOR_ADMIN_API)
+    book = LicenceBook(
+        store,
+        audit=app[keys.AUDIT],
+        grace=settings.licensing.rotation_grace,
+        on_change=functools.partial(registry.reload, store),  # a change here is live at once
+    )
+    await book.sync_config(settings.licences)
+    await registry.reload(store)
+    app[keys.LICENCE_BOOK] = book
+    sync = asyncio.create_task(registry.run(store, settings.licensing.sync_interval))
+    try:
+        yield
+    finally:
+        await _cancel(sync)
+
+
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, metrics, store = app[keys.SETTINGS], app[keys.METRICS], app[keys.STORE]
     async with AsyncExitStack() as stack:
@@ -161,7 +209,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             store=store,
             pool=app[keys.POOL],
             workers=settings.workers,
-            hooks=RegistryHooks(forget_credentials=rest.forget, verify_soon=refresher.wake),
+            hooks=RegistryHooks(
+                forget_credentials=rest.forget, verify_soon=refresher.wake, audit=app[keys.AUDIT]
+            ),
         )
         app[keys.ACCOUNTS] = registry
         await registry.load(settings.accounts)
@@ -280,20 +330,54 @@ async def _task_services(
     app[keys.VIDEOS] = VideoRequests(
         catalog=app[keys.CATALOG], resolver=resolver, engine=engine, pool=app[keys.POOL]
     )
+    app[keys.VIDEO_FOLLOWUPS] = VideoFollowUps(catalog=app[keys.CATALOG], engine=engine, pool=app[keys.POOL])
     app[keys.CHAT] = ChatRequests(
         catalog=app[keys.CATALOG], videos=app[keys.VIDEOS], images=image_tasks, engine=engine
     )
     app[keys.METRICS].register_collector(TaskCollector(engine, poller))
     stack.push_async_callback(_cancel, asyncio.create_task(poller.run()))
+    await _webhooks(app, stack, engine)  # entered before the engine's close: it stops after it
+    await _quota(app, stack, engine)  # the same, and its counters rebuilt before tasks resume
     stack.push_async_callback(engine.close)
     await engine.start()
+
+
+async def _quota(app: web.Application, stack: AsyncExitStack, engine: TaskEngine) -> None:
+    """Licence limits and usage: counters rebuilt from the store, settled as tasks end, the usage
+    written behind flushed after the engine stops."""
+    pool = app[keys.POOL]
+
+    def transport_of(account_id: str) -> str:
+        account = pool.get(account_id)
+        return account.kind.value if account is not None else ""
+
+    quota = Quota(store=app[keys.STORE], metrics=app[keys.METRICS], transport_of=transport_of)
+    await rebuild(quota, app[keys.STORE], time.time())
+    app[keys.QUOTA] = quota
+    engine.on_finished(quota.task_finished)
+    engine.on_deleted(quota.task_deleted)
+    stack.push_async_callback(quota.close)
+
+
+async def _webhooks(app: web.Application, stack: AsyncExitStack, engine: TaskEngine) -> None:
+    """Webhooks, told by the engine when a task ends; they stop after it, so the deliveries of the
+    last tasks to end are written before the loop stops."""
+    store = app[keys.STORE]
+    webhooks = await stack.enter_async_context(
+        open_webhooks(
+            app[keys.SETTINGS], store=store, render=task_event_renderer(app), licence_of=store.get_licence
+        )
+    )
+    app[keys.WEBHOOKS] = webhooks
+    engine.on_finished(webhooks.on_finished)
+    app[keys.METRICS].register_collector(WebhookCollector(webhooks.dispatcher))
 
 
 def _say_what_is_missing(settings: Settings, app: web.Application) -> None:
     """One line at start: where the gateway listens, and what an operator has not set up yet."""
     missing = []
-    if not settings.licences:
-        missing.append("no licences (python -m gateway licence new)")
+    if not len(app[keys.LICENCES]):
+        missing.append("no licences (python -m gateway licences create --name ...)")
     if not app[keys.POOL].accounts:
         missing.append("no Flow accounts ([[accounts]], the admin API or the accounts CLI)")
     if settings.captcha.provider == "anticaptcha" and not settings.captcha.client_key:
@@ -306,7 +390,7 @@ def _say_what_is_missing(settings: Settings, app: web.Application) -> None:
         "gateway_started",
         listen=f"http://{settings.server.host}:{settings.server.port}{settings.server.base_path}/v1",
         accounts=len(app[keys.POOL].accounts),
-        licences=len(settings.licences),
+        licences=len(app[keys.LICENCES]),
         missing=missing,
     )
 
@@ -318,16 +402,20 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 async def _captcha(stack: AsyncExitStack, settings: Settings, app: web.Application) -> TokenSource:
+    """The solver, with prefetching when configured, wrapped so ``/admin/health`` can tell how it goes."""
     if settings.captcha.provider == "none":
-        return DisabledCaptcha()
+        app[keys.SOLVER] = TrackedTokens(DisabledCaptcha())
+        return app[keys.SOLVER]
     session = open_client_session(timeout=settings.captcha.timeout + 10)
     stack.push_async_callback(session.close)
     solver = AntiCaptchaProvider(session, settings.captcha, metrics=app[keys.METRICS])
     if not settings.captcha.prefetch:
-        return solver
+        app[keys.SOLVER] = TrackedTokens(solver)
+        return app[keys.SOLVER]
     prefetching = PrefetchingTokens(solver, prefetch_settings(settings.captcha), metrics=app[keys.METRICS])
     stack.push_async_callback(prefetching.close)  # before the session closes (last in, first out)
-    return prefetching
+    app[keys.SOLVER] = TrackedTokens(prefetching, ready=prefetching.ready)
+    return app[keys.SOLVER]
 
 
 def _endpoint_of(url: object) -> str:

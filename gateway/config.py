@@ -45,6 +45,9 @@ class ServerSettings(_Section, frozen=True):
     shutdown_timeout: float = 30.0
     trust_forwarded: bool = False
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+    # Browser origins allowed to call the API (CORS), e.g. ["https://chat.example.com"]; "*" allows any
+    # origin; empty (the default) sends no CORS headers at all.
+    cors_origins: tuple[str, ...] = ()
 
 
 class LoggingSettings(_Section, frozen=True):
@@ -227,18 +230,79 @@ class AccountSettings(_Section, frozen=True):
     enabled: bool = True
 
 
+class ModelsSettings(_Section, frozen=True):
+    """Names over the catalogue (``[models]``): ``aliases`` add to (or, mapped to "", remove) the
+    catalogue file's ``[aliases]`` (``gpt-image-1 = "nano_banana_pro"``); ``variants``, when set,
+    replace its ``[listing] variants``, the ready-made names ``/v1/models`` lists beside the bases."""
+
+    aliases: dict[str, str] = msgspec.field(default_factory=dict)
+    variants: tuple[str, ...] | None = None
+
+
+class MetricsSettings(_Section, frozen=True):
+    """Prometheus metrics: ``max_licence_labels`` licences get series of their own (the first seen
+    since start); the rest are counted together as ``other``, so the series stay bounded."""
+
+    max_licence_labels: int = 50
+
+
 class AdminSettings(_Section, frozen=True):
-    """The admin API (``/admin/...``): off unless ``key_sha256`` is set (``python -m gateway admin key``)."""
+    """The admin API (``/admin/...``): off unless ``key_sha256`` is set (``python -m gateway admin key``).
+
+    ``listen`` (``host:port``): a second listener that alone serves ``/admin`` (404 on the public
+    one), so an ingress that exposes the public port never exposes the admin API.
+    """
 
     key_sha256: str = ""
+    listen: str = ""
+
+
+class WebhookSettings(_Section, frozen=True):
+    """Signed webhooks (``gateway/service/webhooks.py``). ``secret`` (``whsec_…``) signs the
+    deliveries of licences without a secret of their own; empty: one made once, kept in the store
+    (``python -m gateway webhooks secret`` shows it). ``allow_private_urls`` unset: as ``[media]``'s."""
+
+    secret: str = ""
+    timeout: float = 10.0  # seconds a receiver has to answer one attempt
+    concurrency: int = 16  # attempts under way at once
+    allow_private_urls: bool | None = None
+
+
+class LicensingSettings(_Section, frozen=True):
+    """Licences kept in the store (``[licensing]``; ``[licences]`` cannot be a table, as
+    ``[[licences]]`` is the config file's list of licences)."""
+
+    sync_interval: float = 2.0  # seconds between checks for licence changes made by the CLI
+    rotation_grace: float = 3600.0  # seconds a rotated key keeps working, unless the rotation says
 
 
 class LicenceSettings(_Section, frozen=True):
-    """One client licence; only the SHA-256 of the key is stored (``python -m gateway licence new``)."""
+    """One client licence; only the SHA-256 of the key is stored (``python -m gateway licence new``).
+
+    The other fields are a licence's limits, as the admin API takes them; the licence book checks
+    them at start (a config licence is written to the store at every start: the file wins).
+    """
 
     id: str
     key_sha256: str
     name: str = ""
+    owner: str = ""
+    notes: str = ""
+    expires_at: float = 0.0
+    models: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    default_group: str = ""
+    rpm: int = 0
+    max_concurrency: int = 0
+    daily_images: int = 0
+    daily_videos: int = 0
+    daily_credits: int = 0
+    monthly_credits: int = 0
+    progress: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    priority: int = 0
+    enabled: bool = True
 
 
 class Settings(_Section, frozen=True):
@@ -254,7 +318,11 @@ class Settings(_Section, frozen=True):
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     pool: PoolSettings = msgspec.field(default_factory=PoolSettings)
     admin: AdminSettings = msgspec.field(default_factory=AdminSettings)
+    licensing: LicensingSettings = msgspec.field(default_factory=LicensingSettings)
     tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    models: ModelsSettings = msgspec.field(default_factory=ModelsSettings)
+    webhooks: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
     catalog_path: str = "config/models.toml"
     accounts: tuple[AccountSettings, ...] = ()
     licences: tuple[LicenceSettings, ...] = ()
@@ -271,9 +339,14 @@ _SECTIONS: dict[str, type[_Section]] = {
     "workers": WorkerSettings,
     "pool": PoolSettings,
     "admin": AdminSettings,
+    "licensing": LicensingSettings,
     "tasks": TaskSettings,
+    "metrics": MetricsSettings,
+    "models": ModelsSettings,
+    "webhooks": WebhookSettings,
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_WHSEC = re.compile(r"^whsec_(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 
 
 def default_config_path() -> str:
@@ -364,6 +437,36 @@ def account_limit_problems(account: AccountSettings, where: str) -> list[str]:
     return problems
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9100`` for IPv6) as a pair; ValueError when it is not one."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(value)
+    return host, int(port)
+
+
+def _listen_problems(settings: Settings) -> list[str]:
+    if not settings.admin.listen:
+        return []
+    try:
+        _, port = parse_listen(settings.admin.listen)
+    except ValueError:
+        return ["admin.listen: must be host:port, such as 127.0.0.1:9100 (or empty)"]
+    if port == settings.server.port:
+        return ["admin.listen: must use another port than server.port"]
+    return []
+
+
+def _webhook_problems(webhooks: WebhookSettings) -> list[str]:
+    problems = []
+    if webhooks.secret.startswith("whsec_") and not _WHSEC.match(webhooks.secret):
+        problems.append("webhooks.secret: a whsec_ secret is base64 after its prefix")
+    if webhooks.timeout <= 0 or webhooks.concurrency < 1:
+        problems.append("webhooks.timeout, webhooks.concurrency: must be greater than 0")
+    return problems
+
+
 def _check(settings: Settings) -> None:
     """Cross-field rules msgspec's types cannot express."""
     problems: list[str] = []
@@ -373,8 +476,12 @@ def _check(settings: Settings) -> None:
         problems.append("server.base_path: must look like /flow (or be empty)")
     if settings.flow.max_attempts < 1:
         problems.append("flow.max_attempts: must be at least 1")
+    if settings.metrics.max_licence_labels < 0:
+        problems.append("metrics.max_licence_labels: must be 0 (every licence is 'other') or more")
     if settings.admin.key_sha256 and not _HEX64.match(settings.admin.key_sha256):
         problems.append("admin.key_sha256: must be 64 lowercase hex characters")
+    problems.extend(_listen_problems(settings))
+    problems.extend(_webhook_problems(settings.webhooks))
     for i, licence in enumerate(settings.licences):
         if not _HEX64.match(licence.key_sha256):
             problems.append(f"licences[{i}].key_sha256: must be 64 lowercase hex characters")

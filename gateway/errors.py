@@ -12,7 +12,10 @@ This module knows nothing of HTTP frameworks or of Flow: upstream errors live in
     │   ├── ContentPolicyError       400  invalid_request_error   moderation_blocked    x-should-retry: false
     │   └── PayloadTooLargeError     413  invalid_request_error   payload_too_large
     ├── AuthenticationError          401  invalid_request_error   invalid_api_key
-    ├── PermissionDeniedError        403  permission_error        model_not_allowed / licence_expired
+    ├── PermissionDeniedError        403  permission_error        model_not_allowed
+    │   ├── LicenceExpiredError      403  permission_error        licence_expired
+    │   ├── LicenceRevokedError      403  permission_error        licence_revoked
+    │   └── LicenceDisabledError     403  permission_error        licence_disabled
     ├── NotFoundError                404  invalid_request_error   not_found
     │   └── ModelNotFoundError       404  invalid_request_error   model_not_found
     ├── MethodNotAllowedError        405  invalid_request_error   method_not_allowed
@@ -117,6 +120,24 @@ class PermissionDeniedError(GatewayError):
     default_should_retry = False
 
 
+class LicenceExpiredError(PermissionDeniedError):
+    """The licence's ``expires_at`` has passed (403)."""
+
+    default_code = "licence_expired"
+
+
+class LicenceRevokedError(PermissionDeniedError):
+    """The licence was revoked: its keys no longer work (403)."""
+
+    default_code = "licence_revoked"
+
+
+class LicenceDisabledError(PermissionDeniedError):
+    """An operator disabled the licence for now (403)."""
+
+    default_code = "licence_disabled"
+
+
 class NotFoundError(GatewayError):
     """The route or the resource does not exist for this caller (404)."""
 
@@ -138,6 +159,16 @@ class MethodNotAllowedError(GatewayError):
     status = 405
     type = "invalid_request_error"
     default_code = "method_not_allowed"
+    default_should_retry = False
+
+
+class ConflictError(GatewayError):
+    """The target is in a state that forbids the change (409): e.g. cancelling a task already
+    submitted, or changing through the API a licence the config file owns."""
+
+    status = 409
+    type = "invalid_request_error"
+    default_code = "conflict"
     default_should_retry = False
 
 

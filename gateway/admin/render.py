@@ -8,7 +8,8 @@ import orjson
 import yarl
 from aiohttp import web
 
-from gateway.domain import AccountDefinition
+from gateway.domain import AccountDefinition, AuditEntry, LicenceDefinition
+from gateway.licensing import licence_status
 from gateway.pool.records import AccountView
 
 
@@ -71,3 +72,50 @@ def render_account(definition: AccountDefinition, view: AccountView | None) -> d
         catalogue_problems=list(view.catalogue_problems),
     )
     return doc
+
+
+def render_licence(licence: LicenceDefinition, *, now: float) -> dict[str, object]:
+    """One licence for the admin API and the CLI: its limits and state, never its key's hash or its
+    webhook secret (the key appears as a hint; rotation shows only when the old key stops)."""
+    return {
+        "id": licence.id,
+        "object": "flow.licence",
+        "name": licence.name,
+        "owner": licence.owner,
+        "notes": licence.notes,
+        "key_hint": licence.key_hint,
+        "status": licence_status(licence, now),
+        "enabled": licence.enabled,
+        "expires_at": licence.expires_at or None,
+        "revoked_at": licence.revoked_at or None,
+        "previous_key_until": licence.previous_key_until if licence.previous_key_until > now else None,
+        "models": list(licence.models),
+        "groups": list(licence.groups),
+        "default_group": licence.default_group,
+        "rpm": licence.rpm,
+        "max_concurrency": licence.max_concurrency,
+        "daily_images": licence.daily_images,
+        "daily_videos": licence.daily_videos,
+        "daily_credits": licence.daily_credits,
+        "monthly_credits": licence.monthly_credits,
+        "progress": licence.progress,
+        "webhook_url": licence.webhook_url,
+        "priority": licence.priority,
+        "source": licence.source,
+        "created_at": licence.created_at,
+        "updated_at": licence.updated_at,
+    }
+
+
+def render_audit_entry(entry: AuditEntry) -> dict[str, object]:
+    """One audit entry (already free of secrets: the audit trail wrote it so)."""
+    return {
+        "object": "flow.audit_entry",
+        "seq": entry.seq,
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "before": entry.before,
+        "after": entry.after,
+    }

@@ -23,6 +23,7 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
 from gateway import keys
+from gateway.api.admission import chat_usage, gate_of
 from gateway.api.chat_schemas import ChatParams, parse_chat_request
 from gateway.api.forms import limits_of, read_form
 from gateway.api.images import header_groups
@@ -67,6 +68,7 @@ class _Stream:
     model: str
     progress: str
     usage: bool
+    credits_each: int = 0  # what one choice costs (usage: the choices completed, at this)
     last_sent: float = field(default_factory=time.monotonic)
 
     def chunk(self, index: int, delta: dict[str, object], finish: str | None = None) -> str:
@@ -103,10 +105,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         seconds=params.seconds,
         quality=params.quality,
     )
-    records = await request.app[keys.CHAT].start(order)
+    gate = gate_of(request)
+    records = await request.app[keys.CHAT].start(order, gate=gate)
     if params.stream:
-        return await _stream(request, params, records)
-    return await _complete(request, params, records)
+        return await _stream(request, params, records, gate.credits_each)
+    return await _complete(request, params, records, gate.credits_each)
 
 
 def final_content(request: web.Request, record: TaskRecord) -> str:
@@ -156,7 +159,9 @@ async def _pump(
         await out.put((choice, version))
 
 
-async def _stream(request: web.Request, params: ChatParams, records: list[TaskRecord]) -> web.StreamResponse:
+async def _stream(
+    request: web.Request, params: ChatParams, records: list[TaskRecord], credits_each: int
+) -> web.StreamResponse:
     settings = request.app[keys.SETTINGS].tasks
     ids = [r.id for r in records]
     response = EventSourceResponse(
@@ -166,8 +171,9 @@ async def _stream(request: web.Request, params: ChatParams, records: list[TaskRe
         f"chatcmpl-{secrets.token_hex(12)}",
         int(time.time()),
         params.model,
-        params.progress or settings.chat_progress,
+        params.progress or request[keys.LICENCE].progress or settings.chat_progress,
         params.include_usage,
+        credits_each,
     )
     choices = [_Choice(i, record.id) for i, record in enumerate(records)]
     await response.prepare(request)
@@ -226,8 +232,8 @@ async def _follow(
         for pump in pumps:
             pump.cancel()
     if any(c.ok for c in choices):
-        if stream.usage:
-            usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        if stream.usage:  # the same usage as the answer without a stream
+            usage = chat_usage(stream.credits_each * sum(c.ok for c in choices))
             doc = orjson.loads(stream.chunk(0, {}))
             doc["choices"], doc["usage"] = [], usage
             await _send(response, stream, orjson.dumps(doc).decode())
@@ -271,7 +277,9 @@ async def _send(response: EventSourceResponse, stream: _Stream, data: str) -> No
     stream.last_sent = time.monotonic()
 
 
-async def _complete(request: web.Request, params: ChatParams, records: list[TaskRecord]) -> web.Response:
+async def _complete(
+    request: web.Request, params: ChatParams, records: list[TaskRecord], credits_each: int
+) -> web.Response:
     """Wait for every choice; all failed: the first failure as an error response."""
     engine, every = request.app[keys.TASKS], request.app[keys.SETTINGS].tasks.keepalive
     finals = []
@@ -285,8 +293,7 @@ async def _complete(request: web.Request, params: ChatParams, records: list[Task
     contents = [
         final_content(request, r) if r.status is TaskStatus.COMPLETED else _failure_text(r) for r in finals
     ]
-    completion = sum(len(c) for c in contents) // 4
-    prompt = max(1, len(params.prompt) // 4)
+    completed = sum(r.status is TaskStatus.COMPLETED for r in finals)
     return json_response(
         {
             "id": f"chatcmpl-{secrets.token_hex(12)}",
@@ -302,11 +309,7 @@ async def _complete(request: web.Request, params: ChatParams, records: list[Task
                 }
                 for i, content in enumerate(contents)
             ],
-            "usage": {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-            },
+            "usage": chat_usage(credits_each * completed),
             "system_fingerprint": None,
         },
         headers={"x-flow-task-ids": ",".join(r.id for r in finals)},

@@ -10,13 +10,16 @@ import structlog
 from aiohttp import web
 
 from gateway import keys
+from gateway.api.admission import admit_images, gate_of, images_usage
 from gateway.api.departure import departure, left
 from gateway.api.forms import limits_of, read_form
 from gateway.api.render import Base64Bytes, json_response, media_url
 from gateway.api.schemas import ImageParams, parse_image_request, truthy
+from gateway.api.webhooks import image_task_webhook, refuse_webhook_url
+from gateway.config import TaskSettings
 from gateway.domain import Kind, ResponseFormat, TaskRecord, TaskStatus
 from gateway.errors import NotFoundError
-from gateway.media.images import extension_for
+from gateway.media.images import output_format_of
 from gateway.service.generation import ImageResult
 from gateway.service.images import ImageOrder
 from gateway.service.progress import estimate
@@ -55,12 +58,17 @@ async def _handle(request: web.Request, *, edit: bool) -> web.Response:
     )
     extra = {"response_format": params.response_format.value}
     if params.as_task or truthy(request.query.get("async")):
-        record = await request.app[keys.IMAGE_TASKS].create(request.app[keys.TASKS], order, extra=extra)
+        extra.update(await image_task_webhook(request, form))
+        record = await request.app[keys.IMAGE_TASKS].create(
+            request.app[keys.TASKS], order, extra=extra, gate=gate_of(request)
+        )
         return json_response(await render_image_task(request, record), status=202)
+    refuse_webhook_url(request, form)
     key = request.headers.get(IDEMPOTENCY_HEADER, "")
     task_id = idempotent_task_id(order.owner, key) if key else new_task_id("imgtask")
     if key and (kept := await _kept(request, task_id)) is not None:
         return json_response(kept, headers={TASK_HEADER: task_id})  # the same order again: no new work
+    order, admission = admit_images(request, order)  # refused here: nothing fetched, nothing sent
 
     async def keep(results: list[ImageResult]) -> None:
         # Kept for retrieval: its client left (GET /v1/images/{id}), or may come back with the key.
@@ -72,7 +80,8 @@ async def _handle(request: web.Request, *, edit: bool) -> web.Response:
     # A client that leaves gets nothing more dispatched or retried. What was already dispatched
     # finishes and is kept if it can come back for it (an Idempotency-Key); otherwise nobody ever
     # could, and the call is abandoned at once.
-    job = asyncio.ensure_future(request.app[keys.IMAGES].run(order, departed=(gone := asyncio.Event())))
+    work = request.app[keys.IMAGES].run(order, departed=(gone := asyncio.Event()))
+    job = asyncio.ensure_future(request.app[keys.QUOTA].metered(admission, work))  # settles its usage
     abandon = None if key else job.cancel
     async with departure(request, abandon, gone=gone):
         try:
@@ -84,7 +93,9 @@ async def _handle(request: web.Request, *, edit: bool) -> web.Response:
             raise
     if key or gone.is_set():
         await keep(results)
-    return json_response(_images_response(request, params, results), headers={TASK_HEADER: task_id})
+    usage = images_usage(admission.credits_each * len(results))  # what settling charged
+    doc = {**_images_response(request, params, results), "usage": usage}
+    return json_response(doc, headers={TASK_HEADER: task_id})
 
 
 async def _kept(request: web.Request, task_id: str) -> dict[str, object] | None:
@@ -97,7 +108,7 @@ async def _kept(request: web.Request, task_id: str) -> dict[str, object] | None:
         return None
     doc = await render_image_task(request, record)
     first = await request.app[keys.STORE].get_media(record.results[0]) if record.results else None
-    fmt = extension_for(first.mime) if first is not None else "jpg"
+    fmt = output_format_of(first.mime) if first is not None else "jpeg"
     return {"created": int(record.created_at), "data": doc["data"], "output_format": fmt}
 
 
@@ -118,14 +129,14 @@ async def get_image_task(request: web.Request) -> web.Response:
     return json_response(await render_image_task(request, record), headers=headers)
 
 
-async def render_image_task(request: web.Request, record: TaskRecord) -> dict[str, object]:
-    """An image task: status, and the ``ImagesResponse`` data (URL or b64, as ordered) when done."""
-    doc: dict[str, object] = {
+def image_task_object(record: TaskRecord, settings: TaskSettings) -> dict[str, object]:
+    """An image task's fields other than its images (``data``, added once it is completed)."""
+    return {
         "id": record.id,
         "object": "image.task",
         "model": record.model,
         "status": record.status.value,
-        "progress": estimate(record, time.time(), request.app[keys.SETTINGS].tasks),
+        "progress": estimate(record, time.time(), settings),
         "created_at": int(record.created_at),
         "completed_at": int(record.completed_at) if record.completed_at else None,
         "prompt": record.prompt,
@@ -133,6 +144,11 @@ async def render_image_task(request: web.Request, record: TaskRecord) -> dict[st
         if record.status is TaskStatus.FAILED
         else None,
     }
+
+
+async def render_image_task(request: web.Request, record: TaskRecord) -> dict[str, object]:
+    """An image task: status, and the ``ImagesResponse`` data (URL or b64, as ordered) when done."""
+    doc = image_task_object(record, request.app[keys.SETTINGS].tasks)
     if record.status is TaskStatus.COMPLETED:
         as_b64 = record.order.get("response_format") == ResponseFormat.B64_JSON.value
         data: list[dict[str, object]] = []
@@ -167,5 +183,5 @@ def _images_response(
     return {
         "created": int(time.time()),
         "data": data,
-        "output_format": extension_for(first.mime),
+        "output_format": output_format_of(first.mime),
     }

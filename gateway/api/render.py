@@ -79,10 +79,13 @@ class JsonPayload(Payload):
             raise
 
 
-def json_response(doc: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """An ``application/json`` response serialised with orjson (dataclasses included); a large one
-    streamed with backpressure, its ``Base64Bytes`` encoded as they are written."""
-    pieces = json_pieces(doc)
+def json_response(
+    doc: Any, *, status: int = 200, headers: dict[str, str] | None = None, option: int = 0
+) -> web.Response:
+    """An ``application/json`` response serialised with orjson (dataclasses included; ``option``:
+    orjson's, e.g. indented as Google's API answers); a large one streamed with backpressure, its
+    ``Base64Bytes`` encoded as they are written."""
+    pieces = json_pieces(doc, option=option)
     size = sum(len(p) if isinstance(p, bytes) else p.encoded_size for p in pieces)
     if size > STREAM_ABOVE:
         return web.Response(body=JsonPayload(pieces, size), status=status, headers=headers)
@@ -95,7 +98,7 @@ def peer_closed(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
-def json_pieces(doc: Any) -> list[Piece]:
+def json_pieces(doc: Any, *, option: int = 0) -> list[Piece]:
     """``doc`` serialised, split around its ``Base64Bytes`` values (left for the writer to encode)."""
     later: list[Base64Bytes] = []
     nonce = ""  # drawn at the first placeholder: most bodies have none
@@ -108,7 +111,7 @@ def json_pieces(doc: Any) -> list[Piece]:
             return f"b64-{nonce}-{len(later) - 1}"
         raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
-    text = orjson.dumps(doc, default=placeholder)
+    text = orjson.dumps(doc, default=placeholder, option=option)
     if not later:
         return [text]  # nothing to encode later: no need to scan a large text for placeholders
     pieces: list[Piece] = []
@@ -165,7 +168,12 @@ def public_base(request: web.Request) -> str:
 def media_url(request: web.Request, media_id: str, *, made_at: float | None = None) -> str:
     """A signed, expiring URL of a stored result, openable without the licence header (``made_at``:
     when it was stored, if known; see ``UrlSigner.sign``)."""
-    signer: UrlSigner = request.app[keys.SIGNER]
+    return signed_media_url(request.app, public_base(request), media_id, made_at=made_at)
+
+
+def signed_media_url(app: web.Application, base: str, media_id: str, *, made_at: float | None = None) -> str:
+    """:func:`media_url` under a known origin (a webhook has no request to take it from)."""
+    signer: UrlSigner = app[keys.SIGNER]
     expires, signature = signer.sign(media_id, made_at=made_at)
-    base_path = request.app[keys.SETTINGS].server.base_path
-    return f"{public_base(request)}{base_path}/v1/media/{media_id}?expires={expires}&signature={signature}"
+    base_path = app[keys.SETTINGS].server.base_path
+    return f"{base}{base_path}/v1/media/{media_id}?expires={expires}&signature={signature}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.api import chat, health, images, media, models, videos, workers
+from gateway.api import chat, health, images, media, models, usage, video_followups, videos, workers
 
 API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v1/chat/completions", chat.chat_completions),
@@ -14,14 +14,20 @@ API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/v1/images/{task_id}", images.get_image_task),
     ("POST", "/v1/videos", videos.create_video),
     ("GET", "/v1/videos", videos.list_videos),
+    ("POST", "/v1/videos/extensions", video_followups.extend_video),
+    ("POST", "/v1/videos/edits", video_followups.edit_video),
     ("GET", "/v1/videos/{video_id}", videos.get_video),
     ("DELETE", "/v1/videos/{video_id}", videos.delete_video),
     ("GET", "/v1/videos/{video_id}/content", videos.video_content),
+    ("HEAD", "/v1/videos/{video_id}/content", videos.video_content),
     ("POST", "/v1/videos/{video_id}/remix", videos.remix_video),
     ("GET", "/v1/models", models.list_models),
     ("GET", "/v1/models/{model_id}", models.get_model),
     ("GET", "/v1/media/{media_id}", media.get_media),
+    ("HEAD", "/v1/media/{media_id}", media.get_media),
     ("GET", "/v1/flow-worker", workers.worker_socket),
+    ("GET", "/v1/usage", usage.get_usage),
+    ("GET", "/v1/licence", usage.get_licence),
 )
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 

@@ -37,9 +37,13 @@ _COMMON = frozenset(
         "stream",
         "partial_images",
         "async",
+        "webhook_url",  # our extension: where an asynchronous request's task is reported (api/webhooks.py)
     }
 )
 _EDIT_ONLY = frozenset({"image", "images", "mask", "input_fidelity"})
+# OpenAI's output formats, and ``jpg`` (this gateway's earlier spelling) for ``jpeg``. Flow renders
+# its own format; the response's ``output_format`` says which, in OpenAI's names.
+OUTPUT_FORMATS = frozenset({"png", "jpeg", "jpg", "webp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,13 @@ def _refuse_unsupported(fields: dict[str, Any]) -> None:
         )
     if fields.get("background") == "transparent":
         raise InvalidRequestError("transparent backgrounds are not supported by Flow", param="background")
+    fmt = fields.get("output_format")
+    if fmt not in (None, "") and (not isinstance(fmt, str) or fmt.strip().lower() not in OUTPUT_FORMATS):
+        raise InvalidRequestError(
+            "output_format must be one of png, jpeg (or jpg), webp",
+            param="output_format",
+            code="invalid_value",
+        )
 
 
 def _sources(form: Form, fields: dict[str, Any]) -> tuple[ImageSource, ...]:

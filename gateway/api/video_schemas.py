@@ -1,6 +1,7 @@
 """Wire → domain for ``/v1/videos``: JSON or multipart (the SDK always sends multipart), every shape of
 ``input_reference`` (a string, a list, ``{image_url}``/``{file_id}``, nested multipart fields, file
-parts), validated with the offending ``param`` named.
+parts), and the source ``video`` of an extension or an edit, validated with the offending ``param``
+named.
 """
 
 from __future__ import annotations
@@ -17,8 +18,19 @@ from gateway.service.inputs import ImageSource
 DEFAULT_MODEL = "veo_3_1"
 _REFERENCE = re.compile(r"^input_reference(\[\d*\])?$")
 _NESTED = re.compile(r"^input_reference(\[\d+\])?\[(image_url|file_id|url)\]$")
-FIELDS = frozenset({"prompt", "model", "seconds", "size", "quality", "input_reference", "user", "metadata"})
-REMIX_FIELDS = frozenset({"prompt", "model", "user", "metadata"})
+# ``webhook_url``: our extension, where the task is reported when it ends (api/webhooks.py).
+FIELDS = frozenset(
+    {"prompt", "model", "seconds", "size", "quality", "input_reference", "user", "metadata", "webhook_url"}
+)
+REMIX_FIELDS = frozenset({"prompt", "model", "user", "metadata", "webhook_url"})
+# ``model`` on an extension is ours (which Veo speed continues the clip); OpenAI's has none.
+EXTENSION_FIELDS = frozenset({"prompt", "seconds", "video", "model", "user", "metadata", "webhook_url"})
+EDIT_FIELDS = frozenset({"prompt", "video", "user", "metadata", "webhook_url"})
+_VIDEO_REF = re.compile(r"^video\[id\]$")
+UPLOAD_REFUSED = (
+    "uploading a video is not supported: Flow extends and edits only videos it made. Pass the id of a "
+    'completed video of this gateway as video={"id": "video_..."}'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,66 @@ def parse_remix_request(form: Form) -> RemixParams:
         raise InvalidRequestError("a remix reuses the source's images", param="input_reference")
     _refuse_unknown(fields, REMIX_FIELDS)
     return RemixParams(prompt=parse_prompt(fields.get("prompt")), model=_string(fields.get("model"), "model"))
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpParams:
+    """A validated ``POST /v1/videos/extensions`` or ``/v1/videos/edits``: the source video by id."""
+
+    video_id: str
+    prompt: str
+    seconds: str | int | None = None
+    model: str | None = None
+
+
+def parse_extension_request(form: Form) -> FollowUpParams:
+    """Validate an extension: ``video`` (``{"id"}``; multipart ``video[id]``), ``prompt``, ``seconds``."""
+    fields = _followup_fields(form, EXTENSION_FIELDS)
+    return FollowUpParams(
+        video_id=_video_id(fields.get("video")),
+        prompt=parse_prompt(fields.get("prompt")),
+        seconds=_seconds(fields.get("seconds")),
+        model=_string(fields.get("model"), "model"),
+    )
+
+
+def parse_edit_request(form: Form) -> FollowUpParams:
+    """Validate an edit: ``video`` (``{"id"}``; multipart ``video[id]``) and ``prompt``."""
+    fields = _followup_fields(form, EDIT_FIELDS)
+    return FollowUpParams(video_id=_video_id(fields.get("video")), prompt=parse_prompt(fields.get("prompt")))
+
+
+def _followup_fields(form: Form, allowed: frozenset[str]) -> dict[str, Any]:
+    """Scalars by name, with the SDK's nested ``video[id]`` part read as ``video: {"id": …}``."""
+    if "video" in form.files:
+        raise InvalidRequestError(UPLOAD_REFUSED, param="video", code="unsupported_video_upload")
+    if form.files:
+        name = next(iter(form.files))
+        raise InvalidRequestError(f"unexpected file part {name!r}", param=name)
+    if form.json is not None:
+        fields = dict(form.json)
+    else:
+        fields = {name: values[0] for name, values in form.fields.items() if not _VIDEO_REF.match(name)}
+        if "video[id]" in form.fields:
+            fields["video"] = {"id": form.fields["video[id]"][0]}
+    _refuse_unknown(fields, allowed)
+    return fields
+
+
+def _video_id(value: Any) -> str:
+    """``{"id": "video_…"}`` as the SDKs send it (a bare id string is taken too)."""
+    if value is None or value == "":
+        raise InvalidRequestError(
+            'video is required: {"id": "<the id of a completed video>"}',
+            param="video",
+            code="missing_required_parameter",
+        )
+    ref = value.get("id") if isinstance(value, dict) else value
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidRequestError(
+            'video must be {"id": "<the id of a completed video>"}', param="video", code="invalid_type"
+        )
+    return ref.strip()
 
 
 def parse_prompt(value: Any) -> str:

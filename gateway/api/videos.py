@@ -12,25 +12,42 @@ import time
 from aiohttp import web
 
 from gateway import keys
+from gateway.api.admission import gate_of
 from gateway.api.forms import limits_of, read_form
 from gateway.api.images import header_groups
 from gateway.api.media import file_response
 from gateway.api.render import json_response
 from gateway.api.video_schemas import parse_remix_request, parse_video_request
+from gateway.api.webhooks import webhook_url_of
+from gateway.config import TaskSettings
 from gateway.domain import Kind, TaskRecord, TaskStatus
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.service.progress import estimate
+from gateway.service.video_followups import FollowUp
 from gateway.service.videos import VideoOrder
 from gateway.store.base import TaskQuery
 
 POLL_HEADER = "openai-poll-after-ms"
 MAX_LIMIT = 100
 VARIANTS = ("video", "thumbnail", "spritesheet")
+# The Video object's ``mode``: a first frame, or a first and a last, are both ``frames``.
+MODES = {
+    "text": "text",
+    "start": "frames",
+    "start_end": "frames",
+    "references": "references",
+    "extend": "extend",
+    "edit": "edit",
+}
 
 
 def render_video(request: web.Request, record: TaskRecord) -> dict[str, object]:
     """The OpenAI ``Video`` object (every key the spec requires, nullable ones as null)."""
-    settings = request.app[keys.SETTINGS].tasks
+    return video_object(record, request.app[keys.SETTINGS].tasks)
+
+
+def video_object(record: TaskRecord, settings: TaskSettings) -> dict[str, object]:
+    """:func:`render_video` without a request (a webhook's body)."""
     failed = record.status is TaskStatus.FAILED
     doc: dict[str, object] = {
         "id": record.id,
@@ -46,6 +63,8 @@ def render_video(request: web.Request, record: TaskRecord) -> dict[str, object]:
         "size": str(record.order.get("size") or ""),
         "remixed_from_video_id": record.remixed_from or None,
         "error": {"code": record.error_code, "message": record.error_message} if failed else None,
+        # Our extra field: what the video was made from (so ``veo_3_1`` with images says which ran).
+        "mode": MODES.get(str(record.order.get("mode") or ""), "text"),
     }
     if record.status is TaskStatus.COMPLETED and record.error_message:
         doc["notice"] = record.error_message
@@ -61,7 +80,7 @@ def _video_response(request: web.Request, record: TaskRecord) -> web.Response:
 
 async def create_video(request: web.Request) -> web.Response:
     """``POST /v1/videos``: a queued task, at once."""
-    params = parse_video_request(await read_form(request, limits_of(request)))
+    params = parse_video_request(form := await read_form(request, limits_of(request)))
     order = VideoOrder(
         model=params.model,
         prompt=params.prompt,
@@ -71,8 +90,9 @@ async def create_video(request: web.Request) -> web.Response:
         quality=params.quality,
         sources=params.sources,
         groups=header_groups(request),
+        webhook_url=await webhook_url_of(request, form),
     )
-    record = await request.app[keys.VIDEOS].create(order)
+    record = await request.app[keys.VIDEOS].create(order, gate=gate_of(request))
     return _video_response(request, record)
 
 
@@ -147,12 +167,16 @@ async def video_content(request: web.Request) -> web.StreamResponse:
 
 async def remix_video(request: web.Request) -> web.Response:
     """``POST /v1/videos/{id}/remix``: a new video from a finished one (``extend``: its continuation)."""
-    params = parse_remix_request(await read_form(request, limits_of(request)))
-    record = await request.app[keys.VIDEOS].remix(
+    params = parse_remix_request(form := await read_form(request, limits_of(request)))
+    ask = FollowUp(
         request.match_info["video_id"],
-        owner=request[keys.LICENCE].id,
-        prompt=params.prompt,
+        request[keys.LICENCE].id,
+        params.prompt,
         model=params.model,
         groups=header_groups(request),
+        param="video_id",
+        gate=gate_of(request),
+        webhook_url=await webhook_url_of(request, form),
     )
+    record = await request.app[keys.VIDEO_FOLLOWUPS].remix(ask)
     return _video_response(request, record)

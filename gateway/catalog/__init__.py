@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gateway.catalog.models_file import TIERS, ModelInfo, ParameterFamily, load_models
+from gateway.catalog.models_file import TIERS, ModelInfo, ParameterFamily, load_catalogue_file
+from gateway.config import ConfigError, ModelsSettings
 from gateway.domain import (
     Aspect,
     GenerationSpec,
@@ -30,7 +31,17 @@ __all__ = ["TIERS", "Catalog", "ModelInfo", "ParameterFamily"]
 
 # Families that never change what an account must be entitled to (see GenerationSpec.feature).
 UNGATED_FAMILIES = frozenset({"aspect", "duration", "extend"})
-FAMILY_ORDER = ("orientation", "aspect", "image_size", "speed", "frames", "video_size", "duration", "extend")
+FAMILY_ORDER = (
+    "orientation",
+    "aspect",
+    "image_size",
+    "speed",
+    "frames",
+    "video_size",
+    "duration",
+    "extend",
+    "edit",
+)
 # token (lower case) -> (family, canonical value)
 TOKENS: dict[str, tuple[str, str]] = {
     "portrait": ("orientation", "9:16"),
@@ -53,6 +64,7 @@ TOKENS: dict[str, tuple[str, str]] = {
     "8s": ("duration", "8"),
     "10s": ("duration", "10"),
     "extend": ("extend", "extend"),
+    "edit": ("edit", "edit"),
 }
 # How canonical values are written back in names and messages.
 DISPLAY = {
@@ -75,19 +87,78 @@ QUALITY_SAME = frozenset({"standard", "auto", "low", "medium"})
 
 
 class Catalog:
-    """Models by id, and the grammar that resolves a model string to a ``GenerationSpec``."""
+    """Models by id, the names people type for them (aliases), the variants listed beside them, and
+    the grammar that resolves a model string to a ``GenerationSpec``.
 
-    def __init__(self, models: Sequence[ModelInfo]) -> None:
+    An alias stands for a model string (``sora-2`` → ``veo_3_1-fast``) and may be followed by more
+    parameters (``sora-2-landscape``); it is replaced before the grammar runs, so every route that
+    resolves a model understands it. Aliases and variants are checked at load: each must resolve.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[ModelInfo],
+        *,
+        aliases: Mapping[str, str] | None = None,
+        variants: Sequence[str] = (),
+    ) -> None:
         self._models = {m.id: m for m in models}
+        self._aliases = {k.strip().lower(): v.strip() for k, v in (aliases or {}).items() if v.strip()}
+        # Longest first, so ``gpt-image-1-mini`` is not read as ``gpt-image-1`` plus a ``mini`` token.
+        self._prefixes = sorted(self._aliases, key=len, reverse=True)
+        self._check_aliases()
+        self._variants = tuple(dict.fromkeys(self._variant(v) for v in variants))
 
     @classmethod
-    def load(cls, path: str | Path) -> Catalog:
-        """Read ``models.toml``; a ``ConfigError`` names the bad entry."""
-        return cls(load_models(path))
+    def load(cls, path: str | Path, *, names: ModelsSettings | None = None) -> Catalog:
+        """Read ``models.toml`` (with the gateway config's ``[models]`` over its aliases and
+        variants); a ``ConfigError`` names the bad entry."""
+        found = load_catalogue_file(path)
+        names = names or ModelsSettings()
+        aliases = {**found.aliases, **names.aliases}
+        variants = found.variants if names.variants is None else names.variants
+        return cls(found.models, aliases=aliases, variants=variants)
 
     def models(self) -> Sequence[ModelInfo]:
         """Every model, in file order."""
         return list(self._models.values())
+
+    def aliases(self) -> Mapping[str, str]:
+        """Alias → the model string it stands for."""
+        return dict(self._aliases)
+
+    def variants(self) -> Sequence[GenerationSpec]:
+        """The ready-made variants to list beside the bases, resolved (``spec.name`` is the id)."""
+        return [self.resolve(name) for name in self._variants]
+
+    def unalias(self, model: str) -> str:
+        """``model`` with a leading alias replaced by what it stands for (unchanged otherwise)."""
+        head, bar, groups = model.strip().partition("|")
+        key = head.strip().lower()
+        target = self._aliases.get(key)
+        if target is None:
+            alias = next((a for a in self._prefixes if key.startswith(f"{a}-")), None)
+            if alias is None:
+                return model
+            target = self._aliases[alias] + head.strip()[len(alias) :]
+        return f"{target}{bar}{groups}"
+
+    def _check_aliases(self) -> None:
+        for alias, target in self._aliases.items():
+            if alias.split("-")[0] in self._models:
+                raise ConfigError(f"alias {alias!r} would hide the model {alias.split('-')[0]!r}")
+            if self.unalias(target) != target:  # one step only: a request is unaliased once
+                raise ConfigError(f"alias {alias!r} → {target!r} names another alias; name the model")
+            try:
+                self.resolve(target)
+            except (InvalidRequestError, ModelNotFoundError) as exc:
+                raise ConfigError(f"alias {alias!r} → {target!r}: {exc.message}") from None
+
+    def _variant(self, name: str) -> str:
+        try:
+            return self.resolve(name).name
+        except (InvalidRequestError, ModelNotFoundError) as exc:
+            raise ConfigError(f"listed variant {name!r}: {exc.message}") from None
 
     def get(self, model_id: str) -> ModelInfo:
         """A model by id, or 404 ``model_not_found``."""
@@ -106,7 +177,7 @@ class Catalog:
         groups: Sequence[str] = (),
     ) -> GenerationSpec:
         """The spec for a model string plus request fields (the name wins over the fields)."""
-        base, params, name_groups = _split(model)
+        base, params, name_groups = _split(self.unalias(model))
         info = self.get(base)
         chosen = _parse_params(info, params)
         if "extend" in chosen and "speed" not in chosen and info.extend_speed:
@@ -285,6 +356,7 @@ def _spec(info: ModelInfo, chosen: dict[str, str], groups: tuple[str, ...]) -> G
                 chosen.get("video_size", ""), VideoResolution.SD
             ),
             extend="extend" in chosen,
+            edit="edit" in chosen,
         )
     return GenerationSpec(
         model=info.id,

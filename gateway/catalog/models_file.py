@@ -66,11 +66,27 @@ FAMILY_VALUES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "video_size": (("hd", "4K"), None),
     "duration": (("4", "6", "8", "10"), "8"),
     "extend": (("extend",), None),
+    "edit": (("edit",), None),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueFile:
+    """The whole file: its models, the names people type for them (``[aliases]``: alias → model
+    string) and the ready-made variants ``/v1/models`` lists beside the bases (``[listing]``)."""
+
+    models: tuple[ModelInfo, ...]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    variants: tuple[str, ...] = ()
 
 
 def load_models(path: str | Path) -> list[ModelInfo]:
     """Every ``[models.*]`` entry of the file, in file order."""
+    return list(load_catalogue_file(path).models)
+
+
+def load_catalogue_file(path: str | Path) -> CatalogueFile:
+    """The models, aliases and listed variants of the file; a ``ConfigError`` names a bad entry."""
     try:
         with Path(path).open("rb") as fh:
             doc = tomllib.load(fh)
@@ -79,7 +95,17 @@ def load_models(path: str | Path) -> list[ModelInfo]:
     entries = doc.get("models")
     if not isinstance(entries, dict) or not entries:
         raise ConfigError(f"{path}: no [models.*] entries")
-    return [_model(name, entry, path) for name, entry in entries.items()]
+    aliases, listing = doc.get("aliases", {}), doc.get("listing", {})
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        raise ConfigError(f"{path}: [aliases] must map names to model strings")
+    variants = listing.get("variants", []) if isinstance(listing, dict) else None
+    if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
+        raise ConfigError(f"{path}: [listing] variants must be a list of model strings")
+    return CatalogueFile(
+        tuple(_model(name, entry, path) for name, entry in entries.items()),
+        {str(k): v for k, v in aliases.items()},
+        tuple(variants),
+    )
 
 
 def _upstreams(entry: dict[str, Any]) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from gateway.config import load_settings
 from gateway.domain import AccountDefinition
 from gateway.errors import GatewayError
 from gateway.service.account_book import AccountBook, AccountInput
+from gateway.service.audit import ACTOR_CLI, AuditTrail
 from gateway.store.base import Store
 from gateway.store.factory import store_for
 
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 async def _with_book(store: Store, command: Command, args: argparse.Namespace) -> None:
     await store.open()
     try:
-        await command(AccountBook(store), args)
+        await command(AccountBook(store, audit=AuditTrail(store, actor=ACTOR_CLI)), args)
     finally:
         await store.close()
 

@@ -148,6 +148,7 @@ class VideoOptions:
     seconds: int = 8
     resolution: VideoResolution = VideoResolution.SD
     extend: bool = False
+    edit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +345,7 @@ class VideoMode(enum.StrEnum):
     START_END = "start_end"
     REFERENCES = "references"
     EXTEND = "extend"
+    EDIT = "edit"
 
 
 @dataclass(frozen=True, slots=True)

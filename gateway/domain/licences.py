@@ -56,6 +56,7 @@ class LicenceDefinition:
     source: str = "admin"
     created_at: float = 0.0
     updated_at: float = 0.0
+    key_hint: str = ""  # enough of the key to recognise it (``sk-flow-Ab…yz``); never enough to use it
 
 
 class UsageOutcome(enum.StrEnum):
@@ -78,7 +79,7 @@ class UsageRecord:
     created_at: float
     day: str  # UTC date of created_at, YYYY-MM-DD (budgets and grouping)
     task_id: str = ""
-    count: int = 1  # images in the order
+    count: int = 1  # images in the order; once succeeded, the images delivered (a video: 1)
     credits_reserved: int = 0
     credits_settled: int = 0
     outcome: UsageOutcome = UsageOutcome.RESERVED

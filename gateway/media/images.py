@@ -35,6 +35,7 @@ EXTENSIONS = {
     "image/bmp": "bmp",
     "video/mp4": "mp4",
 }
+OUTPUT_FORMATS = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp"}
 # What Flow's upload takes (the simulator, our witness, refuses anything else), by Pillow's format name.
 INPUT_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 # Above Flow's largest output (4K: 16.8 MP) and below Pillow's own bomb warning (~89 MP).
@@ -74,6 +75,11 @@ def sniff_mime(data: bytes) -> str | None:
 def extension_for(mime: str) -> str:
     """File extension (without dot) for a MIME type we store."""
     return EXTENSIONS.get(mime, "bin")
+
+
+def output_format_of(mime: str) -> str:
+    """An image's ``output_format`` as OpenAI names it (``jpeg``, not the file extension ``jpg``)."""
+    return OUTPUT_FORMATS.get(mime, extension_for(mime))
 
 
 def decode_image_string(value: str, *, param: str, max_bytes: int) -> ImageData:

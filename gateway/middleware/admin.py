@@ -2,7 +2,9 @@
 
 The admin API is off (404) until ``[admin] key_sha256`` is set; only the key's SHA-256 is kept.
 The key is sent as ``Authorization: Bearer <key>`` or ``x-admin-key``. Paths outside ``/admin``
-pass untouched (the licence middleware guards those).
+pass untouched (the licence middleware guards those). With ``[admin] listen``, ``/admin`` answers
+only on that listener's port and is a 404 on the public one: told apart by the local port the
+connection arrived on, which no client header can fake.
 """
 
 from __future__ import annotations
@@ -30,13 +32,22 @@ def _presented(request: web.Request) -> str:
     return request.headers.get("x-admin-key", "").strip()
 
 
-def admin_middleware(key_sha256: str) -> Middleware:
-    """Require the admin key on admin paths."""
+def local_port(request: web.Request) -> int | None:
+    """The port of this server the request's connection arrived on (None once it is gone)."""
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    return int(sockname[1]) if isinstance(sockname, tuple) and len(sockname) >= 2 else None
+
+
+def admin_middleware(key_sha256: str, *, admin_port: int = 0) -> Middleware:
+    """Require the admin key on admin paths (and, with ``admin_port``, that listener)."""
 
     @web.middleware
     async def admin(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not is_admin_path(request.path):
             return await handler(request)
+        if admin_port and local_port(request) != admin_port:
+            raise NotFoundError(f"Invalid URL ({request.method} {request.path})")
         if not key_sha256:
             raise NotFoundError("the admin API is not enabled ([admin] key_sha256 is empty)")
         key = _presented(request)

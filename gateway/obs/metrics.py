@@ -23,13 +23,34 @@ from gateway.obs.tally import count_upstream_call
 
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 GENERATION_BUCKETS = (1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900)
+DEFAULT_LICENCE_LABELS = 50
+OTHER = "other"
+
+
+class LabelCap:
+    """Bounds a label's values: the first ``limit`` distinct values keep their own, later ones share
+    ``other`` (a licence per customer must not turn into unbounded series)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def label(self, value: str) -> str:
+        """``value``, or ``other`` once ``limit`` other values have been labelled."""
+        if value in self._seen:
+            return value
+        if len(self._seen) < self._limit:
+            self._seen.add(value)
+            return value
+        return OTHER
 
 
 class GatewayMetrics:
     """Every instrument of the gateway, on one registry."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_licence_labels: int = DEFAULT_LICENCE_LABELS) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.licence_labels = LabelCap(max_licence_labels)
         r = self.registry
         self.http_requests = Counter(
             "gateway_http_requests", "HTTP requests served.", ["method", "route", "status"], registry=r
@@ -114,6 +135,37 @@ class GatewayMetrics:
         self.upstream_attempts = Counter(
             "gateway_generation_attempts", "Upstream generation attempts.", ["kind", "outcome"], registry=r
         )
+
+        self.licence_generations = Counter(
+            "gateway_licence_generations",
+            "Generations settled, by licence (the first max_licence_labels seen, then 'other'), model, "
+            "kind and outcome (succeeded, failed, cancelled).",
+            ["licence", "model", "kind", "outcome"],
+            registry=r,
+        )
+        self.licence_credits = Counter(
+            "gateway_licence_credits",
+            "Flow credits settled (spent), by licence and model.",
+            ["licence", "model"],
+            registry=r,
+        )
+        self.licence_refusals = Counter(
+            "gateway_licence_refusals",
+            "Requests a licence's limits refused, by licence and error code.",
+            ["licence", "code"],
+            registry=r,
+        )
+
+    def observe_usage(self, licence: str, model: str, kind: str, outcome: str, credits: int) -> None:
+        """One generation settled."""
+        label = self.licence_labels.label(licence)
+        self.licence_generations.labels(label, model, kind, outcome).inc()
+        if credits:
+            self.licence_credits.labels(label, model).inc(credits)
+
+    def observe_refusal(self, licence: str, code: str) -> None:
+        """One request refused by its licence's limits."""
+        self.licence_refusals.labels(self.licence_labels.label(licence), code).inc()
 
     def observe_upstream(self, endpoint: str, outcome: str, seconds: float) -> None:
         """One upstream HTTP call."""

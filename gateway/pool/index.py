@@ -37,6 +37,7 @@ class Want:
     credits: int = 0
     feature: str = ""
     needs: tuple[frozenset[str], ...] = ()
+    priority: int = 0  # the licence's: higher waits less when every capable account is busy
 
 
 class Reach(enum.Enum):

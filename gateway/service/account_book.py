@@ -3,9 +3,10 @@
 The book is the one place that turns what an operator asked for (:class:`AccountInput`, from the
 admin API, the CLI or the config file) into stored :class:`AccountDefinition`\\ s, with the rules
 that apply to every path: ids derived from the credential, no duplicates, a REST account needs a
-session token and a worker account a key, the config file owns the accounts it declares. It works
-on the store alone, so the CLI can use it with no gateway running; the registry reflects the
-book in a running pool.
+session token and a worker account a key, the config file owns the accounts it declares. Every
+change is written to the audit trail it is given (tokens as hints only). It works on the store
+alone, so the CLI can use it with no gateway running; the registry reflects the book in a running
+pool.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gateway.config import AccountSettings
 from gateway.domain import AccountDefinition, AccountKind, Secret
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.pool.account import account_id_for, worker_account_id
+from gateway.service.audit import ACTOR_CONFIG, ACTOR_WORKER, AuditTrail
 from gateway.store.base import Store
 
 TIER_LABELS = ("free", "pro", "ultra")
@@ -92,9 +94,12 @@ def identify(kind: AccountKind, *, session_token: str = "", worker_key: str = ""
 class AccountBook:
     """Account definitions kept in a ``Store``."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, *, clock: Callable[[], float] = time.time, audit: AuditTrail | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._audit = audit
 
     async def definitions(self) -> list[AccountDefinition]:
         """Every definition, oldest first."""
@@ -115,6 +120,8 @@ class AccountBook:
                 f"account {definition.id} exists already", param="session_token", code="account_exists"
             )
         await self._store.put_definitions([definition])
+        actor = ACTOR_WORKER if source == "worker" else None  # a worker's hello, not an operator
+        await self._record("account.create", definition.id, after=definition, actor=actor)
         return definition
 
     async def change(self, account_id: str, wanted: AccountInput) -> AccountDefinition:
@@ -133,6 +140,7 @@ class AccountBook:
             changed = replace(changed, secret=Secret(_token(wanted.session_token)))
         changed = replace(changed, updated_at=self._clock())
         await self._store.put_definitions([changed])
+        await self._record(_change_action(wanted), account_id, before=current, after=changed)
         return changed
 
     async def delete(self, account_id: str) -> AccountDefinition:
@@ -143,6 +151,7 @@ class AccountBook:
                 f"account {account_id} is declared in the config file: remove it there", param="id"
             )
         await self._store.delete_definition(account_id)
+        await self._record("account.delete", account_id, before=current)
         return current
 
     async def import_many(self, wanted: Sequence[AccountInput], *, source: str = "admin") -> ImportResult:
@@ -159,6 +168,9 @@ class AccountBook:
             added.append(definition)
         if added:
             await self._store.put_definitions(added)
+            # one entry for the whole import: ids only (an import may hold thousands of accounts)
+            summary = {"added": [d.id for d in added], "skipped": len(skipped)}
+            await self._record("account.import", "accounts", after=summary)
         return ImportResult(tuple(d.id for d in added), tuple(skipped))
 
     async def sync_config(self, entries: Sequence[AccountSettings]) -> list[AccountDefinition]:
@@ -175,11 +187,31 @@ class AccountBook:
         changed = [d for d in declared if stored.get(d.id) != d]
         if changed:
             await self._store.put_definitions(changed)
+        for definition in changed:
+            before = stored.get(definition.id)
+            action = "account.create" if before is None else "account.update"
+            await self._record(action, definition.id, before=before, after=definition, actor=ACTOR_CONFIG)
         ids = {d.id for d in declared}
         for definition in stored.values():
             if definition.source == "config" and definition.id not in ids:
                 await self._store.delete_definition(definition.id)
+                await self._record("account.delete", definition.id, before=definition, actor=ACTOR_CONFIG)
         return declared
+
+    async def _record(
+        self,
+        action: str,
+        target: str,
+        *,
+        before: object = None,
+        after: object = None,
+        actor: str | None = None,
+    ) -> None:
+        """Write the change to the audit trail (as ``actor`` when not the book's own)."""
+        if self._audit is None:
+            return
+        audit = self._audit.as_actor(actor) if actor else self._audit
+        await audit.record(action, target, before=before, after=after)
 
     def _new(self, wanted: AccountInput, *, source: str) -> AccountDefinition:
         kind = wanted.kind or AccountKind.REST
@@ -205,6 +237,14 @@ class AccountBook:
             updated_at=now,
         )
         return _merged(base, wanted)
+
+
+def _change_action(wanted: AccountInput) -> str:
+    """``account.enable`` / ``account.disable`` when that is all a change does, else ``account.update``."""
+    others = (getattr(wanted, f.name) for f in fields(AccountInput) if f.name != "enabled")
+    if wanted.enabled is not None and all(value is None for value in others):
+        return "account.enable" if wanted.enabled else "account.disable"
+    return "account.update"
 
 
 def _token(value: str | None) -> str:

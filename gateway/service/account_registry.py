@@ -25,6 +25,7 @@ from gateway.pool.policy import AccountState, Health
 from gateway.pool.pool import AccountPool
 from gateway.pool.records import AccountView
 from gateway.service.account_book import AccountBook, AccountInput, ImportResult
+from gateway.service.audit import AuditTrail
 from gateway.store.base import Store
 from gateway.upstream.flow.rest import REST_OFFERS
 from gateway.upstream.flow.workers import AnnouncedAccount
@@ -41,6 +42,7 @@ class RegistryHooks:
 
     forget_credentials: Callable[[str], None] = lambda _account_id: None
     verify_soon: Callable[[], None] = lambda: None
+    audit: AuditTrail | None = None  # where the book records changes (None: not recorded)
 
 
 class AccountRegistry:
@@ -56,10 +58,10 @@ class AccountRegistry:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._book = AccountBook(store, clock=clock)
+        self._hooks = hooks or RegistryHooks()
+        self._book = AccountBook(store, clock=clock, audit=self._hooks.audit)  # every change is audited there
         self._pool = pool
         self._workers = workers
-        self._hooks = hooks or RegistryHooks()
         self._clock = clock
         self._revision = -1
         self._lock = asyncio.Lock()

@@ -14,6 +14,7 @@ from gateway.domain import Kind, TaskRecord
 from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageOrder
 from gateway.service.inputs import ImageSource
+from gateway.service.quota.gate import OPEN, Gate
 from gateway.service.tasks import TaskEngine
 from gateway.service.videos import VideoOrder, VideoRequests
 
@@ -51,8 +52,9 @@ class ChatRequests:
             order.model, size=order.size, quality=order.quality, groups=order.groups
         ).kind
 
-    async def start(self, order: ChatOrder) -> list[TaskRecord]:
-        """``n`` queued tasks; the inputs are fetched and kept once for all of them."""
+    async def start(self, order: ChatOrder, *, gate: Gate = OPEN) -> list[TaskRecord]:
+        """``n`` queued tasks, admitted together by the licence's ``gate``; the inputs are fetched and
+        kept once for all of them."""
         if self.kind_of(order) is Kind.VIDEO:
             video = VideoOrder(
                 model=order.model,
@@ -64,7 +66,7 @@ class ChatRequests:
                 sources=order.sources,
                 groups=order.groups,
             )
-            return await self._videos.create_many(video, copies=order.n)
+            return await self._videos.create_many(video, copies=order.n, gate=gate)
         sources = order.sources or ((order.history_image,) if order.history_image else ())
         image = ImageOrder(
             model=order.model,
@@ -76,4 +78,4 @@ class ChatRequests:
             sources=sources,
             groups=order.groups,
         )
-        return await self._images.create_many(self._engine, image, copies=order.n)
+        return await self._images.create_many(self._engine, image, copies=order.n, gate=gate)

@@ -77,6 +77,7 @@ class ImageJob:
     inputs: tuple[ResolvedImage, ...] = ()
     groups: frozenset[str] = frozenset()
     departed: asyncio.Event | None = field(default=None, compare=False)  # set once the client left
+    priority: int = 0  # the licence's, for waiting on a busy pool
 
     def check_present(self) -> None:
         """Raise before anything is dispatched for a client that left: nothing is spent for nobody."""
@@ -86,10 +87,13 @@ class ImageJob:
 
 @dataclass(frozen=True, slots=True)
 class ImageResult:
-    """One stored result and its bytes (for b64 responses)."""
+    """One stored result and its bytes (for b64 responses), the account that made it and how long
+    its request waited for that account (usage records)."""
 
     media: StoredMedia
     data: bytes
+    account_id: str = ""
+    queue_wait: float = 0.0
 
 
 class ImageService:
@@ -159,12 +163,15 @@ class ImageService:
                 credits=job.spec.credits,
                 feature=job.spec.feature,
                 needs=image_needs(job.spec),
+                priority=job.priority,
             )
             leased = False
             try:
                 job.check_present()
+                asked = time.monotonic()
                 async with self._pool.lease(request) as lease:
                     leased = True
+                    waited = time.monotonic() - asked
                     job.check_present()
                     count = min(wanted, self._transports[lease.account.kind].max_images)
                     if count < wanted:
@@ -183,7 +190,7 @@ class ImageService:
                         continue
                     lease.report(Outcome.SUCCESS, credits=job.spec.credits * len(results))
                     self._pool.spend(lease.account.id, job.spec.credits * len(results))
-                    return results
+                    return [replace(r, queue_wait=waited) for r in results]
             except GatewayError as exc:
                 # The pool found no account after an upstream failure: the failure explains it best,
                 # unless the pool saw an incident (most accounts failing): that says more.
@@ -319,7 +326,7 @@ class ImageService:
         await self._store.put_media(
             MediaRecord(stored.id, owner, stored.mime, stored.size, stored.created_at, account_id, upstream)
         )
-        return ImageResult(stored, data)
+        return ImageResult(stored, data, account_id)
 
 
 def _upload_key(account_id: str, item: ResolvedImage) -> tuple[str, str]:

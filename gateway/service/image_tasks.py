@@ -20,6 +20,7 @@ from gateway.pool.pool import AccountPool, LeaseRequest
 from gateway.service.generation import ImageResult
 from gateway.service.images import ImageOrder, ImageRequests
 from gateway.service.inputs import ImageSource, InputResolver
+from gateway.service.quota.gate import OPEN, Gate
 from gateway.service.tasks import Saver, TaskEngine
 from gateway.service.videos import new_task_id
 
@@ -43,24 +44,35 @@ class ImageTasks:
         self._clock = clock
 
     async def create(
-        self, engine: TaskEngine, order: ImageOrder, *, extra: dict[str, str] | None = None
+        self, engine: TaskEngine, order: ImageOrder, *, extra: dict[str, str] | None = None, gate: Gate = OPEN
     ) -> TaskRecord:
         """A queued image task for ``order`` (validated now: model, inputs)."""
-        (record,) = await self.create_many(engine, order, copies=1, extra=extra)
+        (record,) = await self.create_many(engine, order, copies=1, extra=extra, gate=gate)
         return record
 
     async def create_many(
-        self, engine: TaskEngine, order: ImageOrder, *, copies: int, extra: dict[str, str] | None = None
+        self,
+        engine: TaskEngine,
+        order: ImageOrder,
+        *,
+        copies: int,
+        extra: dict[str, str] | None = None,
+        gate: Gate = OPEN,
     ) -> list[TaskRecord]:
-        """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs."""
+        """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs; the licence's
+        ``gate`` admits them first (before any input is fetched)."""
         spec = self._images.resolve(order)
-        want = LeaseRequest(Capability.IMAGE, spec.tier, frozenset(spec.groups), credits=spec.credits)
-        self._pool.check(want)
-        inputs = []
-        for source in order.sources:
-            resolved = await self._resolver.resolve(source, owner=order.owner)
-            inputs.append(await self._resolver.keep(resolved, owner=order.owner))
-        return [await engine.create(self._record(order, tuple(inputs), extra)) for _ in range(copies)]
+        with gate.admit(spec, copies=copies, count=order.n) as admission:
+            want = LeaseRequest(Capability.IMAGE, spec.tier, frozenset(spec.groups), credits=spec.credits)
+            self._pool.check(want)
+            inputs = []
+            for source in order.sources:
+                resolved = await self._resolver.resolve(source, owner=order.owner)
+                inputs.append(await self._resolver.keep(resolved, owner=order.owner))
+            return [
+                await engine.create(admission.claim(self._record(order, tuple(inputs), extra)))
+                for _ in range(copies)
+            ]
 
     def _record(self, order: ImageOrder, inputs: tuple[str, ...], extra: dict[str, str] | None) -> TaskRecord:
         now = self._clock()
@@ -122,6 +134,7 @@ class ImageTasks:
             quality=_optional(record.order.get("quality")),
             sources=tuple(ImageSource(param="image", value=media_id) for media_id in record.inputs),
             groups=tuple(g for g in str(record.order.get("groups") or "").split(",") if g),
+            priority=int(record.order.get("priority") or 0),
         )
         try:
             results = await self._images.run(order)
@@ -137,6 +150,7 @@ class ImageTasks:
                 stage=TaskStage.DONE,
                 progress=100,
                 results=tuple(r.media.id for r in results),
+                account_id=results[0].account_id if results else "",
                 completed_at=self._clock(),
                 updated_at=self._clock(),
             )

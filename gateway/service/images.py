@@ -28,6 +28,7 @@ class ImageOrder:
     quality: str | None = None
     sources: tuple[ImageSource, ...] = ()
     groups: tuple[str, ...] = ()
+    priority: int = 0  # the licence's, for waiting on a busy pool
 
 
 class ImageRequests:
@@ -52,5 +53,7 @@ class ImageRequests:
         when the client leaves: nothing is dispatched or retried for it from then on."""
         spec = self.resolve(order)
         inputs = await asyncio.gather(*(self._resolver.resolve(s, owner=order.owner) for s in order.sources))
-        job = ImageJob(spec, order.prompt, order.owner, tuple(inputs), frozenset(spec.groups), departed)
+        job = ImageJob(
+            spec, order.prompt, order.owner, tuple(inputs), frozenset(spec.groups), departed, order.priority
+        )
         return await self._generator.generate(job, n=order.n)

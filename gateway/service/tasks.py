@@ -20,14 +20,14 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 import structlog
 
 from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus
-from gateway.errors import NotFoundError
+from gateway.errors import ConflictError, NotFoundError
 from gateway.media.storage import MediaStore
 from gateway.store.base import Store, TaskQuery
 
@@ -76,6 +76,7 @@ class TaskEngine:
         self._writer: asyncio.Task[None] | None = None
         self._finished: OrderedDict[str, TaskRecord] = OrderedDict()
         self._listeners: list[Listener] = []
+        self._deleted_listeners: list[Listener] = []
 
     @property
     def running(self) -> int:
@@ -139,6 +140,46 @@ class TaskEngine:
         records, more = await self._store.list_tasks(query)
         return [self._newest(r.id) or r for r in records], more
 
+    async def inspect(self, task_id: str) -> TaskRecord:
+        """Any licence's task, in its newest state (the admin view)."""
+        record = self._newest(task_id) or self._recall(task_id) or await self._stored(task_id)
+        if record is None:
+            raise NotFoundError(f"No task found with id '{task_id}'.", param="id")
+        return record
+
+    async def cancel(self, task_id: str, *, reason: str) -> TaskRecord:
+        """Stop a task that has not been submitted to Flow yet, and fail it with ``cancelled``.
+
+        Only a queued task can be cancelled: once its runner has written the ``submitting`` stage
+        (always before it sends anything), Flow may have the job and may bill it, so stopping our
+        side would only lose the result. The check and the runner's cancellation happen without an
+        ``await`` between them, so the runner cannot move on in between; a runner cancelled while
+        writing ``submitting`` never sends the submit (that comes after the write returns)."""
+        record = await self.inspect(task_id)
+        runner = self._running.get(task_id)
+        live = self._live.get(task_id)
+        if live is None or runner is None or live.stage is not TaskStage.QUEUED:
+            state = record.status.value if record.status.finished else record.stage.value
+            raise ConflictError(
+                f"Task '{task_id}' cannot be cancelled: it is {state} (only one not yet submitted can be).",
+                code="task_not_cancellable",
+                param="id",
+            )
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        latest = self._live.get(task_id, live)
+        await self._save(
+            replace(
+                latest,
+                status=TaskStatus.FAILED,
+                stage=TaskStage.DONE,
+                error_code="cancelled",
+                error_message=reason,
+                updated_at=self._clock(),
+            )
+        )
+        return await self.inspect(task_id)
+
     async def delete(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """Forget a task and the media it produced (a running one stops being followed)."""
         record = await self.get(task_id, owner=owner, kind=kind)
@@ -146,11 +187,13 @@ class TaskEngine:
         if runner is not None:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-        self._live.pop(task_id, None)
+        stopped = self._live.pop(task_id, None)
         self._unwritten.pop(task_id, None)
         self._finished.pop(task_id, None)
         async with self._writing:  # a batch holding it lands first, so the row does not come back
             await self._store.delete_task(task_id)
+        if stopped is not None:  # it was running here and will never end: say so (usage gives back)
+            self._tell(self._deleted_listeners, stopped)
         for media_id in (*record.results, record.poster):
             if media_id:
                 await self._media.delete(media_id)
@@ -180,6 +223,10 @@ class TaskEngine:
             watchers.discard(queue)
             if not watchers:
                 self._watchers.pop(task_id, None)
+
+    def on_deleted(self, listener: Listener) -> None:
+        """Call ``listener`` with each task deleted while it was running here (it never finishes)."""
+        self._deleted_listeners.append(listener)
 
     def on_finished(self, listener: Listener) -> None:
         """Call ``listener`` with each task that ends in this process, once, after it is saved."""
@@ -251,16 +298,19 @@ class TaskEngine:
             ended = self._live.pop(record.id, None) is not None  # it was running here until now
             self._remember(record)
             if ended:
-                for listener in self._listeners:
-                    try:
-                        listener(record)
-                    except Exception:  # a listener's bug must not fail the task it hears about
-                        log.exception("task_listener_failed", task=record.id)
+                self._tell(self._listeners, record)
         elif record.id in self._running:
             self._live[record.id] = record
         for queue in self._watchers.get(record.id, ()):
             queue.put_nowait(record)
         self._saved.set()
+
+    def _tell(self, listeners: Sequence[Listener], record: TaskRecord) -> None:
+        for listener in listeners:
+            try:
+                listener(record)
+            except Exception:  # a listener's bug must not fail the task it hears about
+                log.exception("task_listener_failed", task=record.id)
 
     def _spawn(self, record: TaskRecord) -> None:
         runner = self._runners[record.kind]

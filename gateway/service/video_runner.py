@@ -52,6 +52,7 @@ from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.needs import video_needs
 from gateway.service.poller import VideoPoller
 from gateway.service.retry import decide
+from gateway.service.video_followups import SOURCE_BOUND
 from gateway.service.video_media import VideoInputs, VideoKeeper
 from gateway.service.videos import SIZES
 from gateway.store.base import Store
@@ -192,11 +193,17 @@ class VideoRunner:
             credits=spec.credits,
             feature=spec.feature,
             needs=video_needs(spec, plan.mode),
+            priority=int(task.record.order.get("priority") or 0),  # the licence's, set at admission
         )
         deadline = task.record.created_at + self._settings.queue_timeout
         while True:
             try:
-                if plan.mode is VideoMode.EXTEND:
+                if plan.mode in SOURCE_BOUND:  # Flow holds the source clip in that account only
+                    if plan.source_account in exclude:
+                        raise ServiceUnavailableError(
+                            "the Flow account holding the source video cannot take this task",
+                            code="source_refused",
+                        )
                     return await stack.enter_async_context(
                         self._pool.lease_on(plan.source_account, Capability.VIDEO)
                     )
@@ -235,7 +242,7 @@ class VideoRunner:
             seed=secrets.randbelow(99_999) + 1,
             ultra=account.tier is Tier.ULTRA,
             images=images,
-            source=task.record.source_job if plan.mode is VideoMode.EXTEND else None,
+            source=task.record.source_job if plan.mode in SOURCE_BOUND else None,
             source_seconds=plan.source_seconds,
             family=plan.spec.upstream_model,
         )
@@ -244,10 +251,10 @@ class VideoRunner:
         try:
             submitted = await transport.submit_video(creds, submission)
         except (up.UpstreamNotFoundError, up.UpstreamInvalidRequestError) as exc:
-            if plan.mode is VideoMode.EXTEND:  # the clip it continues is gone from Flow
+            if plan.mode in SOURCE_BOUND:  # the clip it continues or edits is gone from Flow
                 raise InvalidRequestError(
-                    "Flow no longer holds the video this continues (its project is gone); extend a newer "
-                    "video, or create this one again",
+                    f"Flow no longer holds the video this {plan.mode.value}s (its project is gone); start "
+                    "from a newer video, or create this one again",
                     param="video_id",
                     code="source_unavailable",
                 ) from exc

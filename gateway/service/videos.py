@@ -1,4 +1,5 @@
-"""Video orders: from what a client asked for to a durable task (create and remix).
+"""Video orders: from what a client asked for to a durable task (create; what is made from a finished
+video, remix, extension and edit, is ``video_followups``).
 
 Resolves the model (catalogue: parameters in the name, ``size``/``seconds``/``quality`` fields),
 decides the mode from the images and ``fl`` (none: text; ``fl``: first, or first and last frame;
@@ -12,7 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gateway.catalog import Catalog
 from gateway.domain import (
@@ -31,7 +32,9 @@ from gateway.errors import InvalidRequestError
 from gateway.pool.pool import AccountPool, LeaseRequest
 from gateway.service.inputs import ImageSource, InputResolver
 from gateway.service.needs import video_needs
+from gateway.service.quota.gate import OPEN, Gate
 from gateway.service.tasks import TaskEngine
+from gateway.service.webhooks import webhook_order
 
 MAX_REFERENCES = 3
 OMNI_REFERENCES = 7  # Omni Flash's r2v usages take up to 7 images (HTrJv capacity [21][2])
@@ -60,6 +63,7 @@ class VideoOrder:
     quality: str | None = None
     sources: tuple[ImageSource, ...] = ()
     groups: tuple[str, ...] = ()
+    webhook_url: str | None = None  # None: no webhook (a chat's task); "": the licence's URL
 
 
 def new_task_id(prefix: str) -> str:
@@ -143,102 +147,78 @@ class VideoRequests:
                 f"{spec.model} is an image model; use /v1/images/generations or /v1/chat/completions",
                 param="model",
             )
-        if spec.video is not None and spec.video.extend:
+        if spec.video is not None and (spec.video.extend or spec.video.edit):
+            task, route = ("extend", "extensions") if spec.video.extend else ("edit", "edits")
             raise InvalidRequestError(
-                "'extend' continues a finished video: POST /v1/videos/{id}/remix with it", param="model"
+                f"'{task}' makes a new video from a completed one: POST /v1/videos/{route} with its id",
+                param="model",
             )
         mode = mode_for(spec, len(order.sources))
         check_supported(spec, mode)
-        if mode is not VideoMode.EXTEND:
-            self._pool.check(want_of(spec, mode))
+        self._pool.check(want_of(spec, mode))
         return spec, mode
 
-    async def create(self, order: VideoOrder) -> TaskRecord:
+    async def create(self, order: VideoOrder, *, gate: Gate = OPEN) -> TaskRecord:
         """A queued video task (its inputs fetched and kept first)."""
-        (record,) = await self.create_many(order, copies=1)
+        (record,) = await self.create_many(order, copies=1, gate=gate)
         return record
 
-    async def create_many(self, order: VideoOrder, *, copies: int) -> list[TaskRecord]:
-        """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs."""
+    async def create_many(self, order: VideoOrder, *, copies: int, gate: Gate = OPEN) -> list[TaskRecord]:
+        """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs; the licence's
+        ``gate`` admits them first (before any input is fetched)."""
         spec, mode = self.resolve(order)
-        inputs = []
-        for source in order.sources:
-            resolved = await self._resolver.resolve(source, owner=order.owner)
-            inputs.append(await self._resolver.keep(resolved, owner=order.owner))
-        records = []
-        for _ in range(copies):
-            record = self._record(order.owner, order.model, order.prompt, spec, mode, inputs=tuple(inputs))
-            records.append(await self._engine.create(record))
-        return records
-
-    async def remix(
-        self, source_id: str, *, owner: str, prompt: str, model: str | None, groups: tuple[str, ...]
-    ) -> TaskRecord:
-        """A new video from a finished one: the same inputs and a new prompt, or with ``extend`` its
-        continuation (on the account that holds the source)."""
-        source = await self._engine.get(source_id, owner=owner, kind=Kind.VIDEO)
-        if source.status is not TaskStatus.COMPLETED:
-            raise InvalidRequestError(
-                f"video {source_id} is {source.status.value}; only a completed video can be remixed",
-                param="video_id",
-                code="video_not_ready",
-            )
-        name = model or str(source.order["model"])
-        spec = self._catalog.resolve(
-            name, groups=groups or tuple(str(source.order.get("groups") or "").split(","))
-        )
-        if spec.kind is not Kind.VIDEO:
-            raise InvalidRequestError(f"{spec.model} is not a video model", param="model")
-        if spec.video is not None and spec.video.extend:
-            if source.model.startswith(OMNI_MODEL):
-                raise InvalidRequestError(
-                    "Flow extends only Veo videos; this one was made with Omni Flash", param="model"
+        with gate.admit(spec, copies=copies) as admission:
+            inputs = []
+            for source in order.sources:
+                resolved = await self._resolver.resolve(source, owner=order.owner)
+                inputs.append(await self._resolver.keep(resolved, owner=order.owner))
+            records = []
+            for _ in range(copies):
+                record = task_record(
+                    order.owner,
+                    order.model,
+                    order.prompt,
+                    spec,
+                    mode,
+                    now=self._clock(),
+                    inputs=tuple(inputs),
+                    extra=webhook_order(order.webhook_url),
                 )
-            extra: dict[str, str | int] = {
-                "source_account": source.account_id,
-                "source_seconds": int(str(source.order.get("seconds") or 8)),
-            }
-            record = self._record(owner, name, prompt, spec, VideoMode.EXTEND, extra=extra)
-            generated = source.source_job or source.job
-            record = replace(record, source_job=generated, remixed_from=source.id)
-        else:
-            mode = VideoMode(str(source.order["mode"]))
-            check_supported(spec, mode)
-            record = self._record(owner, name, prompt, spec, mode, inputs=source.inputs)
-            record = replace(record, remixed_from=source.id)
-        return await self._engine.create(record)
+                records.append(await self._engine.create(admission.claim(record)))
+            return records
 
-    def _record(  # noqa: PLR0913 - keyword-only parts of a new record
-        self,
-        owner: str,
-        model: str,
-        prompt: str,
-        spec: GenerationSpec,
-        mode: VideoMode,
-        *,
-        inputs: tuple[str, ...] = (),
-        extra: dict[str, str | int] | None = None,
-    ) -> TaskRecord:
-        now = self._clock()
-        video = spec.video or VideoOptions()
-        order: dict[str, str | int | bool | None] = {
-            "model": spec.name,
-            "groups": ",".join(spec.groups),
-            "mode": mode.value,
-            "seconds": video.seconds,
-            "size": video_size(spec),
-            **(extra or {}),
-        }
-        return TaskRecord(
-            id=new_task_id("video"),
-            owner=owner,
-            kind=Kind.VIDEO,
-            model=model,
-            prompt=prompt,
-            status=TaskStatus.QUEUED,
-            stage=TaskStage.QUEUED,
-            created_at=now,
-            updated_at=now,
-            order=order,
-            inputs=inputs,
-        )
+
+def task_record(  # noqa: PLR0913 - keyword-only parts of a new record
+    owner: str,
+    model: str,
+    prompt: str,
+    spec: GenerationSpec,
+    mode: VideoMode,
+    *,
+    now: float,
+    inputs: tuple[str, ...] = (),
+    extra: dict[str, str | int] | None = None,
+) -> TaskRecord:
+    """A queued video task of ``spec`` in ``mode`` (``extra``: more of the order, e.g. its source)."""
+    video = spec.video or VideoOptions()
+    order: dict[str, str | int | bool | None] = {
+        "model": spec.name,
+        "groups": ",".join(spec.groups),
+        "mode": mode.value,
+        "seconds": video.seconds,
+        "size": video_size(spec),
+        **(extra or {}),
+    }
+    return TaskRecord(
+        id=new_task_id("video"),
+        owner=owner,
+        kind=Kind.VIDEO,
+        model=model,
+        prompt=prompt,
+        status=TaskStatus.QUEUED,
+        stage=TaskStage.QUEUED,
+        created_at=now,
+        updated_at=now,
+        order=order,
+        inputs=inputs,
+    )

@@ -1,6 +1,6 @@
-"""Follow-ups of a finished video on the simulator's batchexecute: ``p0UkFb`` (upscale) and ``fZytfe``
-(extend), in the captured shapes (evidence ``video_followups.json``; research video-image-rpcs.md
-§4-§5).
+"""Follow-ups of a finished video on the simulator's batchexecute: ``p0UkFb`` (upscale), ``fZytfe``
+(extend) and ``jIps6`` (Omni Flash's edit), in the captured shapes (evidence ``video_followups.json``;
+research video-image-rpcs.md §4-§5).
 
 ``p0UkFb`` is ``[[row], ctx, [uuid] | [uuid, 1]]`` with a row of exactly 32 slots: [0] ``[null,
 sourceMediaId]``, [2] aspect, [3] an optional int seed, [4] ``[null, sourceWorkflowId, null, null,
@@ -15,6 +15,11 @@ guess.
 ``fZytfe`` is the standalone shape (Fograd's reading of the bundle): ``[[item, …], ctx, [uuid, 1]]``,
 item ``[[null, sourceMediaId, trimStart?, trimEnd?], prompt, key, aspect, null, ids]`` with the
 source a finished video of the account in the project of the source path, the aspect the source's.
+
+``jIps6`` is ``[[item], ctx, [uuid, 1|2]]``, item ``[[null, sourceMediaId, startFrame, endFrame],
+prompt, key, aspect, ids, null, null, null, [image refs], [audio], [entities], [likenesses], output?]``
+(an unattributed Go gateway's ``flowBatchArgs``): the source a finished video of the account in the
+project, any aspect (an edit may reframe), frames 0 to its end; the new clip keeps its length.
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.simulator.batch_status import owned
-from gateway.simulator.batch_video import ASPECT_CODES, NEEDS, Job, create, envelope, video_usage
+from gateway.simulator.batch_video import (
+    ASPECT_CODES,
+    NEEDS,
+    SUBMIT_TRAILERS,
+    Job,
+    create,
+    envelope,
+    video_usage,
+)
 from gateway.simulator.batchexecute_core import (
     RpcError,
     check_ctx,
@@ -42,6 +55,7 @@ UPSCALE_FILLED = frozenset({0, 2, 3, 4, 6, 31})
 UPSCALE_NEEDS = (frozenset({15}), frozenset({16}), frozenset({21}))
 UPSCALE_IDS = {1: "_720p_upsampled", 2: "_upsampled", 3: "_4k_upsampled"}
 FRAMES_PER_SECOND = 24
+EDIT_HEAD, EDIT_SLOTS, EDIT_REFS = 5, 13, 8  # [source, prompt, key, aspect, ids], 8 optional slots, refs
 # What a record shows when an upscale named its source by the wrong id (U-pf saw the message).
 NOT_FOUND = JobFailure([4, [5, "Media not found."], ["Media not found."], [1]], 5, "Media not found.")
 
@@ -140,3 +154,39 @@ def _frame_number(value: object, last: int) -> int | None:
     if number is None or not 1 <= number <= last:
         raise RpcError(3)
     return number
+
+
+async def edit(call: Call, inner: Any, source_path: str) -> object:
+    """``jIps6``: rework finished videos of the account with Omni Flash (1-4 items)."""
+    project = project_of_path(call, source_path)
+    items, ctx, batch = envelope(inner, SUBMIT_TRAILERS)
+    jobs = [_edition(call, item, project) for item in items]
+    check_ctx(call, ctx, project=project, action="VIDEO_GENERATION")
+    return create(call, project, jobs, batch)
+
+
+def _edition(call: Call, item: list[Any], project: str) -> Job:
+    if not EDIT_HEAD <= len(item) <= EDIT_SLOTS or any(
+        v is not None for v in item[EDIT_HEAD : EDIT_HEAD + 3]
+    ):
+        raise RpcError(3)
+    reference, block, key, aspect, ids = item[:EDIT_HEAD]
+    check_ids(ids)
+    refs = item[EDIT_REFS] if len(item) > EDIT_REFS else []
+    if not isinstance(refs, list):
+        raise RpcError(3)
+    source = _whole_source(call, reference, project)
+    usage = video_usage(call, key, NEEDS["jIps6"] | ({6} if refs else set()), aspect)
+    return Job(prompt_of(block), usage, aspect, seconds=source.seconds)
+
+
+def _whole_source(call: Call, reference: Any, project: str) -> Media:
+    """``[null, mediaId, startFrame, endFrame]``: a finished video of the account in ``project``, the
+    window within it (24 fps, from 0)."""
+    if not isinstance(reference, list) or len(reference) != 4 or reference[0] is not None:
+        raise RpcError(3)
+    source = _source(call, reference[:2], project)
+    start, end = int_of(reference[2]), int_of(reference[3])
+    if start is None or end is None or not 0 <= start < end <= source.seconds * FRAMES_PER_SECOND:
+        raise RpcError(3)
+    return source

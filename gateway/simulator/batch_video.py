@@ -42,6 +42,7 @@ NEEDS = {
     "nprQif": frozenset({1, 5, 7}),
     "MZZa6b": frozenset({1, 6}),
     "fZytfe": frozenset({1, 14}),
+    "jIps6": frozenset({1, 20}),
 }
 FRAMES = {"YhhmEf": 0, "eb1hJf": 1, "nprQif": 2}
 # A submit's trailer: [uuid, audio-failure preference] (2 in every capture, 1 in gflow's first).

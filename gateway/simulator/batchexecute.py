@@ -52,6 +52,7 @@ RPCS: dict[str, RpcHandler] = {
     "nprQif": batch_video.submit,
     "MZZa6b": batch_video.submit,
     "fZytfe": batch_followups.extend,
+    "jIps6": batch_followups.edit,
     "p0UkFb": batch_followups.upscale,
     "jwpduf": batch_status.poll,
     "as29s": batch_status.media_record,

@@ -4,14 +4,15 @@ Transcribed from the one live ``HTrJv`` reply found (google-flow-mcp's fixture, 
 errors-catalogue.md §2.4-2.8) and the key tables of video-image-rpcs.md §8-10. A usage is one wire
 model key: its credits per service tier (``None``: not offered at that tier), its input options
 (requirement sets: 1 prompt, 5 start frame, 7 end frame, 6 reference images, 14 extension, 15 1080p,
-16 4K, 21 720p; 18/19 audio extras), aspects (1 = 9:16, 2 = 16:9), seconds and output resolution
+16 4K, 20 edit, 21 720p; 18/19 audio extras), aspects (1 = 9:16, 2 = 16:9), seconds and output resolution
 (1 = 720p, 2 = 1080p, 3 = 4K, 4 = 360p). Fast and Quality 8 s keys carry their orientation and have
 one aspect; Lite, Omni and the 4/6 s keys take both.
 
-Two cohorts share the video families. ``migrated`` accounts (from 2026-10-08, gflow) list the images
-BELUGA (Nano Banana 2.1), GEM_PIX_2 (Pro) and HARBOR_SEAL (2 Lite); ``legacy`` ones NARWHAL,
-GEM_PIX_2 and IMAGEN_3_5. The service tier the costs are per follows the paygate tier: NOT_PAID → 1,
-ONE (Pro) → 2, TWO (Ultra) → 3. ``wire.py`` turns the table into ``HTrJv``'s positional reply.
+Two cohorts share the video families (but for Omni Flash's edit, which migrated accounts' alone list).
+``migrated`` accounts (from 2026-10-08, gflow) list the images BELUGA (Nano Banana 2.1), GEM_PIX_2
+(Pro) and HARBOR_SEAL (2 Lite); ``legacy`` ones NARWHAL, GEM_PIX_2 and IMAGEN_3_5. The service tier
+the costs are per follows the paygate tier: NOT_PAID → 1, ONE (Pro) → 2, TWO (Ultra) → 3.
+``wire.py`` turns the table into ``HTrJv``'s positional reply.
 """
 
 from __future__ import annotations
@@ -116,13 +117,16 @@ def _ultra(cost: int) -> Costs:
 
 
 TEXT, FRAME, FIRST_LAST, REFS, EXTEND = ((1,),), ((1, 5),), ((1, 5, 7),), ((1, 6),), ((1, 14),)
+EDIT = ((1, 20), (1, 20, 6))  # Omni Flash's edit, plain or with ingredients (20 is fograd's edit number)
 VEO_REFS = (1, 3, 3)  # capacities: audio refs, characters, images
 OMNI_REFS = (5, 3, 7)
 EXTEND_CAPS = (None, None, None, 8, 8)
 
 
-def _omni() -> Family:
-    """Omni 1.1 Flash: t2v, i2v, r2v and first+last at 4-10 s, each with a 360p twin."""
+def _omni(cohort: str) -> Family:
+    """Omni 1.1 Flash: t2v, i2v, r2v and first+last at 4-10 s, each with a 360p twin; on migrated
+    accounts also its edit (``abra_edit``: one key for any length, 20 credits for an 8 s clip, a live
+    run), which the legacy cohort's catalogue lacks, so a refusal can be tested."""
     prices, prices_360p = {4: 7, 6: 10, 8: 12, 10: 15}, {4: 4, 6: 5, 8: 6, 10: 7}
     kinds = (
         ("abra_t2v_{}s", TEXT, ()),
@@ -144,6 +148,8 @@ def _omni() -> Family:
         for seconds in (4, 6, 8, 10)
         for suffix, price, resolution in (("", prices, R720), ("_360p", prices_360p, R360))
     ]
+    if cohort != "legacy":
+        usages.append(Usage("abra_edit", _all(20), EDIT, seconds=None, capacities=OMNI_REFS, latency=120))
     return Family("Omni 1.1 Flash", tuple(usages), "abra")
 
 
@@ -234,9 +240,9 @@ def _upsampler(label: str, key: str, costs: Costs, wiring: tuple[int, int, int])
     return Family(label, (usage,), key)
 
 
-def _video_families() -> tuple[Family, ...]:
+def _video_families(cohort: str) -> tuple[Family, ...]:
     return (
-        _omni(),
+        _omni(cohort),
         Family("Veo 3.1 - Lite", _lite("", (10, 10, 5), _ultra(5)), "veo_3_1_lite"),
         _fast(),
         _quality(),
@@ -298,4 +304,4 @@ def catalogue(cohort: str) -> Catalogue:
     """The catalogue of a cohort (built once)."""
     if cohort not in COHORTS:
         raise ValueError(f"cohort must be one of {', '.join(COHORTS)}")
-    return Catalogue(_video_families(), _image_families(cohort))
+    return Catalogue(_video_families(cohort), _image_families(cohort))

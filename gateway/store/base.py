@@ -16,10 +16,12 @@ from gateway.domain import (
     AccountDefinition,
     AccountRecord,
     AuditEntry,
+    DeliveryStatus,
     Kind,
     LicenceDefinition,
     MediaRecord,
     TaskRecord,
+    TaskStatus,
     UsageRecord,
     WebhookDelivery,
 )
@@ -27,19 +29,26 @@ from gateway.domain import (
 
 @dataclass(frozen=True, slots=True)
 class TaskQuery:
-    """Which tasks to list: an owner's, of one kind, newest first (``descending``) from after a cursor id."""
+    """Which tasks to list: an owner's, of one kind, newest first (``descending``) from after a cursor id.
+
+    ``kind`` None is every kind and ``status`` None every status; ``all_owners`` (the admin view
+    only) ignores ``owner``: explicit, so a public handler cannot widen its view by leaving a field
+    empty."""
 
     owner: str
-    kind: Kind
+    kind: Kind | None
     limit: int = 20
     after: str | None = None
     descending: bool = True
+    status: TaskStatus | None = None
+    all_owners: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class UsageQuery:
-    """Which usage records: a time window (``until`` 0: open), optionally one licence, model or
-    account; ``after`` a record id to page from (oldest first)."""
+    """Which usage records: a time window (``until`` 0: open), optionally one licence, model,
+    account, kind or outcome (a ``UsageOutcome`` value); ``after`` a record id to page from (oldest
+    first)."""
 
     since: float = 0.0
     until: float = 0.0
@@ -49,6 +58,7 @@ class UsageQuery:
     kind: str = ""
     after: str = ""
     limit: int = 1000
+    outcome: str = ""
 
 
 USAGE_GROUPS = ("licence_id", "model", "account_id", "day", "kind")
@@ -131,10 +141,23 @@ class OutboxStore(Protocol):
         """Pending deliveries whose ``next_at`` has come, soonest first."""
         ...
 
+    async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None:
+        """One delivery."""
+        ...
+
     async def list_deliveries(
-        self, *, task_id: str = "", licence_id: str = "", limit: int = 100
+        self,
+        *,
+        task_id: str = "",
+        licence_id: str = "",
+        status: DeliveryStatus | None = None,
+        limit: int = 100,
     ) -> list[WebhookDelivery]:
-        """Deliveries of a task or a licence, newest first."""
+        """Deliveries of a task, a licence or in one status (each filter optional), newest first."""
+        ...
+
+    async def outbox_backlog(self) -> int:
+        """How many deliveries are pending (due now or waiting for a retry)."""
         ...
 
 

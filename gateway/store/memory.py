@@ -112,7 +112,7 @@ class MemoryStore(MemoryLicences, MemoryUsage, MemoryOutbox):
     async def list_tasks(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
         """One page of an owner's tasks."""
         rows = sorted(
-            (t for t in self._tasks.values() if t.owner == query.owner and t.kind is query.kind),
+            (t for t in self._tasks.values() if _matches(t, query)),
             key=lambda t: (t.created_at, t.id),
             reverse=query.descending,
         )
@@ -128,3 +128,11 @@ class MemoryStore(MemoryLicences, MemoryUsage, MemoryOutbox):
     async def ping(self) -> bool:
         """Always ready."""
         return True
+
+
+def _matches(task: TaskRecord, query: TaskQuery) -> bool:
+    return (
+        (query.all_owners or task.owner == query.owner)
+        and (query.kind is None or task.kind is query.kind)
+        and (query.status is None or task.status is query.status)
+    )

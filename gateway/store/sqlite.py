@@ -105,6 +105,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_due ON webhook_outbox (status, next_at);
     CREATE INDEX outbox_by_task ON webhook_outbox (task_id);
     """,
+    # Usage still reserved (generations not settled): read at every start to rebuild the licences'
+    # counters, so it must not scan the whole history (a partial index holds only those rows).
+    """
+    CREATE INDEX usage_reserved ON usage (created_at, id) WHERE outcome = 'reserved';
+    """,
 )
 _ACCOUNT_FIELDS = [f.name for f in dataclasses.fields(AccountRecord)]
 _DEFINITION_FIELDS = [f.name for f in dataclasses.fields(AccountDefinition)]
@@ -292,9 +297,18 @@ class SqliteStore(SqliteLicences, SqliteUsage, SqliteOutbox):
         return cur.rowcount > 0
 
     async def list_tasks(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
-        """One page of an owner's tasks, by (created_at, id), from after the cursor."""
+        """One page of tasks, by (created_at, id), from after the cursor."""
         direction, compare = ("DESC", "<") if query.descending else ("ASC", ">")
-        where, params = "owner = ? AND kind = ?", [query.owner, query.kind.value]
+        clauses, params = [], []
+        for column, value in (
+            ("owner", None if query.all_owners else query.owner),
+            ("kind", query.kind.value if query.kind else None),
+            ("status", query.status.value if query.status else None),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = " AND ".join(clauses) or "1"
         if query.after is not None:
             where += f" AND (created_at, id) {compare} (SELECT created_at, id FROM tasks WHERE id = ?)"  # noqa: S608
             params.append(query.after)

@@ -296,7 +296,7 @@ async def test_model_routes(http: TestClient, auth: dict[str, str]) -> None:
     one = await (await http.get("/flow/v1/models/nano_banana_pro", headers=auth)).json()
     assert one["id"] == "nano_banana_pro" and one["object"] == "model"
     assert one["parameters"]["image_size"] == {"values": ["1K", "2K", "4K"], "default": "1K"}
-    missing = await http.get("/flow/v1/models/dall-e-3", headers=auth)
+    missing = await http.get("/flow/v1/models/stable-diffusion-3", headers=auth)  # dall-e-3 is an alias
     assert (missing.status, (await error_of(missing))["code"]) == (404, "model_not_found")
 
 

@@ -40,6 +40,7 @@ SENT = {
     vrpc.RPC_MEDIA,
     vrpc.RPC_VIDEO_UPSCALE,
     vrpc.RPC_EXTEND,
+    vrpc.RPC_EDIT,
     cat.RPC_CATALOGUE,
     cat.RPC_CREDITS,
 }
@@ -74,6 +75,9 @@ def built(rpcid: str) -> object:
         ),
         "fZytfe": lambda: vrpc.video_extend(
             vrpc.ExtendRequest("media-1", 8, "more", "veo_3_1_extension_lite", Aspect.LANDSCAPE), P, SETTINGS
+        ),
+        "jIps6": lambda: vrpc.video_edit(
+            vrpc.EditRequest("media-1", 8, "rework", "abra_edit", Aspect.LANDSCAPE), P, SETTINGS
         ),
         "jwpduf": lambda: vrpc.poll(["media-1", "media-2"]),
         "as29s": lambda: vrpc.media_record("media-1"),
@@ -111,6 +115,8 @@ def test_request_values_the_evidence_insists_on() -> None:
     )
     extend: Any = built("fZytfe")
     assert extend[0][0][0] == [None, "media-1", 169, 192] and extend[2][1] == SETTINGS.extend_trailer
+    edit: Any = built("jIps6")
+    assert edit[0][0][0] == [None, "media-1", 0, 192] and edit[2][1] == SETTINGS.audio_failure_preference
     images: Any = built("ogiZ0b")
     assert [r[3] for r in images[1]] == [42, 43, 44, 45]  # a batch uses seed + index
     assert all(r[7][10][0] == CAPTCHA_PLACEHOLDER == images[3][10][0] for r in images[1])

@@ -173,6 +173,8 @@ async def test_upscale_and_extend_answer_in_the_captured_shapes(
     assert upscaled[3][0][0] != job[0]
     extended = await submit(tab, "fZytfe", **{"media-1": job[0]})
     assert extended[3][0][0] not in (job[0], upscaled[3][0][0])
+    edited = await submit(tab, "jIps6", **{"media-1": job[0]})
+    assert edited[3][0][0] not in (job[0], upscaled[3][0][0], extended[3][0][0])
 
 
 async def test_catalogue_and_credits_answer_in_the_captured_shapes(

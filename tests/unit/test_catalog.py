@@ -124,7 +124,7 @@ def test_invalid_names(model: str, needle: str) -> None:
 
 def test_unknown_model_is_404() -> None:
     with pytest.raises(ModelNotFoundError) as info:
-        CATALOG.resolve("dall-e-3")
+        CATALOG.resolve("stable-diffusion-3")  # (dall-e-3 is an alias now: tests/unit/test_catalog_names.py)
     assert (info.value.status, info.value.code, info.value.param) == (404, "model_not_found", "model")
 
 

@@ -52,6 +52,33 @@ async def test_tasks_written_in_a_batch_replace_older_versions(store: Store) -> 
     assert [t.id for t in await store.unfinished_tasks()] == ["t2"]
 
 
+async def test_the_admin_view_lists_every_owner_by_kind_and_status(store: Store) -> None:
+    def task(task_id: str, owner: str, kind: Kind, status: TaskStatus, at: float) -> TaskRecord:
+        return TaskRecord(task_id, owner, kind, "m", "p", status, TaskStage.QUEUED, at, at)
+
+    await store.put_tasks(
+        [
+            task("a1", "lic-a", Kind.IMAGE, TaskStatus.COMPLETED, 1.0),
+            task("b1", "lic-b", Kind.VIDEO, TaskStatus.QUEUED, 2.0),
+            task("b2", "lic-b", Kind.IMAGE, TaskStatus.FAILED, 3.0),
+        ]
+    )
+    every, _ = await store.list_tasks(TaskQuery(owner="", kind=None, all_owners=True))
+    assert [t.id for t in every] == ["b2", "b1", "a1"]
+    images, _ = await store.list_tasks(TaskQuery(owner="", kind=Kind.IMAGE, all_owners=True))
+    assert [t.id for t in images] == ["b2", "a1"]
+    queued, _ = await store.list_tasks(
+        TaskQuery(owner="", kind=None, status=TaskStatus.QUEUED, all_owners=True)
+    )
+    assert [t.id for t in queued] == ["b1"]
+    page, more = await store.list_tasks(TaskQuery(owner="", kind=None, all_owners=True, limit=1, after="b2"))
+    assert [t.id for t in page] == ["b1"] and more
+    nobody, _ = await store.list_tasks(TaskQuery(owner="", kind=None))  # no owner named: none, not all
+    assert nobody == []
+    of_b, _ = await store.list_tasks(TaskQuery(owner="lic-b", kind=None))
+    assert [t.id for t in of_b] == ["b2", "b1"]
+
+
 async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "db" / "s.sqlite3"
     async with open_sqlite_store(path) as first:

@@ -49,11 +49,14 @@ CATALOGUE_KEYS = frozenset(
     + [f"veo_3_1_i2v_s_lite_{n}s{fl}_low_priority" for n in (4, 6) for fl in ("", "_fl")]
     + [f"abra_{m}_{n}s" for m in ("t2v", "i2v", "r2v") for n in (4, 6, 8, 10)]
     + [f"omni_flash_i2v_{n}s_first_last" for n in (4, 6, 8, 10)]
+    + ["abra_edit"]  # Omni Flash's edit, newer than that catalogue (a live run's wire key, 2026-10-01)
 )
 
 
 def allowed(mode: VideoMode, speed: VideoSpeed, seconds: int) -> bool:
-    """The combinations ``service.videos.check_supported`` lets through."""
+    """The combinations ``service.videos.check_supported`` lets through (REST has no edit)."""
+    if mode is VideoMode.EDIT:
+        return False
     if mode is VideoMode.REFERENCES and (speed is VideoSpeed.LITE or seconds != 8):
         return False
     if mode is VideoMode.EXTEND and seconds != 8:
@@ -93,6 +96,7 @@ BATCH_PLANS = [
     )
     if seconds != 10 or family == video_keys.OMNI
     if not (family == video_keys.OMNI and mode is VideoMode.EXTEND)
+    if family == video_keys.OMNI or mode is not VideoMode.EDIT  # an edit is Omni Flash's
     if family == video_keys.OMNI or not (mode in (VideoMode.REFERENCES, VideoMode.EXTEND) and seconds != 8)
 ]
 

@@ -187,7 +187,7 @@ class BatchTransport:
         await self._downloads.download_into(url, write)
 
     async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
-        """``YhhmEf`` / ``eb1hJf`` / ``nprQif`` / ``MZZa6b``, or ``fZytfe`` to extend."""
+        """``YhhmEf`` / ``eb1hJf`` / ``nprQif`` / ``MZZa6b``, ``fZytfe`` to extend, ``jIps6`` to edit."""
         project = submission.source.project_id if submission.source else self._project(creds)
         key = self._video_key(creds, submission)
         if submission.mode is VideoMode.EXTEND:
@@ -195,6 +195,8 @@ class BatchTransport:
                 vrpc.RPC_EXTEND,
                 vrpc.video_extend(_extend(submission, key), project, self._settings),
             )
+        elif submission.mode is VideoMode.EDIT:
+            rpcid, inner = vrpc.RPC_EDIT, vrpc.video_edit(_edit(submission, key), project, self._settings)
         else:
             rpcid, inner = vrpc.video_submit(_request(submission, key), project, self._settings)
         payload = await self._caller.run(
@@ -324,5 +326,14 @@ def _extend(submission: VideoSubmission, key: str) -> vrpc.ExtendRequest:
     if submission.source is None:
         raise ValueError("an extend needs its source video")
     return vrpc.ExtendRequest(
+        submission.source.name, submission.source_seconds, submission.prompt, key, submission.aspect
+    )
+
+
+def _edit(submission: VideoSubmission, key: str) -> vrpc.EditRequest:
+    """The source by its media id, like an extend's."""
+    if submission.source is None:
+        raise ValueError("an edit needs its source video")
+    return vrpc.EditRequest(
         submission.source.name, submission.source_seconds, submission.prompt, key, submission.aspect
     )

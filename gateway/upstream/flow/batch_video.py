@@ -3,7 +3,7 @@
 Shapes follow the live captures collected in flow-evidence.md (and transcribed as the evidence
 fixtures in ``gateway/upstream/flow/evidence``), not older guesses:
 
-- a submit (``YhhmEf``, ``eb1hJf``, ``nprQif``, ``MZZa6b``, ``fZytfe``, ``p0UkFb``) answers
+- a submit (``YhhmEf``, ``eb1hJf``, ``nprQif``, ``MZZa6b``, ``fZytfe``, ``jIps6``, ``p0UkFb``) answers
   ``[null, n, [[workflow…]], [[mediaId, projectId, workflowId, "CAE", …]]]``: the record is
   ``[3][0]``, its ``[0]`` the media (job) id and its ``[2]`` the generation (workflow) id;
 - ``jwpduf`` answers ``[null, n, [record, …]]``: the records are at ``[2]``;
@@ -35,8 +35,17 @@ RPC_POLL = "jwpduf"
 RPC_MEDIA = "as29s"
 RPC_VIDEO_UPSCALE = "p0UkFb"
 RPC_EXTEND = "fZytfe"
+RPC_EDIT = "jIps6"
 SUBMIT_RPCS = frozenset(
-    {RPC_TEXT_TO_VIDEO, RPC_START_FRAME, RPC_START_END, RPC_REFERENCES, RPC_EXTEND, RPC_VIDEO_UPSCALE}
+    {
+        RPC_TEXT_TO_VIDEO,
+        RPC_START_FRAME,
+        RPC_START_END,
+        RPC_REFERENCES,
+        RPC_EXTEND,
+        RPC_EDIT,
+        RPC_VIDEO_UPSCALE,
+    }
 )
 DEFAULT_CROP = [None, 0.0039, 1, 0.9961]
 FRAMES_PER_SECOND = 24  # an extend's source window is counted in frames of the 24 fps source
@@ -146,6 +155,42 @@ def video_extend(request: ExtendRequest, project_id: str, settings: BatchSetting
         _ids(),
     ]
     return [[item], context(project_id, settings), [new_uuid(), settings.extend_trailer]]
+
+
+@dataclass(frozen=True, slots=True)
+class EditRequest:
+    """Rework a clip (Omni Flash's edit): the source's media id and length, the prompt and model key."""
+
+    source_media_id: str
+    source_seconds: int
+    prompt: str
+    model_key: str
+    aspect: Aspect
+
+
+def video_edit(request: EditRequest, project_id: str, settings: BatchSettings) -> list[object]:
+    """``jIps6``: ``[source, prompt, key, aspect, ids, null, null, null, images, audio, entities,
+    likenesses, output]`` (an unattributed Go gateway's ``flowBatchArgs``; btcfoxman's the same head),
+    the source by media id over its whole length (frames 0 to its end at 24 fps: the edit keeps the
+    source's length), no reference lists, output null (720p); trailer ``[uuid, audio preference]``
+    like every generating submit."""
+    end = request.source_seconds * FRAMES_PER_SECOND
+    item = [
+        [None, request.source_media_id, 0, end],
+        _prompt(request.prompt),
+        request.model_key,
+        settings.video_aspect_codes[request.aspect.value],
+        _ids(),
+        None,
+        None,
+        None,
+        [],
+        [],
+        [],
+        [],
+        None,
+    ]
+    return [[item], context(project_id, settings), [new_uuid(), settings.audio_failure_preference]]
 
 
 def poll(media_ids: Sequence[str]) -> list[object]:

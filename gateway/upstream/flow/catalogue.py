@@ -31,7 +31,14 @@ MODE_REQUIREMENTS: Mapping[VideoMode, frozenset[int]] = {
     VideoMode.START_END: frozenset({PROMPT, START, END}),
     VideoMode.REFERENCES: frozenset({PROMPT, REFERENCES}),
     VideoMode.EXTEND: frozenset({PROMPT, EXTENSION}),
+    # Omni Flash's edit (abra_edit, jIps6): only the edit requirement is named, since no capture shows
+    # whether its options also list the prompt (fits() then accepts an option with or without it).
+    VideoMode.EDIT: frozenset({EDIT}),
 }
+# Tasks whose key has no duration of its own: they match whatever length their source had.
+SOURCE_LENGTH_MODES = frozenset({VideoMode.EXTEND, VideoMode.EDIT})
+# The legacy REST hosts predate Omni Flash's edit: it is never offered there.
+LEGACY_MODES = tuple(mode for mode in MODE_REQUIREMENTS if mode is not VideoMode.EDIT)
 UPSCALE_REQUIREMENTS = {"720p": UP_720P, "1080p": UP_1080P, "4K": UP_4K}
 RESOLUTION_720P = 1  # output resolution enum: 1 720p, 2 1080p, 3 4K, 4 360p
 # The catalogue's image upscale usages (SPrCad itself carries no key): 4K is offered to Ultra only.
@@ -97,7 +104,7 @@ class FlowCatalogue:
             and u.family == family
             and u.fits(required)
             and aspect in u.aspects
-            and (mode is VideoMode.EXTEND or u.seconds == seconds)
+            and (mode in SOURCE_LENGTH_MODES or u.seconds == seconds)
             and (not u.resolutions or RESOLUTION_720P in u.resolutions)
         ]
         return _cheapest(found, service_tier)
@@ -137,8 +144,8 @@ def offers_of(catalogue: FlowCatalogue, service_tier: int, aspects: Mapping[int,
 
 
 def video_need(family: str, mode: VideoMode, seconds: int, aspect: str) -> str:
-    """The token a video task needs; an extend matches whatever length its source had."""
-    return f"video:{family}:{mode.value}:{0 if mode is VideoMode.EXTEND else seconds}:{aspect}"
+    """The token a video task needs; an extend or an edit matches whatever length its source had."""
+    return f"video:{family}:{mode.value}:{0 if mode in SOURCE_LENGTH_MODES else seconds}:{aspect}"
 
 
 def upscale_need(resolution: str) -> str:
@@ -234,7 +241,7 @@ def legacy_offers(families: Iterable[str], image_codes: Iterable[str]) -> frozen
     videos = {
         video_need(family, mode, seconds, aspect)
         for family in families
-        for mode in MODE_REQUIREMENTS
+        for mode in LEGACY_MODES
         for seconds in (4, 6, 8)
         for aspect in ("9:16", "16:9")
     }

@@ -22,6 +22,7 @@ from gateway.domain import (
     ImageData,
     ImageResolution,
     UpstreamMedia,
+    VideoMode,
     VideoResolution,
     VideoSpeed,
 )
@@ -31,6 +32,7 @@ from gateway.upstream.flow import video_keys
 from gateway.upstream.flow.catalogue import legacy_offers
 from gateway.upstream.flow.errors import (
     UpstreamConnectionLostError,
+    UpstreamForbiddenError,
     UpstreamInvalidRequestError,
     UpstreamNotFoundError,
     UpstreamProtocolError,
@@ -171,7 +173,10 @@ class RestTransport:
 
     async def submit_video(self, creds: FlowCredentials, submission: VideoSubmission) -> SubmittedVideo:
         """``video:batchAsyncGenerateVideo<Method>`` with the key for the mode, speed and tier; an extend
-        runs in its source's project, anything else in the account's (renewed if Flow forgot it)."""
+        runs in its source's project, anything else in the account's (renewed if Flow forgot it). The
+        REST hosts predate Omni Flash's edit: refused before a token is minted."""
+        if submission.mode is VideoMode.EDIT:
+            raise UpstreamForbiddenError("the legacy REST hosts have no video edit", endpoint="video.submit")
         if submission.source is not None:
             return await self._submit_in(creds, submission, submission.source.project_id)
         await self._check_inputs(creds, submission.images, "video.submit")

@@ -90,6 +90,7 @@ def _omni_key(plan: BatchPlan) -> str:
         VideoMode.START: f"abra_i2v_{n}s",
         VideoMode.START_END: f"omni_flash_i2v_{n}s_first_last",
         VideoMode.REFERENCES: f"abra_r2v_{n}s",
+        VideoMode.EDIT: "abra_edit",  # one key whatever the length: an edit keeps its source's
     }.get(plan.mode, f"abra_t2v_{n}s")
 
 

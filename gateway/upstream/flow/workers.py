@@ -91,6 +91,16 @@ class WorkerHub:
             for w in self._workers.values()
         ]
 
+    def totals(self) -> dict[str, int]:
+        """Workers, the accounts they serve, calls in flight and refused tokens, summed (health)."""
+        workers = self._workers.values()
+        return {
+            "connected": len(self._workers),
+            "accounts": sum(len(w.accounts) for w in workers),
+            "in_flight": sum(len(w.pending) for w in workers),
+            "captcha_refusals": sum(w.captcha_refusals for w in workers),
+        }
+
     def note_captcha_refusal(self, account_key: str) -> None:
         """Flow refused a token this account's worker minted (counted per worker, for operators)."""
         worker = self._by_account.get(account_key)
