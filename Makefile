@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run demo test lint check bench bench-quick soak clean
+.PHONY: install run demo test lint check bench bench-quick soak deploy-sync clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-quick: $(STAMP)    ## the same harness at smoke sizes, ~30 s (Python clien
 
 soak: $(STAMP)           ## a bounded soak on loopback (SOAK_MINUTES, default 30); prints Markdown tables
 	$(BIN)/python -m bench.soak
+
+deploy-sync:             ## copy config/models.toml into deploy/k8s/base (kustomize reads no file outside it)
+	cp config/models.toml deploy/k8s/base/models.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo
