@@ -66,6 +66,7 @@ class UsageOutcome(enum.StrEnum):
     SUCCEEDED = "succeeded"  # settled at its cost
     FAILED = "failed"  # settled at 0: a failed or refused generation costs nothing
     CANCELLED = "cancelled"  # released before any upstream work (client left, cancelled)
+    ABANDONED = "abandoned"  # deleted after Flow took the job: settled at its cost (Flow bills it)
 
 
 @dataclass(frozen=True, slots=True)

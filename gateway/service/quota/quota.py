@@ -34,7 +34,7 @@ from gateway.service.quota.counters import Counters, Demand, Hold, Tally, Window
 from gateway.service.quota.gate import Admission
 from gateway.service.quota.ledger import WRITE_DELAY, UsageLedger
 from gateway.service.quota.rules import check_model, day_of, groups_for, month_of
-from gateway.service.quota.settlement import Settlement, base_model, settlement_of
+from gateway.service.quota.settlement import ALL, Settlement, base_model, settlement_of
 from gateway.service.videos import new_task_id
 from gateway.store.base import UsageQuery, UsageStore, UsageTotal
 
@@ -100,7 +100,7 @@ class Quota:
         record = self._reserved.pop(work_id, None)
         if record is None:
             return None
-        succeeded = settlement.outcome is UsageOutcome.SUCCEEDED
+        succeeded = settlement.outcome in (UsageOutcome.SUCCEEDED, UsageOutcome.ABANDONED)
         delivered = min(settlement.delivered, record.count) if succeeded else 0
         credits = delivered * (record.credits_reserved // max(1, record.count))
         self.counters.settle(work_id, delivered=delivered, credits=credits)
@@ -128,8 +128,13 @@ class Quota:
         self.settle(record.id, settlement_of(record))
 
     def task_deleted(self, record: TaskRecord) -> None:
-        """A task deleted before it finished gives its reservation back."""
-        self.settle(record.id, Settlement(UsageOutcome.CANCELLED, error_code="deleted"))
+        """A task deleted before it finished gives its reservation back, unless Flow already took
+        the job: Flow bills it whether or not anyone waits for it, so the licence pays what was
+        reserved (else deleting right after submitting would be a way round every budget)."""
+        if record.submitted_at or record.job is not None:
+            self.settle(record.id, Settlement(UsageOutcome.ABANDONED, delivered=ALL, error_code="deleted"))
+        else:
+            self.settle(record.id, Settlement(UsageOutcome.CANCELLED, error_code="deleted"))
 
     async def metered(self, admission: Admission, work: Awaitable[list[ImageResult]]) -> list[ImageResult]:
         """Run a synchronous image order, settling its usage on how it ends (re-raising failures)."""

@@ -13,6 +13,7 @@ from gateway.domain import Kind, TaskRecord, TaskStatus, UsageOutcome
 # Task error codes that mean the work was called off rather than failed (the admin's cancel before
 # submission, a deletion, work never started, a client gone before its request was sent).
 CANCELLED_CODES = frozenset({"cancelled", "deleted", "not_started", "client_closed"})
+ALL = 1 << 30  # "everything reserved" as ``delivered``: settling caps it at the reservation's count
 
 
 @dataclass(frozen=True, slots=True)
