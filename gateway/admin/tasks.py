@@ -77,5 +77,10 @@ async def get_task(request: web.Request) -> web.Response:
 
 async def cancel_task(request: web.Request) -> web.Response:
     """``POST /admin/tasks/{task_id}/cancel``: 409 ``task_not_cancellable`` once it was submitted."""
-    record = await request.app[keys.TASKS].cancel(request.match_info["task_id"], reason=CANCEL_REASON)
+    task_id = request.match_info["task_id"]
+    record = await request.app[keys.TASKS].cancel(task_id, reason=CANCEL_REASON)
+    summary = {"owner": record.owner, "kind": record.kind.value, "model": record.model}
+    await request.app[keys.AUDIT].record(
+        "task.cancel", task_id, before={**summary, "status": "queued"}, after={**summary, "status": "failed"}
+    )
     return json_response(render_task(record))

@@ -92,6 +92,10 @@ async def test_cancel_before_submit_spends_nothing_and_a_submitted_task_is_refus
             break
         await asyncio.sleep(0.01)
     assert simulator.sim.stats.calls("video.submit") == 1
+    audit = await (await http.get(f"/admin/audit?target={waiting['id']}", headers=ADMIN)).json()
+    assert [(e["action"], e["actor"], e["after"]["status"]) for e in audit["data"]] == [
+        ("task.cancel", "admin-api", "failed")
+    ]
 
 
 async def test_the_admin_lists_every_licence_s_tasks_and_filters_them(
