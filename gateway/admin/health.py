@@ -2,8 +2,8 @@
 
 ``/readyz`` answers a load balancer (yes or no); this answers an operator: the store, each
 transport's accounts (how many serve, and why the others do not), the captcha solver's recent
-solves, the connected browser workers, an upstream incident, replies of unknown shape, and the
-tasks in flight. ``status`` is ``ok``, ``degraded`` (serving, but something needs a look) or
+solves, the connected browser workers, an upstream incident, replies of unknown shape, webhook
+deliveries waiting, and the tasks in flight. ``status`` is ``ok``, ``degraded`` (serving, but something needs a look) or
 ``down`` (nothing can be served).
 """
 
@@ -71,6 +71,7 @@ async def health(request: web.Request) -> web.Response:
                 else None
             ),
             "shape_mismatches": len(mismatches),
+            "webhooks": {"backlog": await app[keys.STORE].outbox_backlog()},
             "tasks": {
                 "running": engine.running,
                 "by_stage": {f"{k}:{s}": n for (k, s), n in sorted(engine.live_counts().items())},
