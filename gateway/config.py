@@ -9,6 +9,7 @@ fields also go without the section (``GATEWAY_PORT``, ``GATEWAY_HOST``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+import msgspec.inspect
 
 MIB = 1024 * 1024
 DEFAULT_USER_AGENT = (
@@ -403,14 +405,35 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
         target = raw if not section else raw.setdefault(section, {})
         if not isinstance(target, dict):
             raise ConfigError(f"[{section}] must be a table")
-        target[name] = _env_value(value)
+        target[name] = _env_value(value, listed=name in _list_fields(section))
 
 
-def _env_value(value: str) -> Any:
-    """Environment strings: booleans as true/false; everything else converted by msgspec (strict=False)."""
-    lowered = value.strip().lower()
+def _list_fields(section: str) -> frozenset[str]:
+    """The fields of a section that hold a list (``cors_origins``), which a variable gives as JSON
+    or as comma-separated values."""
+    cls = _SECTIONS.get(section)
+    if cls is None:
+        return frozenset()
+    listed = (msgspec.inspect.VarTupleType, msgspec.inspect.ListType, msgspec.inspect.TupleType)
+    info = msgspec.inspect.type_info(cls)
+    assert isinstance(info, msgspec.inspect.StructType)  # every section is a Struct
+    return frozenset(f.name for f in info.fields if isinstance(f.type, listed))
+
+
+def _env_value(value: str, *, listed: bool = False) -> Any:
+    """Environment strings: booleans as true/false; JSON for a list or table (``["a", "b"]``,
+    ``{...}``); a list field also as ``a,b``; everything else converted by msgspec (strict=False)."""
+    stripped = value.strip()
+    lowered = stripped.lower()
     if lowered in {"true", "false"}:
         return lowered == "true"
+    if stripped[:1] in ("[", "{"):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            raise ConfigError(f"not valid JSON: {stripped[:80]}") from None
+    if listed:
+        return [part.strip() for part in stripped.split(",") if part.strip()]
     return value
 
 

@@ -35,6 +35,14 @@ def test_file_values_are_read(tmp_path: Path) -> None:
         ({"GATEWAY_FLOW_API_BASE_URL": "http://x:1"}, lambda s: s.flow.api_base_url == "http://x:1"),
         ({"GATEWAY_MEDIA_ALLOW_PRIVATE_URLS": "true"}, lambda s: s.media.allow_private_urls is True),
         ({"GATEWAY_CAPTCHA_MIN_SCORE": "0.7"}, lambda s: s.captcha.min_score == 0.7),
+        (
+            {"GATEWAY_SERVER_CORS_ORIGINS": "https://a.example, https://b.example"},
+            lambda s: s.server.cors_origins == ("https://a.example", "https://b.example"),
+        ),
+        (
+            {"GATEWAY_SERVER_CORS_ORIGINS": '["https://a.example"]'},
+            lambda s: s.server.cors_origins == ("https://a.example",),
+        ),
     ],
 )
 def test_environment_overrides(tmp_path: Path, environ: dict[str, str], check: object) -> None:
@@ -94,3 +102,8 @@ def test_environment_names_cover_every_section() -> None:
 def test_example_config_is_valid() -> None:
     settings = load_settings(Path(__file__).parents[2] / "config" / "gateway.example.toml", environ={})
     assert settings.server.base_path == "/flow"
+
+
+def test_a_variable_that_looks_like_json_must_be_json() -> None:
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_settings(None, environ={"GATEWAY_SERVER_CORS_ORIGINS": "[https://a.example"})
