@@ -115,7 +115,8 @@ async def test_requests_per_minute_slide_and_say_when_to_come_back(quota: Quota,
     assert refused.value.retry_after == pytest.approx(30)  # the first request leaves the window at +60
     assert refused.value.headers()["retry-after"] == "30"
     window = quota.window(own)
-    assert (window.limit, window.remaining, window.reset_duration) == (3, 0, "30s")
+    # One more is allowed in 30 s; the window is empty again when the last one leaves it, at +80.
+    assert (window.limit, window.remaining, window.reset, window.reset_duration) == (3, 0, 30.0, "50s")
     clock.now = NOON + 60.5
     quota.admit_tasks(own, IMAGE)  # the first one slid out
     assert quota.window(own).remaining == 0
@@ -289,4 +290,4 @@ def test_licence_labels_are_capped() -> None:
     ("reset", "text"), [(0.0, "0s"), (0.0123, "13ms"), (1.0, "1s"), (59.2, "1m0s"), (361.0, "6m1s")]
 )
 def test_reset_durations_are_written_as_openai_writes_them(reset: float, text: str) -> None:
-    assert Window(10, 10, reset).reset_duration == text
+    assert Window(10, 10, 0.0, reset).reset_duration == text

@@ -72,11 +72,15 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A licence's requests-per-minute state: ``reset`` seconds until one more request is allowed."""
+    """A licence's requests-per-minute state: ``reset`` seconds until one more request is allowed
+    (a refusal's ``Retry-After``); ``full_reset`` seconds until the window is empty again, which is
+    what OpenAI's ``x-ratelimit-reset-requests`` means ("until the limit resets to its initial
+    state")."""
 
     limit: int
     used: int
     reset: float
+    full_reset: float = 0.0
 
     @property
     def remaining(self) -> int:
@@ -85,12 +89,12 @@ class Window:
 
     @property
     def reset_duration(self) -> str:
-        """``reset`` as OpenAI's ``x-ratelimit-reset-requests`` writes it (Go-style: 12ms, 1s, 6m0s)."""
-        if self.reset <= 0:
+        """``full_reset`` as OpenAI's ``x-ratelimit-reset-requests`` writes it (Go-style: 12ms, 1s, 6m0s)."""
+        if self.full_reset <= 0:
             return "0s"
-        if self.reset < 1:
-            return f"{math.ceil(self.reset * 1000)}ms"
-        minutes, seconds = divmod(math.ceil(self.reset), 60)
+        if self.full_reset < 1:
+            return f"{math.ceil(self.full_reset * 1000)}ms"
+        minutes, seconds = divmod(math.ceil(self.full_reset), 60)
         return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
 
 
@@ -176,7 +180,8 @@ class Counters:
         while recent and recent[0] <= now - WINDOW:
             recent.popleft()
         reset = recent[0] + WINDOW - now if recent and len(recent) >= licence.rpm else 0.0
-        return Window(licence.rpm, len(recent), max(0.0, reset))
+        full_reset = recent[-1] + WINDOW - now if recent else 0.0
+        return Window(licence.rpm, len(recent), max(0.0, reset), max(0.0, full_reset))
 
     def _check_rate(self, licence: LicenceDefinition, demand: Demand, now: float) -> None:
         if licence.rpm:
