@@ -405,34 +405,39 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
         target = raw if not section else raw.setdefault(section, {})
         if not isinstance(target, dict):
             raise ConfigError(f"[{section}] must be a table")
-        target[name] = _env_value(value, listed=name in _list_fields(section))
+        target[name] = _env_value(value, shape=_shape_of(section, name))
 
 
-def _list_fields(section: str) -> frozenset[str]:
-    """The fields of a section that hold a list (``cors_origins``), which a variable gives as JSON
-    or as comma-separated values."""
+_LISTS = (msgspec.inspect.VarTupleType, msgspec.inspect.ListType, msgspec.inspect.TupleType)
+
+
+def _shape_of(section: str, name: str) -> str:
+    """``list`` or ``table`` for a field holding one (a variable gives it as JSON, a list also as
+    comma-separated values), else ``scalar`` (taken as written: ``[::1]:9100`` is an address)."""
     cls = _SECTIONS.get(section)
     if cls is None:
-        return frozenset()
-    listed = (msgspec.inspect.VarTupleType, msgspec.inspect.ListType, msgspec.inspect.TupleType)
+        return "scalar"
     info = msgspec.inspect.type_info(cls)
     assert isinstance(info, msgspec.inspect.StructType)  # every section is a Struct
-    return frozenset(f.name for f in info.fields if isinstance(f.type, listed))
+    kind = next((f.type for f in info.fields if f.name == name), None)
+    if isinstance(kind, _LISTS):
+        return "list"
+    return "table" if isinstance(kind, msgspec.inspect.DictType) else "scalar"
 
 
-def _env_value(value: str, *, listed: bool = False) -> Any:
-    """Environment strings: booleans as true/false; JSON for a list or table (``["a", "b"]``,
-    ``{...}``); a list field also as ``a,b``; everything else converted by msgspec (strict=False)."""
+def _env_value(value: str, *, shape: str = "scalar") -> Any:
+    """Environment strings: booleans as true/false; a list or table field as JSON (``["a", "b"]``,
+    ``{...}``), a list also as ``a,b``; everything else converted by msgspec (strict=False)."""
     stripped = value.strip()
     lowered = stripped.lower()
     if lowered in {"true", "false"}:
         return lowered == "true"
-    if stripped[:1] in ("[", "{"):
+    if shape != "scalar" and stripped[:1] in ("[", "{"):
         try:
             return json.loads(stripped)
         except ValueError:
             raise ConfigError(f"not valid JSON: {stripped[:80]}") from None
-    if listed:
+    if shape == "list":
         return [part.strip() for part in stripped.split(",") if part.strip()]
     return value
 

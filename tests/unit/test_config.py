@@ -43,6 +43,7 @@ def test_file_values_are_read(tmp_path: Path) -> None:
             {"GATEWAY_SERVER_CORS_ORIGINS": '["https://a.example"]'},
             lambda s: s.server.cors_origins == ("https://a.example",),
         ),
+        ({"GATEWAY_ADMIN_LISTEN": "[::1]:9100"}, lambda s: s.admin.listen == "[::1]:9100"),
     ],
 )
 def test_environment_overrides(tmp_path: Path, environ: dict[str, str], check: object) -> None:
