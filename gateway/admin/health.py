@@ -3,8 +3,8 @@
 ``/readyz`` answers a load balancer (yes or no); this answers an operator: the store, each
 transport's accounts (how many serve, and why the others do not), the captcha solver's recent
 solves, the connected browser workers, an upstream incident, replies of unknown shape, webhook
-deliveries waiting, and the tasks in flight. ``status`` is ``ok``, ``degraded`` (serving, but something needs a look) or
-``down`` (nothing can be served).
+deliveries waiting, and the tasks in flight. ``status`` is ``ok``, ``degraded`` (serving, but
+something needs a look) or ``down`` (nothing can be served).
 """
 
 from __future__ import annotations
