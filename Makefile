@@ -21,7 +21,11 @@ run: $(STAMP)            ## run the gateway with CONFIG (default config/gateway.
 demo: $(STAMP)           ## simulator + gateway on 127.0.0.1, offline, with a fresh demo licence
 	$(BIN)/python -m gateway demo
 
-test: $(STAMP)           ## the test suite (what CI runs)
+test: $(STAMP)           ## the test suite (what CI runs); the Redis tests start their own redis-server
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing and this is not root: the Redis store tests will be skipped" >&2; fi; }
 	$(BIN)/python -m pytest -rs --cov=gateway --cov-report=term:skip-covered --cov-fail-under=90
 
 lint: $(STAMP)           ## ruff, mypy --strict and the import-layer contracts

@@ -2,7 +2,8 @@
 manage ``accounts`` and ``licences``, run the ``doctor`` probes through a running gateway.
 
 The only place that configures logging and runs a server. ``demo`` starts the Flow simulator and
-the gateway in one process on 127.0.0.1, with a fresh licence key written to ``.demo/licence``.
+the gateway in one process on 127.0.0.1, with a fresh licence key written to ``.demo/licence`` and
+a fresh admin key (for the admin API and the console at ``/console/``) to ``.demo/admin-key``.
 """
 
 from __future__ import annotations
@@ -237,6 +238,8 @@ async def _run_demo() -> None:
     sys.stdout.write(
         f"\nFlow simulator:  http://127.0.0.1:{sim_port}\nGateway:         {base}\n"
         f"Licence key:     {key}   (also in {DEMO_DIR / 'licence'})\n"
+        f"Console:         {origin}/console/   (sign in with the admin key)\n"
+        f"Admin key:       {admin_key}   (also in {DEMO_DIR / 'admin-key'})\n"
         f"Admin API:       {origin}/admin   (key in {DEMO_DIR / 'admin-key'}; "
         f"python -m gateway doctor --url {origin} --admin-key {DEMO_DIR / 'admin-key'})\n"
         f"Browser worker:  sh {worker}   (Chromium; then use model names like nano_banana|[browser])\n"

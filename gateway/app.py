@@ -29,6 +29,7 @@ from gateway.captcha.health import TrackedTokens
 from gateway.captcha.prefetch import PrefetchingTokens, prefetch_settings
 from gateway.catalog import Catalog
 from gateway.config import Settings, parse_listen
+from gateway.console.routes import add_console_routes, console_guard
 from gateway.domain import AccountKind, Kind
 from gateway.gemini.dialect import GoogleErrors, is_google_request
 from gateway.gemini.routes import add_gemini_routes
@@ -36,7 +37,7 @@ from gateway.licensing import LicenceRegistry
 from gateway.media.fetch import RemoteImageFetcher, create_fetch_session
 from gateway.media.signing import UrlSigner
 from gateway.media.storage import DiskMediaStore
-from gateway.middleware.admin import admin_middleware, is_admin_path
+from gateway.middleware.admin import admin_middleware, is_admin_path, is_console_path
 from gateway.middleware.cors import CorsPolicy, cors_middlewares, install_cors_headers
 from gateway.middleware.errors import error_middleware
 from gateway.middleware.licence import licence_middleware
@@ -44,6 +45,7 @@ from gateway.middleware.metrics import metrics_middleware
 from gateway.middleware.ratelimit import install_ratelimit_headers
 from gateway.middleware.request_context import install_response_headers, request_context_middleware
 from gateway.obs.metrics import GatewayMetrics, metrics_handler, upstream_trace_config
+from gateway.openapi.serve import add_openapi_route
 from gateway.pool.collector import PoolCollector
 from gateway.pool.policy import Rules
 from gateway.pool.pool import AccountPool
@@ -71,8 +73,10 @@ from gateway.service.video_runner import VideoRunner
 from gateway.service.videos import VideoRequests
 from gateway.service.webhook_delivery import WebhookCollector
 from gateway.service.webhooks import open_webhooks
+from gateway.service.worker_enrolment import WorkerEnrolments
 from gateway.store.base import Store
 from gateway.store.factory import store_for
+from gateway.store.redis_store import RedisStore
 from gateway.upstream.flow import evidence
 from gateway.upstream.flow.batch_caller import BatchCaller
 from gateway.upstream.flow.batch_transport import BatchTransport
@@ -91,6 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     metrics = GatewayMetrics(max_licence_labels=settings.metrics.max_licence_labels)
     licences = LicenceRegistry()  # filled from the store at start (_licences_ctx)
     cors = CorsPolicy(settings.server.cors_origins)
+    guard = console_guard(settings)  # console sessions and the wrong-admin-key throttle
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[
@@ -98,7 +103,7 @@ def create_app(settings: Settings) -> web.Application:
             *cors_middlewares(cors),  # preflights answered before the licence check
             metrics_middleware(metrics),
             error_middleware(dialects=(GoogleErrors(),)),  # Google's paths answer in Google's shape
-            admin_middleware(settings.admin.key_sha256, admin_port=_admin_port(settings)),
+            admin_middleware(settings.admin.key_sha256, admin_port=_admin_port(settings), guard=guard),
             licence_middleware(licences, exempt=_licence_exempt, key_in_query=is_google_request),
         ],
     )
@@ -135,8 +140,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_services_ctx)
     add_routes(app, base_path=settings.server.base_path)
     add_admin_routes(app)
+    add_console_routes(app, guard)  # with the admin API only
     add_gemini_routes(app)
     app.router.add_get("/metrics", metrics_handler(metrics))
+    add_openapi_route(app)  # documents every route above (built at its first request)
     return app
 
 
@@ -146,8 +153,8 @@ def _admin_port(settings: Settings) -> int:
 
 
 def _licence_exempt(request: web.Request) -> bool:
-    """The public routes' exemptions, plus the admin API (it has its own key)."""
-    return is_admin_path(request.path) or is_licence_exempt(request)
+    """The public routes' exemptions, plus the admin API and the console (they have their own key)."""
+    return is_admin_path(request.path) or is_console_path(request.path) or is_licence_exempt(request)
 
 
 def _announce_to(app: web.Application) -> AccountListener:
@@ -162,9 +169,18 @@ def _announce_to(app: web.Application) -> AccountListener:
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[keys.STORE]
     await store.open()
+    lease = (
+        store.replica_lease()
+        if isinstance(store, RedisStore) and app[keys.SETTINGS].store.exclusive
+        else None
+    )
     try:
+        if lease is not None:
+            await lease.acquire()
         yield
     finally:
+        if lease is not None:
+            await lease.release()
         await store.close()
 
 
@@ -214,6 +230,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             ),
         )
         app[keys.ACCOUNTS] = registry
+        app[keys.ENROLMENTS] = WorkerEnrolments(store, audit=app[keys.AUDIT])
         await registry.load(settings.accounts)
         caller = BatchCaller(app[keys.WORKERS], settings.batch, canary=app[keys.CANARY])
         batch = BatchTransport(
@@ -259,9 +276,8 @@ async def _signing_key(settings: Settings, store: Store) -> bytes:
     if settings.media.signing_key:
         return settings.media.signing_key.encode()
     kept = await store.get_secret(SIGNING_KEY)
-    if kept is None:
-        kept = secrets.token_urlsafe(32)
-        await store.set_secret(SIGNING_KEY, kept)
+    if kept is None:  # kept if absent, then read back: replicas starting at once agree on one key
+        kept = await store.set_secret_if_absent(SIGNING_KEY, secrets.token_urlsafe(32))
     return kept.encode()
 
 

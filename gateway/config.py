@@ -61,10 +61,34 @@ class LoggingSettings(_Section, frozen=True):
 
 
 class StoreSettings(_Section, frozen=True):
-    """Where state lives: ``sqlite`` (default, one machine) or ``memory`` (tests, throwaway runs)."""
+    """Where state lives: ``sqlite`` (default, one machine), ``memory`` (tests, throwaway runs) or
+    ``redis`` (several replicas sharing one Redis at ``url``).
 
-    backend: Literal["sqlite", "memory"] = "sqlite"
+    Setting ``url`` (``GATEWAY_STORE_URL``) selects ``redis`` whatever ``backend`` says: a replica
+    told where the shared Redis is must never run quietly on a state of its own (the deployment's
+    file may keep ``backend = "sqlite"`` for its single-replica variant)."""
+
+    backend: Literal["sqlite", "memory", "redis"] = "sqlite"
     path: str = "data/gateway.sqlite3"
+    url: str = ""  # redis://[:password@]host:6379/0, rediss:// (TLS) or unix:///path/redis.sock
+    prefix: str = "flow:"  # every key the gateway writes starts with it (several gateways, one Redis)
+    # One serving gateway per Redis and prefix (a lease; see store/redis_replica.py) until pool
+    # leases and task ownership are shared too. Off only to test what is shared already.
+    exclusive: bool = True
+
+    def __post_init__(self) -> None:
+        # Messages never repeat the URL: it may hold the Redis password.
+        if self.url:
+            if self.url.partition("://")[0] not in _REDIS_SCHEMES:
+                raise ValueError("url must start with redis://, rediss:// or unix://")
+            msgspec.structs.force_setattr(self, "backend", "redis")
+        elif self.backend == "redis":
+            raise ValueError('backend "redis" needs url (GATEWAY_STORE_URL = "redis://host:6379/0")')
+        if any(c.isspace() for c in self.prefix):
+            raise ValueError("prefix must not contain whitespace")
+
+
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
 class MediaSettings(_Section, frozen=True):
@@ -259,6 +283,25 @@ class AdminSettings(_Section, frozen=True):
     listen: str = ""
 
 
+class ConsoleSettings(_Section, frozen=True):
+    """The operator console (``/console``), served beside the admin API and only when it is on.
+
+    Signing in exchanges the admin key for a session cookie. ``secure_cookie = "auto"`` marks the
+    cookie ``Secure`` when the request came over TLS, or said ``X-Forwarded-Proto: https`` through a
+    proxy trusted by ``[server] trust_forwarded``; ``"always"`` marks it so whatever the request said
+    (a proxy that terminates TLS but sends no such header). After ``free_attempts`` wrong admin keys
+    in a row from one address (console or bearer), each further one locks that address out for 1,
+    2, 4 … seconds, up to ``max_lockout``.
+    """
+
+    enabled: bool = True
+    session_ttl: float = 12 * 3600.0  # seconds a sign-in lasts (from signing in, not from last use)
+    max_sessions: int = 100  # signed-in browsers at once; past it the oldest is signed out
+    secure_cookie: Literal["auto", "always"] = "auto"
+    free_attempts: int = 5
+    max_lockout: float = 900.0
+
+
 class WebhookSettings(_Section, frozen=True):
     """Signed webhooks (``gateway/service/webhooks.py``). ``secret`` (``whsec_…``) signs the
     deliveries of licences without a secret of their own; empty: one made once, kept in the store
@@ -320,6 +363,7 @@ class Settings(_Section, frozen=True):
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     pool: PoolSettings = msgspec.field(default_factory=PoolSettings)
     admin: AdminSettings = msgspec.field(default_factory=AdminSettings)
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
     licensing: LicensingSettings = msgspec.field(default_factory=LicensingSettings)
     tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
@@ -341,6 +385,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "workers": WorkerSettings,
     "pool": PoolSettings,
     "admin": AdminSettings,
+    "console": ConsoleSettings,
     "licensing": LicensingSettings,
     "tasks": TaskSettings,
     "metrics": MetricsSettings,
@@ -486,6 +531,15 @@ def _listen_problems(settings: Settings) -> list[str]:
     return []
 
 
+def _console_problems(console: ConsoleSettings) -> list[str]:
+    problems = []
+    if not console.session_ttl > 0 or not console.max_lockout > 0:
+        problems.append("console.session_ttl, console.max_lockout: must be greater than 0")
+    if console.max_sessions < 1 or console.free_attempts < 1:
+        problems.append("console.max_sessions, console.free_attempts: must be at least 1")
+    return problems
+
+
 def _webhook_problems(webhooks: WebhookSettings) -> list[str]:
     problems = []
     if webhooks.secret.startswith("whsec_") and not _WHSEC.match(webhooks.secret):
@@ -509,6 +563,7 @@ def _check(settings: Settings) -> None:
     if settings.admin.key_sha256 and not _HEX64.match(settings.admin.key_sha256):
         problems.append("admin.key_sha256: must be 64 lowercase hex characters")
     problems.extend(_listen_problems(settings))
+    problems.extend(_console_problems(settings.console))
     problems.extend(_webhook_problems(settings.webhooks))
     for i, licence in enumerate(settings.licences):
         if not _HEX64.match(licence.key_sha256):

@@ -23,6 +23,7 @@ This module knows nothing of HTTP frameworks or of Flow: upstream errors live in
     ├── QuotaExceededError           429  insufficient_quota      insufficient_quota    x-should-retry: false
     ├── NoCapacityError              429  requests                rate_limit_exceeded   Retry-After(-ms)
     ├── ServiceUnavailableError      503  server_error            no_usable_accounts / draining  Retry-After
+    │   └── StoreUnavailableError    503  server_error            store_unavailable     Retry-After
     ├── BadGatewayError              502  server_error            upstream_error
     ├── GatewayTimeoutError          504  server_error            upstream_timeout
     └── InternalError                500  server_error            internal_error (message = request id only)
@@ -205,6 +206,15 @@ class ServiceUnavailableError(GatewayError):
     status = 503
     type = "server_error"
     default_code = "no_usable_accounts"
+
+
+class StoreUnavailableError(ServiceUnavailableError, OSError):
+    """The shared store (Redis) does not answer: 503, retry soon; nothing was half-written.
+
+    An ``OSError`` too, so the background loops that already treat an ``OSError`` as "the store is
+    down, try again next time" (as with SQLite's I/O errors) do the same with Redis."""
+
+    default_code = "store_unavailable"
 
 
 class BadGatewayError(GatewayError):

@@ -31,6 +31,7 @@ from gateway.service.tasks import TaskEngine
 from gateway.service.video_followups import VideoFollowUps
 from gateway.service.videos import VideoRequests
 from gateway.service.webhooks import Webhooks
+from gateway.service.worker_enrolment import WorkerEnrolments
 from gateway.store.base import Store
 from gateway.upstream.flow.canary import ShapeCanary
 from gateway.upstream.flow.workers import WorkerHub
@@ -58,6 +59,7 @@ QUOTA = web.AppKey("gateway.quota", Quota)
 WEBHOOKS = web.AppKey("gateway.webhooks", Webhooks)
 LICENCES = web.AppKey("gateway.licences", LicenceRegistry)  # the live view requests authenticate against
 LICENCE_BOOK = web.AppKey("gateway.licence_book", LicenceBook)  # changes (admin API), audited
+ENROLMENTS = web.AppKey("gateway.enrolments", WorkerEnrolments)  # browser workers' one-time tokens
 AUDIT = web.AppKey("gateway.audit", AuditTrail)  # as the admin API
 SOLVER = web.AppKey("gateway.solver", TrackedTokens)
 

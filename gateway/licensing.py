@@ -27,7 +27,7 @@ from gateway.errors import (
     LicenceRevokedError,
     PermissionDeniedError,
 )
-from gateway.store.base import LicenceStore
+from gateway.store.base import LICENCES_TOPIC, LicenceStore
 
 KEY_PREFIX = "sk-flow-"
 MAX_KEY_LENGTH = 512  # longer "keys" are refused before hashing: nobody's key is that long
@@ -166,9 +166,10 @@ class LicenceRegistry:
         return True
 
     async def run(self, store: LicenceStore, interval: float) -> None:
-        """Poll for changes every ``interval`` seconds until cancelled."""
+        """Poll for changes every ``interval`` seconds, and at once when the store hears of one made
+        by another replica (Redis), until cancelled."""
         while True:
-            await asyncio.sleep(interval)
+            await store.wait_for_change(LICENCES_TOPIC, interval)
             try:
                 await self.sync(store)
             except (OSError, ValueError) as exc:  # the store is down: try again next time

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.config import Settings, load_settings
 from gateway.licensing import hash_key, new_licence_key
 from gateway.simulator import SimAccount, Simulator, SimulatorConfig
+from tests.support.redis_server import RedisServer, start_server
 
 CAPTCHA_KEY = "test-captcha-key"
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -24,6 +25,16 @@ class SimHandle:
 
     sim: Simulator
     url: str
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests keep apart by key prefix); stopped at the end."""
+    server = start_server(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

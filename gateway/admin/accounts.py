@@ -27,7 +27,7 @@ async def _json_body(request: web.Request) -> object:
 
 def _page_size(request: web.Request) -> int:
     raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:  # "²".isdigit()
         raise InvalidRequestError(f"limit must be from 1 to {MAX_PAGE}", param="limit")
     return int(raw)
 
@@ -37,6 +37,8 @@ async def list_accounts(request: web.Request) -> web.Response:
     registry, pool = request.app[keys.ACCOUNTS], request.app[keys.POOL]
     limit, after = _page_size(request), request.query.get("after")
     state, kind, group = (request.query.get(k) for k in ("state", "kind", "group"))
+    if kind:
+        parse_kind(kind)  # an unknown kind is a 400, not an empty page
     rows = []
     seen_cursor = after is None
     for definition in await registry.book.definitions():

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gateway.admin.bodies import LICENCE, ROTATION
 from gateway.errors import InvalidRequestError
 from gateway.service.licence_book import Rotation
-from gateway.service.licence_rules import LIMITS, LicenceInput
+from gateway.service.licence_rules import LicenceInput
+from gateway.wire import Array, Field, Flag, Integer, Number, Text
 
-_TEXTS = ("name", "owner", "notes", "default_group", "progress", "webhook_url")
 MAX_TEXT = 4096  # the rules cap each field lower; this only bounds what is read
 
 
@@ -39,7 +40,7 @@ def parse_rotation(doc: Any) -> Rotation:
         return Rotation()
     if not isinstance(doc, dict):
         raise InvalidRequestError("the body must be a JSON object")
-    unknown = sorted(set(doc) - {"grace_seconds", "webhook_secret"})
+    unknown = sorted(set(doc) - ROTATION.names)
     if unknown:
         raise InvalidRequestError(
             f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter"
@@ -91,11 +92,20 @@ def _bool(value: Any, param: str) -> bool:
     return value
 
 
-_PARSERS: dict[str, Callable[[Any, str], Any]] = {
-    **dict.fromkeys(_TEXTS, _text),
-    **dict.fromkeys((*LIMITS, "priority"), _int),
-    "models": _strings,
-    "groups": _strings,
-    "expires_at": _number,
-    "enabled": _bool,
-}
+def _parser(field: Field) -> Callable[[Any, str], Any]:
+    """The type check of one licence field, chosen by its schema in ``LICENCE`` (the ranges are
+    the licence rules')."""
+    kinds: tuple[tuple[type, Callable[[Any, str], Any]], ...] = (
+        (Text, _text),
+        (Integer, _int),
+        (Number, _number),
+        (Flag, _bool),
+        (Array, _strings),
+    )
+    for kind, parser in kinds:
+        if isinstance(field.schema, kind):
+            return parser
+    raise TypeError(f"no parser for licence field {field.name}")
+
+
+_PARSERS: dict[str, Callable[[Any, str], Any]] = {f.name: _parser(f) for f in LICENCE.fields}

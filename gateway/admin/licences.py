@@ -33,7 +33,7 @@ async def _json_body(request: web.Request) -> object:
 
 def _int_query(request: web.Request, name: str, default: int, *, low: int, high: int) -> int:
     raw = request.query.get(name, str(default))
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:  # "²".isdigit()
         raise InvalidRequestError(f"{name} must be an integer from {low} to {high}", param=name)
     return int(raw)
 

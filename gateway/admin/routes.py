@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.admin import accounts, health, licences, tasks, upstream, usage, webhooks
+from gateway.admin import accounts, enrolments, health, licences, tasks, upstream, usage, webhooks
 
 ID = "/admin/accounts/{account_id}"
 LICENCE = "/admin/licences/{licence_id}"
@@ -21,6 +21,9 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post(ID + "/disable", accounts.disable_account)
     app.router.add_post(ID + "/enable", accounts.enable_account)
     app.router.add_get("/admin/workers", accounts.list_workers)
+    app.router.add_get("/admin/workers/enrolments", enrolments.list_enrolments)
+    app.router.add_post("/admin/workers/enrolments", enrolments.create_enrolment)
+    app.router.add_delete("/admin/workers/enrolments/{enrolment_id}", enrolments.revoke_enrolment)
     app.router.add_get("/admin/pool", accounts.pool_summary)
     app.router.add_get("/admin/upstream", upstream.upstream_summary)
     app.router.add_post("/admin/doctor", upstream.run_doctor)

@@ -12,16 +12,14 @@ from typing import Any
 
 import yarl
 
+from gateway.admin.bodies import ACCOUNT, ACCOUNT_IMPORT, GROUP, MAX_SECRET
 from gateway.domain import AccountKind
 from gateway.errors import InvalidRequestError
 from gateway.service.account_book import AccountInput
+from gateway.wire import Field, Flag, Integer, Number, Text
 
-MAX_LABEL = 64
-MAX_SECRET = 8192
-_GROUP = re.compile(r"^[a-z0-9_-]{1,32}$")
+_GROUP = re.compile(GROUP.pattern or "")
 PROXY_SCHEMES = frozenset({"http", "https", "socks5", "socks5h"})
-_STRINGS = ("session_token", "label", "worker_key", "proxy", "tier")
-_INTS = ("image_concurrency", "video_concurrency", "rpm", "daily_images", "daily_videos")
 
 
 def parse_account(doc: Any, *, where: str = "") -> AccountInput:
@@ -49,7 +47,7 @@ def parse_import(doc: Any) -> list[AccountInput]:
     defaults = doc.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise InvalidRequestError("defaults must be an object", param="defaults")
-    unknown = set(doc) - {"accounts", "defaults"}
+    unknown = set(doc) - ACCOUNT_IMPORT.names
     if unknown:
         name = sorted(unknown)[0]
         raise InvalidRequestError(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
@@ -115,8 +113,7 @@ def _kind(value: Any, param: str) -> AccountKind:
         raise InvalidRequestError("kind must be 'rest' or 'worker'", param=param) from None
 
 
-def _string(value: Any, param: str) -> str:
-    limit = MAX_LABEL if param.endswith("label") else MAX_SECRET
+def _string(value: Any, param: str, *, limit: int) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidRequestError(f"{param} must be a string of at most {limit} characters", param=param)
     return value.strip()
@@ -144,11 +141,22 @@ def _groups(value: Any, param: str) -> tuple[str, ...]:
     return parse_groups(value, param=param)
 
 
-_PARSERS: dict[str, Callable[[Any, str], Any]] = {
-    **dict.fromkeys(_STRINGS, _string),
-    **dict.fromkeys(_INTS, _int),
-    "kind": _kind,
-    "groups": _groups,
-    "weight": _weight,
-    "enabled": _bool,
-}
+def _parser(field: Field) -> Callable[[Any, str], Any]:
+    """The type check of one account field, chosen by its schema in ``ACCOUNT``."""
+    special: dict[str, Callable[[Any, str], Any]] = {"kind": _kind, "groups": _groups}
+    if field.name in special:
+        return special[field.name]
+    schema = field.schema
+    if isinstance(schema, Text):
+        limit = schema.max_length or MAX_SECRET
+        return lambda value, param: _string(value, param, limit=limit)
+    if isinstance(schema, Integer):
+        return _int
+    if isinstance(schema, Number):
+        return _weight
+    if isinstance(schema, Flag):
+        return _bool
+    raise TypeError(f"no parser for account field {field.name}")
+
+
+_PARSERS: dict[str, Callable[[Any, str], Any]] = {f.name: _parser(f) for f in ACCOUNT.fields}

@@ -39,7 +39,7 @@ def _choice(request: web.Request, name: str, enum: type[E]) -> E | None:
 
 def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:  # "²".isdigit()
         raise InvalidRequestError(f"limit must be from 1 to {MAX_PAGE}", param="limit")
     return int(raw)
 

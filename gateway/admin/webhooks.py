@@ -46,7 +46,7 @@ def _filters(request: web.Request) -> tuple[DeliveryStatus | None, int]:
     if raw_status and raw_status not in {s.value for s in DeliveryStatus}:
         allowed = ", ".join(s.value for s in DeliveryStatus)
         raise InvalidRequestError(f"status must be one of {allowed}", param="status")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_PAGE:
         raise InvalidRequestError(f"limit must be from 1 to {MAX_PAGE}", param="limit")
     return (DeliveryStatus(raw_status) if raw_status else None), int(raw_limit)
 

@@ -14,49 +14,14 @@ from typing import Any
 
 import yarl
 
+from gateway.api.bodies import CHAT, MESSAGE
 from gateway.api.schemas import MAX_PROMPT_CHARS, parse_n
 from gateway.errors import InvalidRequestError
 from gateway.service.inputs import ImageSource
 
-PROGRESS_MODES = ("reasoning", "content", "off")
-# OpenAI chat fields that mean nothing for media: accepted, without effect.
-IGNORED = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "max_tokens",
-        "max_completion_tokens",
-        "seed",
-        "stop",
-        "logprobs",
-        "top_logprobs",
-        "logit_bias",
-        "user",
-        "metadata",
-        "store",
-        "modalities",
-        "reasoning_effort",
-        "service_tier",
-        "parallel_tool_calls",
-        "response_format",
-        "tools",
-        "tool_choice",
-        "prediction",
-        "audio",
-        "web_search_options",
-        "verbosity",
-        "prompt_cache_key",
-        "safety_identifier",
-        "functions",
-        "function_call",
-    }
-)
-FIELDS = frozenset(
-    {"model", "messages", "stream", "n", "stream_options", "size", "seconds", "quality", "progress"}
-)
-ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+# Read from the body's shape (the one description the OpenAPI document publishes too).
+PROGRESS_MODES = CHAT.enum("progress")
+ROLES = frozenset(MESSAGE.enum("role"))
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\((?P<url>[^)\s]+)\)")
 _OWN_MEDIA = re.compile(r"/v1/media/(?P<id>[a-z]{3}_[A-Za-z0-9_-]{8,64})$")
 
@@ -83,7 +48,7 @@ def parse_chat_request(doc: dict[str, Any] | None) -> ChatParams:
     if doc is None:
         raise InvalidRequestError("the body must be a JSON object", code="invalid_json")
     for name in doc:
-        if name not in FIELDS and name not in IGNORED:
+        if name not in CHAT.names:
             raise InvalidRequestError(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
     messages = doc.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -116,7 +81,8 @@ def parse_chat_request(doc: dict[str, Any] | None) -> ChatParams:
 
 def _last_user(messages: list[Any]) -> tuple[int, dict[str, Any]]:
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
+        role = message.get("role") if isinstance(message, dict) else None
+        if not isinstance(role, str) or role not in ROLES:  # a list or an object cannot be looked up
             raise InvalidRequestError(
                 "each message needs a role (system, user, assistant, ...)", param=f"messages[{i}]"
             )

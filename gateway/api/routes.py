@@ -29,7 +29,7 @@ API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/v1/usage", usage.get_usage),
     ("GET", "/v1/licence", usage.get_licence),
 )
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 
 
 def add_routes(app: web.Application, *, base_path: str) -> None:
@@ -44,7 +44,8 @@ def add_routes(app: web.Application, *, base_path: str) -> None:
 
 
 def is_licence_exempt(request: web.Request) -> bool:
-    """Probes, metrics, the worker socket (its own secret) and signed media URLs need no licence."""
+    """Probes, metrics, the OpenAPI document, the worker socket (its own secret) and signed media
+    URLs need no licence."""
     if request.path in EXEMPT_PATHS or request.path.endswith("/v1/flow-worker"):
         return True
     return "/v1/media/" in request.path and media.is_signed(request)

@@ -12,38 +12,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.api.bodies import IMAGE_EDIT, IMAGE_GENERATION
 from gateway.api.forms import Form
 from gateway.domain import ResponseFormat
 from gateway.errors import InvalidRequestError
 from gateway.service.inputs import ImageSource
 
-MAX_PROMPT_CHARS = 32_000
-MAX_N = 4
+# Read from the bodies' shapes (the one description the OpenAPI document publishes too).
+MAX_PROMPT_CHARS = IMAGE_GENERATION.max_length("prompt")
+MIN_N, MAX_N = IMAGE_GENERATION.bounds("n")
 _IMAGE_PART = re.compile(r"^image(\[\d*\])?$")
-_COMMON = frozenset(
-    {
-        "prompt",
-        "model",
-        "n",
-        "size",
-        "quality",
-        "response_format",
-        "background",
-        "moderation",
-        "output_compression",
-        "output_format",
-        "style",
-        "user",
-        "stream",
-        "partial_images",
-        "async",
-        "webhook_url",  # our extension: where an asynchronous request's task is reported (api/webhooks.py)
-    }
-)
-_EDIT_ONLY = frozenset({"image", "images", "mask", "input_fidelity"})
 # OpenAI's output formats, and ``jpg`` (this gateway's earlier spelling) for ``jpeg``. Flow renders
 # its own format; the response's ``output_format`` says which, in OpenAI's names.
-OUTPUT_FORMATS = frozenset({"png", "jpeg", "jpg", "webp"})
+OUTPUT_FORMATS = frozenset(IMAGE_GENERATION.enum("output_format"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +44,8 @@ class ImageParams:
 def parse_image_request(form: Form, *, edit: bool, max_images: int) -> ImageParams:
     """Validate an images/generations (``edit=False``) or images/edits body."""
     fields = _fields(form)
-    allowed = _COMMON | _EDIT_ONLY if edit else _COMMON
+    shape = IMAGE_EDIT if edit else IMAGE_GENERATION
+    allowed = shape.names | shape.refused.keys()  # refused ones get their own message below
     for name in fields:
         if name not in allowed:
             raise InvalidRequestError(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
@@ -106,9 +88,7 @@ def _refuse_unsupported(fields: dict[str, Any]) -> None:
             "streaming is not supported on image routes; use /v1/chat/completions with stream", param="stream"
         )
     if "mask" in fields:
-        raise InvalidRequestError(
-            "masks are not supported by Flow; describe the edit in the prompt", param="mask"
-        )
+        raise InvalidRequestError(IMAGE_EDIT.refused["mask"], param="mask")
     if fields.get("background") == "transparent":
         raise InvalidRequestError("transparent backgrounds are not supported by Flow", param="background")
     fmt = fields.get("output_format")
@@ -161,18 +141,20 @@ def _object_sources(value: Any) -> list[ImageSource]:
 
 
 def parse_n(value: Any) -> int:
-    """``n`` as an int in 1..4 (multipart sends it as a string)."""
+    """``n`` as an int in ``MIN_N..MAX_N`` (multipart sends it as a string)."""
     if value is None:
         return 1
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InvalidRequestError("n must be an integer from 1 to 4", param="n", code="invalid_value")
+        raise InvalidRequestError(
+            f"n must be an integer from {MIN_N} to {MAX_N}", param="n", code="invalid_value"
+        )
     try:
         n = int(value)
     except ValueError:
         raise InvalidRequestError(
-            "n must be an integer from 1 to 4", param="n", code="invalid_value"
+            f"n must be an integer from {MIN_N} to {MAX_N}", param="n", code="invalid_value"
         ) from None
-    if not 1 <= n <= MAX_N:
+    if not MIN_N <= n <= MAX_N:
         raise InvalidRequestError(f"n must be from 1 to {MAX_N}, got {n}", param="n", code="invalid_value")
     return n
 

@@ -10,22 +10,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.api.bodies import VIDEO, VIDEO_EDIT, VIDEO_EXTENSION, VIDEO_REMIX
 from gateway.api.forms import Form
 from gateway.api.schemas import MAX_PROMPT_CHARS
 from gateway.errors import InvalidRequestError
 from gateway.service.inputs import ImageSource
+from gateway.wire import Shape
 
 DEFAULT_MODEL = "veo_3_1"
 _REFERENCE = re.compile(r"^input_reference(\[\d*\])?$")
 _NESTED = re.compile(r"^input_reference(\[\d+\])?\[(image_url|file_id|url)\]$")
-# ``webhook_url``: our extension, where the task is reported when it ends (api/webhooks.py).
-FIELDS = frozenset(
-    {"prompt", "model", "seconds", "size", "quality", "input_reference", "user", "metadata", "webhook_url"}
-)
-REMIX_FIELDS = frozenset({"prompt", "model", "user", "metadata", "webhook_url"})
-# ``model`` on an extension is ours (which Veo speed continues the clip); OpenAI's has none.
-EXTENSION_FIELDS = frozenset({"prompt", "seconds", "video", "model", "user", "metadata", "webhook_url"})
-EDIT_FIELDS = frozenset({"prompt", "video", "user", "metadata", "webhook_url"})
 _VIDEO_REF = re.compile(r"^video\[id\]$")
 UPLOAD_REFUSED = (
     "uploading a video is not supported: Flow extends and edits only videos it made. Pass the id of a "
@@ -56,7 +50,7 @@ class RemixParams:
 def parse_video_request(form: Form) -> VideoParams:
     """Validate a create body."""
     fields, sources = _fields_and_sources(form)
-    _refuse_unknown(fields, FIELDS)
+    _refuse_unknown(fields, VIDEO)
     return VideoParams(
         prompt=parse_prompt(fields.get("prompt")),
         model=_string(fields.get("model"), "model") or DEFAULT_MODEL,
@@ -72,7 +66,7 @@ def parse_remix_request(form: Form) -> RemixParams:
     fields, sources = _fields_and_sources(form)
     if sources:
         raise InvalidRequestError("a remix reuses the source's images", param="input_reference")
-    _refuse_unknown(fields, REMIX_FIELDS)
+    _refuse_unknown(fields, VIDEO_REMIX)
     return RemixParams(prompt=parse_prompt(fields.get("prompt")), model=_string(fields.get("model"), "model"))
 
 
@@ -88,7 +82,7 @@ class FollowUpParams:
 
 def parse_extension_request(form: Form) -> FollowUpParams:
     """Validate an extension: ``video`` (``{"id"}``; multipart ``video[id]``), ``prompt``, ``seconds``."""
-    fields = _followup_fields(form, EXTENSION_FIELDS)
+    fields = _followup_fields(form, VIDEO_EXTENSION)
     return FollowUpParams(
         video_id=_video_id(fields.get("video")),
         prompt=parse_prompt(fields.get("prompt")),
@@ -99,11 +93,11 @@ def parse_extension_request(form: Form) -> FollowUpParams:
 
 def parse_edit_request(form: Form) -> FollowUpParams:
     """Validate an edit: ``video`` (``{"id"}``; multipart ``video[id]``) and ``prompt``."""
-    fields = _followup_fields(form, EDIT_FIELDS)
+    fields = _followup_fields(form, VIDEO_EDIT)
     return FollowUpParams(video_id=_video_id(fields.get("video")), prompt=parse_prompt(fields.get("prompt")))
 
 
-def _followup_fields(form: Form, allowed: frozenset[str]) -> dict[str, Any]:
+def _followup_fields(form: Form, allowed: Shape) -> dict[str, Any]:
     """Scalars by name, with the SDK's nested ``video[id]`` part read as ``video: {"id": …}``."""
     if "video" in form.files:
         raise InvalidRequestError(UPLOAD_REFUSED, param="video", code="unsupported_video_upload")
@@ -137,7 +131,7 @@ def _video_id(value: Any) -> str:
 
 
 def parse_prompt(value: Any) -> str:
-    """A required prompt of at most 32,000 characters."""
+    """A required prompt of at most ``MAX_PROMPT_CHARS`` characters."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidRequestError("prompt is required", param="prompt", code="missing_required_parameter")
     if not isinstance(value, str):
@@ -197,14 +191,11 @@ def _reference(item: Any, param: str) -> str:
     )
 
 
-def _refuse_unknown(fields: dict[str, Any], allowed: frozenset[str]) -> None:
+def _refuse_unknown(fields: dict[str, Any], shape: Shape) -> None:
     for name in fields:
-        if name == "n":
-            raise InvalidRequestError(
-                "n is not supported on /v1/videos (one video per task); use /v1/chat/completions with n",
-                param="n",
-            )
-        if name not in allowed:
+        if name in shape.refused:
+            raise InvalidRequestError(shape.refused[name], param=name)
+        if name not in shape.names:
             raise InvalidRequestError(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
 
 

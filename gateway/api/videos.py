@@ -107,7 +107,8 @@ async def get_video(request: web.Request) -> web.Response:
 async def list_videos(request: web.Request) -> web.Response:
     """``GET /v1/videos?after=&limit=&order=``: the caller's videos, newest first by default."""
     raw_limit, order = request.query.get("limit", "20"), request.query.get("order", "desc")
-    if not raw_limit.isdigit() or not 0 <= int(raw_limit) <= MAX_LIMIT:
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 0 <= int(raw_limit) <= MAX_LIMIT:
         raise InvalidRequestError(f"limit must be an integer from 0 to {MAX_LIMIT}", param="limit")
     if order not in ("asc", "desc"):
         raise InvalidRequestError("order must be 'asc' or 'desc'", param="order")

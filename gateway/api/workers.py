@@ -1,7 +1,9 @@
 """``GET /v1/flow-worker``: the WebSocket browser workers connect to (worker secret, not a licence).
 
 Adapts aiohttp's WebSocket to the hub's channel and message stream; the protocol itself is
-``gateway.upstream.flow.workers``. Closed (404) unless ``[workers] secret`` is set. The first frame
+``gateway.upstream.flow.workers``. A worker presents its enrolment token (``fwe_…``, one per worker,
+revocable: ``service/worker_enrolment.py``) or the shared ``[workers] secret`` (the fallback);
+closed (404) while neither a secret is set nor a worker enrolled. The first frame
 must be a JSON text ``hello`` of our protocol, within ``HELLO_TIMEOUT``: anything else (a binary
 frame, text that is not JSON, another message type) is answered with an ``error`` message and a
 close frame whose code and reason say why, and logged as a warning. A worker that goes away is
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from typing import Any
 
 import orjson
@@ -111,20 +115,34 @@ def _secret_of(request: web.Request) -> str:
     return auth[7:].strip() if auth[:7].lower() == "bearer " else request.query.get("key", "")
 
 
+async def _enrolment_of(request: web.Request) -> str:
+    """The enrolment id of the worker's token ("" for the shared secret), or a 401 (a 404 while
+    neither a secret is set nor a worker enrolled: the socket is then closed to everyone)."""
+    secret, presented = request.app[keys.SETTINGS].workers.secret, _secret_of(request)
+    if secret and hmac.compare_digest(presented.encode(), secret.encode()):
+        return ""
+    enrolments = request.app[keys.ENROLMENTS]
+    enrolment = await enrolments.verify(presented)
+    if enrolment is not None:
+        return enrolment.id
+    if not secret and not await enrolments.exist():
+        raise NotFoundError("browser workers are not enabled (no [workers] secret, no worker enrolled)")
+    raise AuthenticationError("Incorrect worker secret or enrolment token.")
+
+
 async def worker_socket(request: web.Request) -> web.StreamResponse:
     """Authenticate the worker, check its hello, then hand the socket to the hub until it closes."""
     settings = request.app[keys.SETTINGS].workers
-    if not settings.secret:
-        raise NotFoundError("browser workers are not enabled ([workers] secret is empty)")
-    if not hmac.compare_digest(_secret_of(request).encode(), settings.secret.encode()):
-        raise AuthenticationError("Incorrect worker secret.")
+    enrolment_id = await _enrolment_of(request)
     ws = web.WebSocketResponse(heartbeat=settings.heartbeat, max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)
-    hello = await _hello(ws)
-    if hello is not None:
-        try:
-            await request.app[keys.WORKERS].serve(_Channel(ws), _messages(ws, hello))
-        except ConnectionError:  # the worker went away while we wrote to it: the hub has let it go
-            log.info("worker_socket_closed", close_code=ws.close_code)
+    revoked = functools.partial(ws.close, code=WSCloseCode.POLICY_VIOLATION, message=b"enrolment revoked")
+    with request.app[keys.ENROLMENTS].attached(enrolment_id, revoked) if enrolment_id else nullcontext():
+        hello = await _hello(ws)
+        if hello is not None:
+            try:
+                await request.app[keys.WORKERS].serve(_Channel(ws), _messages(ws, hello))
+            except ConnectionError:  # the worker went away while we wrote to it: the hub let it go
+                log.info("worker_socket_closed", close_code=ws.close_code)
     await ws.close()
     return ws

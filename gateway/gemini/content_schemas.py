@@ -14,12 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import InvalidRequestError
+from gateway.gemini.bodies import (
+    CONTENT,
+    GENERATE_CONTENT,
+    GENERATION_CONFIG,
+    IMAGE_CONFIG,
+    MAX_PROMPT_CHARS,
+    PART,
+)
 from gateway.gemini.fields import (
     a_list,
     a_string,
     an_int,
     an_object,
-    check_fields,
+    check_shape,
     image_by_uri,
     inline_image,
     one_of,
@@ -27,41 +35,9 @@ from gateway.gemini.fields import (
 from gateway.gemini.names import Choice
 from gateway.service.inputs import ImageSource
 
-MAX_CANDIDATES = 4  # the OpenAI routes' n: one image per candidate
-MAX_PROMPT_CHARS = 32_000
-TOP = frozenset({"contents", "systemInstruction", "generationConfig", "safetySettings", "labels", "model"})
-TOP_REFUSED = {
-    "tools": "image models here call no tools",
-    "toolConfig": "image models here call no tools",
-    "cachedContent": "there is no context cache here",
-}
-SAMPLING = frozenset(
-    {
-        "temperature",
-        "topP",
-        "topK",
-        "maxOutputTokens",
-        "stopSequences",
-        "presencePenalty",
-        "frequencyPenalty",
-        "thinkingConfig",
-        "mediaResolution",
-    }
-)
-CONFIG = SAMPLING | {"candidateCount", "imageConfig", "responseModalities", "responseMimeType"}
-CONFIG_REFUSED = {
-    "seed": "Flow takes no seed, so the same request would not give the same image",
-    "responseSchema": "the answer is images, not structured text",
-    "responseJsonSchema": "the answer is images, not structured text",
-    "responseLogprobs": "the answer is images, not text",
-    "logprobs": "the answer is images, not text",
-    "speechConfig": "the answer is images, not speech",
-}
-IMAGE_CONFIG = frozenset({"aspectRatio", "imageSize"})
-IMAGE_CONFIG_REFUSED = {"personGeneration": "Flow applies its own policy on people"}
-PART = frozenset({"text", "inlineData", "fileData", "thought", "thoughtSignature"})
-ASPECTS = {a: a for a in ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")}
-SIZES = {"1k": "1K", "2k": "2K", "4k": "4K"}
+# Read from the bodies' shapes (the one description the OpenAPI document publishes too).
+ASPECTS = {a: a for a in IMAGE_CONFIG.enum("aspectRatio")}
+SIZES = {s.lower(): s for s in IMAGE_CONFIG.enum("imageSize")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +52,9 @@ class ContentRequest:
 
 def parse_generate_content(doc: dict[str, Any]) -> ContentRequest:
     """Validate a generateContent body (a 400 names the field)."""
-    check_fields(doc, "", known=TOP, refused=TOP_REFUSED)
+    check_shape(doc, "", GENERATE_CONTENT)
     config = an_object(doc.get("generationConfig"), "generationConfig")
-    check_fields(config, "generationConfig", known=CONFIG, refused=CONFIG_REFUSED)
+    check_shape(config, "generationConfig", GENERATION_CONFIG)
     _check_modalities(config)
     contents = a_list(doc.get("contents"), "contents")
     if not contents:
@@ -97,8 +73,9 @@ def parse_generate_content(doc: dict[str, Any]) -> ContentRequest:
         raise InvalidRequestError(
             f"the prompt is longer than {MAX_PROMPT_CHARS} characters", param="contents"
         )
+    lowest, highest = GENERATION_CONFIG.bounds("candidateCount")
     n = an_int(
-        config.get("candidateCount"), "generationConfig.candidateCount", lowest=1, highest=MAX_CANDIDATES
+        config.get("candidateCount"), "generationConfig.candidateCount", lowest=lowest, highest=highest
     )
     return ContentRequest(prompt=prompt, n=n or 1, sources=tuple(sources), choices=_image_config(config))
 
@@ -119,7 +96,7 @@ def _check_modalities(config: dict[str, Any]) -> None:
 def _image_config(config: dict[str, Any]) -> tuple[Choice, ...]:
     where = "generationConfig.imageConfig"
     image = an_object(config.get("imageConfig"), where)
-    check_fields(image, where, known=IMAGE_CONFIG, refused=IMAGE_CONFIG_REFUSED)
+    check_shape(image, where, IMAGE_CONFIG)
     choices = []
     aspect = one_of(
         a_string(image.get("aspectRatio"), f"{where}.aspectRatio"), f"{where}.aspectRatio", ASPECTS
@@ -134,7 +111,7 @@ def _image_config(config: dict[str, Any]) -> tuple[Choice, ...]:
 
 def _content(value: Any, where: str, *, role: str) -> tuple[list[str], list[ImageSource]]:
     content = an_object(value, where)
-    check_fields(content, where, known=frozenset({"role", "parts"}), refused={})
+    check_shape(content, where, CONTENT)
     given = a_string(content.get("role"), f"{where}.role") or "user"
     if given != role:
         raise InvalidRequestError(
@@ -153,7 +130,7 @@ def _content(value: Any, where: str, *, role: str) -> tuple[list[str], list[Imag
 
 def _part(value: Any, where: str) -> tuple[str | None, ImageSource | None]:
     part = an_object(value, where)
-    check_fields(part, where, known=PART, refused={})
+    check_shape(part, where, PART)
     if part.get("thought"):
         return None, None  # a model's reasoning, sent back by a chat: not part of the prompt
     if "inlineData" in part:

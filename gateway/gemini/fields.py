@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.errors import InvalidRequestError
 from gateway.service.inputs import ImageSource
+from gateway.wire import Shape
 
 IMAGE_URL_SCHEMES = ("https://", "http://")
 
@@ -40,6 +41,12 @@ def check_fields(
                 param=path_of(where, name),
                 code="unknown_parameter",
             )
+
+
+def check_shape(doc: Mapping[str, Any], where: str, shape: Shape) -> None:
+    """:func:`check_fields` with the sets of ``shape`` (honoured and ignored names known; refused
+    ones with their reasons)."""
+    check_fields(doc, where, known=shape.names, refused=shape.refused)
 
 
 def an_object(value: Any, where: str) -> dict[str, Any]:

@@ -16,13 +16,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import InvalidRequestError
+from gateway.gemini.bodies import (
+    IMAGE,
+    IMAGEN_INSTANCE,
+    IMAGEN_PARAMETERS,
+    IMAGEN_REQUEST,
+    REFERENCE_IMAGE,
+    VEO_INSTANCE,
+    VEO_PARAMETERS,
+)
 from gateway.gemini.fields import (
     a_flag,
     a_list,
     a_string,
     an_int,
     an_object,
-    check_fields,
+    check_shape,
     image_by_uri,
     inline_image,
     one_of,
@@ -30,50 +39,12 @@ from gateway.gemini.fields import (
 from gateway.gemini.names import Choice
 from gateway.service.inputs import ImageSource
 
-MAX_IMAGES = 4
-ASPECTS = {a: a for a in ("1:1", "3:4", "4:3", "9:16", "16:9")}
-IMAGE_SIZES = {"1k": "1K", "2k": "2K"}
-VIDEO_ASPECTS = {"16:9": "16:9", "9:16": "9:16"}
-RESOLUTIONS = {"720p": "sd", "1080p": "hd", "4k": "4K"}
-NOT_HONOURED = {
-    "negativePrompt": "Flow has no negative prompt; say what you want in the prompt",
-    "seed": "Flow takes no seed, so the same request would not give the same result",
-    "storageUri": "results are kept by this gateway and served from its own URLs",
-}
-IMAGEN_PARAMETERS = frozenset(
-    {
-        "sampleCount",
-        "aspectRatio",
-        "sampleImageSize",
-        "personGeneration",
-        "safetySetting",
-        "includeRaiReason",
-        "includeSafetyAttributes",
-        "language",
-        "enhancePrompt",
-        "outputOptions",
-        "addWatermark",
-    }
-)
-VEO_PARAMETERS = frozenset(
-    {
-        "sampleCount",
-        "aspectRatio",
-        "durationSeconds",
-        "resolution",
-        "personGeneration",
-        "generateAudio",
-        "enhancePrompt",
-        "compressionQuality",
-        "fps",
-    }
-)
-VEO_INSTANCE = frozenset({"prompt", "image", "lastFrame", "referenceImages"})
-VEO_INSTANCE_REFUSED = {
-    "video": "extend a video with POST /v1/videos/extensions (the OpenAI route) for now",
-    "mask": "Flow edits no video with a mask",
-}
-IMAGE_FIELDS = frozenset({"bytesBase64Encoded", "gcsUri", "mimeType"})
+# Read from the bodies' shapes (the one description the OpenAPI document publishes too).
+ASPECTS = {a: a for a in IMAGEN_PARAMETERS.enum("aspectRatio")}
+IMAGE_SIZES = {s.lower(): s for s in IMAGEN_PARAMETERS.enum("sampleImageSize")}
+VIDEO_ASPECTS = {a: a for a in VEO_PARAMETERS.enum("aspectRatio")}
+_FLOW_SIZES = {"720p": "sd", "1080p": "hd", "4k": "4K"}  # Google's resolution -> the catalogue's size
+RESOLUTIONS = {r: _FLOW_SIZES[r] for r in VEO_PARAMETERS.enum("resolution")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +69,8 @@ class VeoRequest:
 def parse_imagen(doc: dict[str, Any]) -> ImagenRequest:
     """Validate an Imagen predict body."""
     instance, parameters = _one_instance(doc)
-    check_fields(instance, "instances[0]", known=frozenset({"prompt"}), refused=_edit_refused())
-    check_fields(parameters, "parameters", known=IMAGEN_PARAMETERS, refused=NOT_HONOURED)
+    check_shape(instance, "instances[0]", IMAGEN_INSTANCE)
+    check_shape(parameters, "parameters", IMAGEN_PARAMETERS)
     if a_flag(parameters.get("addWatermark"), "parameters.addWatermark") is False:
         raise InvalidRequestError(
             "parameters.addWatermark: Flow's images always carry Google's SynthID watermark",
@@ -115,15 +86,16 @@ def parse_imagen(doc: dict[str, Any]) -> ImagenRequest:
     size = one_of(a_string(parameters.get("sampleImageSize"), size_field), size_field, IMAGE_SIZES)
     if size:
         choices.append(Choice("image_size", size, size_field))
-    n = an_int(parameters.get("sampleCount"), "parameters.sampleCount", lowest=1, highest=MAX_IMAGES)
+    low, high = IMAGEN_PARAMETERS.bounds("sampleCount")
+    n = an_int(parameters.get("sampleCount"), "parameters.sampleCount", lowest=low, highest=high)
     return ImagenRequest(prompt=_prompt(instance), n=n or 1, choices=tuple(choices))
 
 
 def parse_veo(doc: dict[str, Any]) -> VeoRequest:
     """Validate a Veo predictLongRunning body."""
     instance, parameters = _one_instance(doc)
-    check_fields(instance, "instances[0]", known=VEO_INSTANCE, refused=VEO_INSTANCE_REFUSED)
-    check_fields(parameters, "parameters", known=VEO_PARAMETERS, refused=NOT_HONOURED)
+    check_shape(instance, "instances[0]", VEO_INSTANCE)
+    check_shape(parameters, "parameters", VEO_PARAMETERS)
     _check_veo_flags(parameters)
     frames = [_image(instance[k], f"instances[0].{k}") for k in ("image", "lastFrame") if instance.get(k)]
     if instance.get("lastFrame") and not instance.get("image"):
@@ -146,18 +118,13 @@ def parse_veo(doc: dict[str, Any]) -> VeoRequest:
 
 
 def _one_instance(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    check_fields(doc, "", known=frozenset({"instances", "parameters"}), refused={})
+    check_shape(doc, "", IMAGEN_REQUEST)  # Veo's top level has the same two fields
     instances = a_list(doc.get("instances"), "instances")
     if len(instances) != 1:
         raise InvalidRequestError(
             f"instances must hold exactly one instance; got {len(instances)}", param="instances"
         )
     return an_object(instances[0], "instances[0]"), an_object(doc.get("parameters"), "parameters")
-
-
-def _edit_refused() -> dict[str, str]:
-    why = "edit with generateContent and a Gemini image model (or POST /v1/images/edits)"
-    return {name: why for name in ("image", "mask", "referenceImages")}
 
 
 def _prompt(instance: dict[str, Any]) -> str:
@@ -170,7 +137,11 @@ def _prompt(instance: dict[str, Any]) -> str:
 
 
 def _check_veo_flags(parameters: dict[str, Any]) -> None:
-    if an_int(parameters.get("sampleCount"), "parameters.sampleCount", lowest=1, highest=4) not in (None, 1):
+    low, high = VEO_PARAMETERS.bounds("sampleCount")
+    if an_int(parameters.get("sampleCount"), "parameters.sampleCount", lowest=low, highest=high) not in (
+        None,
+        1,
+    ):
         raise InvalidRequestError(
             "parameters.sampleCount: one video per operation here; start one operation per video",
             param="parameters.sampleCount",
@@ -179,7 +150,8 @@ def _check_veo_flags(parameters: dict[str, Any]) -> None:
         raise InvalidRequestError(
             "parameters.generateAudio: Flow's Veo 3.1 always makes sound", param="parameters.generateAudio"
         )
-    if an_int(parameters.get("fps"), "parameters.fps", lowest=1, highest=120) not in (None, 24):
+    low, high = VEO_PARAMETERS.bounds("fps")
+    if an_int(parameters.get("fps"), "parameters.fps", lowest=low, highest=high) not in (None, 24):
         raise InvalidRequestError("parameters.fps: Flow's videos are 24 fps", param="parameters.fps")
 
 
@@ -192,7 +164,10 @@ def _veo_choices(parameters: dict[str, Any]) -> tuple[Choice, ...]:
     )
     if aspect:
         choices.append(Choice("aspect", aspect, "parameters.aspectRatio"))
-    seconds = an_int(parameters.get("durationSeconds"), "parameters.durationSeconds", lowest=1, highest=60)
+    low, high = VEO_PARAMETERS.bounds("durationSeconds")
+    seconds = an_int(
+        parameters.get("durationSeconds"), "parameters.durationSeconds", lowest=low, highest=high
+    )
     if seconds is not None:
         choices.append(Choice("duration", str(seconds), "parameters.durationSeconds"))
     resolution = a_string(parameters.get("resolution"), "parameters.resolution")
@@ -204,7 +179,7 @@ def _veo_choices(parameters: dict[str, Any]) -> tuple[Choice, ...]:
 
 def _image(value: Any, where: str) -> ImageSource:
     image = an_object(value, where)
-    check_fields(image, where, known=IMAGE_FIELDS, refused={})
+    check_shape(image, where, IMAGE)
     if image.get("gcsUri") and not image.get("bytesBase64Encoded"):
         return image_by_uri(a_string(image["gcsUri"], f"{where}.gcsUri") or "", f"{where}.gcsUri")
     return inline_image(image, where, data="bytesBase64Encoded", mime="mimeType")
@@ -215,7 +190,7 @@ def _references(value: Any) -> list[ImageSource]:
     for i, item in enumerate(a_list(value, "instances[0].referenceImages")):
         where = f"instances[0].referenceImages[{i}]"
         reference = an_object(item, where)
-        check_fields(reference, where, known=frozenset({"image", "referenceType"}), refused={})
+        check_shape(reference, where, REFERENCE_IMAGE)
         kind = (a_string(reference.get("referenceType"), f"{where}.referenceType") or "asset").lower()
         if kind not in ("asset", "reference_type_asset"):
             raise InvalidRequestError(

@@ -24,6 +24,9 @@ from gateway.store.base import Store
 
 TIER_LABELS = ("free", "pro", "ultra")
 MAX_CONCURRENCY = 1000
+# Far above any real limit; keeps numbers within what SQLite stores (a larger int was a 500).
+MAX_COUNT = 1_000_000_000
+MAX_WEIGHT = 1_000_000.0  # a share of the work; also keeps out infinity (stdlib JSON reads 1e400)
 # Fields an AccountInput may set on a definition, and the definition field each one fills.
 _EDITABLE = (
     "label",
@@ -224,6 +227,7 @@ class AccountBook:
             worker_key = (wanted.worker_key or "").strip()
             if not worker_key:
                 raise InvalidRequestError("a worker account needs worker_key", param="worker_key")
+            _single(worker_key, "worker_key")
             account_id = identify(kind, worker_key=worker_key)
             secret = Secret("")
         base = AccountDefinition(
@@ -251,7 +255,17 @@ def _token(value: str | None) -> str:
     token = (value or "").strip()
     if not token:
         raise InvalidRequestError("a REST account needs session_token", param="session_token")
-    return token
+    return _single(token, "session_token")
+
+
+def _single(credential: str, param: str) -> str:
+    """A credential as one token: it travels in HTTP headers, where a space or a control character
+    would be refused by the client at every call (and once stopped the account refresher)."""
+    if any(c.isspace() or not c.isprintable() for c in credential):
+        raise InvalidRequestError(
+            f"{param} must be a single credential (no spaces or control characters)", param=param
+        )
+    return credential
 
 
 def _merged(current: AccountDefinition, wanted: AccountInput) -> AccountDefinition:
@@ -277,9 +291,13 @@ def _merged(current: AccountDefinition, wanted: AccountInput) -> AccountDefiniti
 def _check_numbers(definition: AccountDefinition) -> None:
     if not definition.weight > 0:
         raise InvalidRequestError("weight must be greater than 0", param="weight")
+    if not definition.weight <= MAX_WEIGHT:
+        raise InvalidRequestError(f"weight must be at most {MAX_WEIGHT:.0f}", param="weight")
     for name in ("image_concurrency", "video_concurrency"):
         if not 0 <= getattr(definition, name) <= MAX_CONCURRENCY:
             raise InvalidRequestError(f"{name} must be from 0 to {MAX_CONCURRENCY}", param=name)
     for name in ("rpm", "daily_images", "daily_videos"):
         if getattr(definition, name) < 0:
             raise InvalidRequestError(f"{name} must be 0 (no limit) or more", param=name)
+        if getattr(definition, name) > MAX_COUNT:
+            raise InvalidRequestError(f"{name} must be at most {MAX_COUNT}", param=name)

@@ -26,7 +26,7 @@ from gateway.pool.pool import AccountPool
 from gateway.pool.records import AccountView
 from gateway.service.account_book import AccountBook, AccountInput, ImportResult
 from gateway.service.audit import AuditTrail
-from gateway.store.base import Store
+from gateway.store.base import ACCOUNTS_TOPIC, Store
 from gateway.upstream.flow.rest import REST_OFFERS
 from gateway.upstream.flow.workers import AnnouncedAccount
 
@@ -118,9 +118,10 @@ class AccountRegistry:
         return True
 
     async def run(self, interval: float) -> None:
-        """Poll for changes every ``interval`` seconds until cancelled."""
+        """Poll for changes every ``interval`` seconds, and at once when the store hears of one made
+        by another replica (Redis), until cancelled."""
         while True:
-            await asyncio.sleep(interval)
+            await self._store.wait_for_change(ACCOUNTS_TOPIC, interval)
             try:
                 await self.sync()
             except (OSError, ValueError) as exc:  # the store is down: try again next time

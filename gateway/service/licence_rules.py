@@ -27,7 +27,8 @@ MAX_EXPIRY = 32_503_680_000.0  # year 3000: a larger "unix time" is a mistake (m
 PRIORITY_RANGE = (-10, 10)
 # fnmatch patterns over public model names and their variants (``veo_3_1*``, ``nano_banana_pro-4K*``):
 # the characters of model names (letters, digits, ``_ - . / :``) and fnmatch's ``* ? [ ] !``.
-_PATTERN = re.compile(r"^[A-Za-z0-9_.:/*?\[\]!-]{1,200}$")
+MODEL_PATTERN = r"^[A-Za-z0-9_.:/*?\[\]!-]{1,200}$"  # published as the models' JSON Schema pattern
+_PATTERN = re.compile(MODEL_PATTERN)
 _GROUP = re.compile(r"^[a-z0-9_-]{1,32}$")
 LIMITS = (
     "rpm",

@@ -195,9 +195,8 @@ async def gateway_secret(configured: str, store: Store) -> str:
     if configured:
         return configured
     kept = await store.get_secret(SECRET_NAME)
-    if kept is None:
-        kept = new_webhook_secret()
-        await store.set_secret(SECRET_NAME, kept)
+    if kept is None:  # kept if absent, then read back: replicas starting at once agree on one secret
+        kept = await store.set_secret_if_absent(SECRET_NAME, new_webhook_secret())
     return kept
 
 

@@ -1,10 +1,11 @@
 """The store Protocol: every piece of state the gateway must keep outside a process.
 
-Backends (``memory``, ``sqlite``; ``redis`` later for several replicas) implement it whole. Callers
+Backends (``memory``, ``sqlite``; ``redis`` for several replicas) implement it whole. Callers
 depend on the Protocol only, so moving state between backends never touches the layers above.
 Licences, the audit trail, usage and the webhook outbox are facets of their own (``LicenceStore``,
 ``AuditStore``, ``UsageStore``, ``OutboxStore``), each implemented per backend in its own module
-(``store/<facet>_memory.py``, ``store/<facet>_sqlite.py``) mixed into the backend's class.
+(``store/<facet>_memory.py``, ``store/<facet>_sqlite.py``, ``store/redis_<facet>.py``) mixed into
+the backend's class.
 """
 
 from __future__ import annotations
@@ -78,8 +79,20 @@ class UsageTotal:
     reserved: int = 0  # held by generations not settled yet
 
 
-class LicenceStore(Protocol):
-    """Licence definitions (helper A)."""
+class ChangeFeed(Protocol):
+    """Word of a change another process made (Redis: pub/sub; memory and SQLite: none, only time)."""
+
+    async def wait_for_change(self, topic: str, seconds: float) -> bool:
+        """Wait up to ``seconds``; True as soon as ``topic`` (``accounts``, ``licences``)
+        changed elsewhere. Callers still compare revisions: a wake is a hint, never the change."""
+        ...
+
+
+ACCOUNTS_TOPIC, LICENCES_TOPIC = "accounts", "licences"  # what ``wait_for_change`` is told of
+
+
+class LicenceStore(ChangeFeed, Protocol):
+    """Licence definitions (helper A); the live registry waits on the change feed between polls."""
 
     async def put_licence(self, licence: LicenceDefinition) -> None:
         """Save a licence (upsert by id) and bump the licences revision."""
@@ -190,6 +203,11 @@ class Store(LicenceStore, AuditStore, UsageStore, OutboxStore, Protocol):
 
     async def set_secret(self, name: str, value: str) -> None:
         """Keep such a secret (the store file is private, as it holds credentials)."""
+        ...
+
+    async def set_secret_if_absent(self, name: str, value: str) -> str:
+        """Keep ``value`` unless a secret of that name is kept already; the one kept, either way
+        (two replicas starting at once both end up with the first one written)."""
         ...
 
     async def put_media(self, record: MediaRecord) -> None:

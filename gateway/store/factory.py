@@ -5,11 +5,14 @@ from __future__ import annotations
 from gateway.config import StoreSettings
 from gateway.store.base import Store
 from gateway.store.memory import MemoryStore
+from gateway.store.redis_store import RedisStore
 from gateway.store.sqlite import SqliteStore
 
 
 def store_for(settings: StoreSettings) -> Store:
-    """``memory`` or ``sqlite`` (a Redis backend for several replicas plugs in here)."""
+    """``memory``, ``sqlite`` (one machine) or ``redis`` (several replicas; chosen by ``url``)."""
     if settings.backend == "memory":
         return MemoryStore()
+    if settings.backend == "redis":
+        return RedisStore(settings.url, prefix=settings.prefix)
     return SqliteStore(settings.path)

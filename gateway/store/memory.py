@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gateway.domain import AccountDefinition, AccountRecord, MediaRecord, TaskRecord
 from gateway.store.base import TaskQuery
 from gateway.store.licences_memory import MemoryLicences
@@ -47,6 +49,10 @@ class MemoryStore(MemoryLicences, MemoryUsage, MemoryOutbox):
     async def set_secret(self, name: str, value: str) -> None:
         """Keep a secret."""
         self._secrets[name] = value
+
+    async def set_secret_if_absent(self, name: str, value: str) -> str:
+        """Keep a secret unless one is kept; the one kept."""
+        return self._secrets.setdefault(name, value)
 
     async def put_media(self, record: MediaRecord) -> None:
         """Record a stored result."""
@@ -128,6 +134,11 @@ class MemoryStore(MemoryLicences, MemoryUsage, MemoryOutbox):
     async def ping(self) -> bool:
         """Always ready."""
         return True
+
+    async def wait_for_change(self, topic: str, seconds: float) -> bool:
+        """Only this process writes here: nothing to hear of, only time passes."""
+        await asyncio.sleep(seconds)
+        return False
 
 
 def _matches(task: TaskRecord, query: TaskQuery) -> bool:

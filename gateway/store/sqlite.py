@@ -6,6 +6,7 @@ writer. Holds no caches: the layers above cache what they need.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -182,6 +183,15 @@ class SqliteStore(SqliteLicences, SqliteUsage, SqliteOutbox):
         await self._db.execute("INSERT OR REPLACE INTO secrets (name, value) VALUES (?, ?)", (name, value))
         await self._db.commit()
 
+    async def set_secret_if_absent(self, name: str, value: str) -> str:
+        """Keep a secret unless one is kept (another process sharing the file may have been first)."""
+        await self._db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, value))
+        await self._db.commit()
+        kept = await self.get_secret(name)
+        if kept is None:
+            raise OSError("the secret was not kept")
+        return kept
+
     async def put_media(self, record: MediaRecord) -> None:
         """Record a stored result."""
         upstream = record.upstream
@@ -328,6 +338,11 @@ class SqliteStore(SqliteLicences, SqliteUsage, SqliteOutbox):
         """True when a trivial query answers."""
         async with self._db.execute("SELECT 1") as cur:
             return await cur.fetchone() is not None
+
+    async def wait_for_change(self, topic: str, seconds: float) -> bool:
+        """SQLite tells nobody of a write: the pollers find changes by their revisions, in time."""
+        await asyncio.sleep(seconds)
+        return False
 
 
 def _task_row(record: TaskRecord) -> tuple[object, ...]:

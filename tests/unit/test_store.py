@@ -7,12 +7,17 @@ from gateway.domain import Kind, MediaRecord, TaskRecord, TaskStage, TaskStatus,
 from gateway.store.base import Store, TaskQuery
 from gateway.store.memory import MemoryStore
 from gateway.store.sqlite import open_sqlite_store
+from tests.support.redis_server import open_redis_store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
+        return
+    if request.param == "redis":  # a real redis-server (tests/support/redis_server.py)
+        async with open_redis_store(request) as redis:
+            yield redis
         return
     async with open_sqlite_store(tmp_path / "s.sqlite3") as sqlite:
         yield sqlite
@@ -23,6 +28,15 @@ async def test_projects(store: Store) -> None:
     await store.set_project("a", "p1")
     await store.set_project("a", "p2")
     assert await store.get_project("a") == "p2"
+
+
+async def test_a_secret_made_twice_is_kept_once(store: Store) -> None:
+    assert await store.get_secret("signing_key") is None
+    assert await store.set_secret_if_absent("signing_key", "first") == "first"
+    assert await store.set_secret_if_absent("signing_key", "second") == "first"  # the kept one wins
+    assert await store.get_secret("signing_key") == "first"
+    await store.set_secret("signing_key", "replaced")
+    assert await store.get_secret("signing_key") == "replaced"
 
 
 async def test_media_records(store: Store) -> None:

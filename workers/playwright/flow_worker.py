@@ -43,7 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--gateway", required=True, help="ws(s)://HOST:PORT/flow/v1/flow-worker")
-    parser.add_argument("--secret", required=True, help="the gateway's [workers] secret")
+    parser.add_argument(
+        "--secret", required=True, help="its enrolment token (fwe_..., from the console) or [workers] secret"
+    )
     parser.add_argument("--profile", required=True, help="a persistent Chromium profile directory")
     parser.add_argument("--account", required=True, help="the account key announced to the gateway")
     parser.add_argument("--project", required=True, help="the Flow project id the tab opens")

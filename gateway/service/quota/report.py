@@ -57,7 +57,7 @@ def parse_report(
     if fmt not in FORMATS:
         raise InvalidRequestError("format must be json or csv", param="format")
     limit = params.get("limit", str(MAX_RECORDS))
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_RECORDS:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_RECORDS:  # "²".isdigit()
         raise InvalidRequestError(f"limit must be from 1 to {MAX_RECORDS}", param="limit")
     query = UsageQuery(
         since=_moment(params.get("since"), "since") if params.get("since") else month_start(now),
