@@ -70,9 +70,17 @@ class AccountRefresher:
         ]
 
     async def refresh_due(self) -> int:
-        """Refresh every due account; returns how many answered."""
-        results = await asyncio.gather(*(self._refresh(a) for a in self.due()))
-        return sum(results)
+        """Refresh every due account; returns how many answered. One account's unexpected error (a
+        bug, or input nothing validated) is logged and counted as unanswered: it must not end the
+        round, or the loop, for every other account."""
+        due = self.due()
+        results = await asyncio.gather(*(self._refresh(a) for a in due), return_exceptions=True)
+        for account, result in zip(due, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                log.error("account_refresh_crashed", account=account.id, exc_info=result)
+        return sum(1 for r in results if r is True)
 
     async def run(self, interval: float) -> None:
         """Refresh due accounts every ``interval`` seconds until cancelled. The first round waits one

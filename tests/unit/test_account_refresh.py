@@ -78,3 +78,23 @@ async def test_refreshes_only_due_rest_accounts_and_applies_answers() -> None:
     assert {v.id: v.state for v in pool.snapshot()}["dead"] == "needs_relogin"  # two auth failures
     now[0] += 301
     assert sorted(a.id for a in refresher.due()) == ["broke", "fresh"]
+
+
+class BuggyTransport(StubTransport):
+    async def account_info(self, creds: FlowCredentials) -> AccountInfo:
+        if creds.account_id == "odd":
+            self.asked.append(creds.account_id)
+            raise ValueError("Newline or carriage return detected in headers")  # a bug, not Flow
+        return await super().account_info(creds)
+
+
+async def test_one_account_s_unexpected_error_does_not_end_the_round_or_the_loop() -> None:
+    odd, fine = account("odd"), account("fine")
+    pool = AccountPool([odd, fine])
+    transport = BuggyTransport()
+    refresher = AccountRefresher(pool, {AccountKind.REST: transport}, ttl=300)
+    assert await refresher.refresh_due() == 1  # the other account was still refreshed
+    views = {v.id: v for v in pool.snapshot()}
+    assert views["fine"].credits == 500 and views["odd"].credits is None
+    assert await refresher.refresh_due() == 0  # the next round runs and asks again (no crash)
+    assert transport.asked.count("odd") == 2
