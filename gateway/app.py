@@ -76,7 +76,6 @@ from gateway.service.webhooks import open_webhooks
 from gateway.service.worker_enrolment import WorkerEnrolments
 from gateway.store.base import Store
 from gateway.store.factory import store_for
-from gateway.store.redis_store import RedisStore
 from gateway.upstream.flow import evidence
 from gateway.upstream.flow.batch_caller import BatchCaller
 from gateway.upstream.flow.batch_transport import BatchTransport
@@ -169,11 +168,12 @@ def _announce_to(app: web.Application) -> AccountListener:
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[keys.STORE]
     await store.open()
-    lease = (
-        store.replica_lease()
-        if isinstance(store, RedisStore) and app[keys.SETTINGS].store.exclusive
-        else None
-    )
+    lease = None
+    if app[keys.SETTINGS].store.backend == "redis" and app[keys.SETTINGS].store.exclusive:
+        from gateway.store.redis_store import RedisStore  # noqa: PLC0415 (not loaded for SQLite)
+
+        assert isinstance(store, RedisStore)  # store_for made it from the same settings
+        lease = store.replica_lease()
     try:
         if lease is not None:
             await lease.acquire()
