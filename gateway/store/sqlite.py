@@ -21,13 +21,11 @@ from gateway.domain import (
     AccountRecord,
     MediaRecord,
     Secret,
-    TaskRecord,
     UpstreamMedia,
 )
-from gateway.store.base import TaskQuery
 from gateway.store.licences_sqlite import SqliteLicences
 from gateway.store.outbox_sqlite import SqliteOutbox
-from gateway.store.tasks_codec import task_from_json, task_to_json
+from gateway.store.tasks_sqlite import SqliteTasks
 from gateway.store.usage_sqlite import SqliteUsage
 
 MIGRATIONS: tuple[str, ...] = (
@@ -117,8 +115,8 @@ _DEFINITION_FIELDS = [f.name for f in dataclasses.fields(AccountDefinition)]
 _DEFINITION_COLUMNS = ["groups_json" if n == "groups" else n for n in _DEFINITION_FIELDS]
 
 
-class SqliteStore(SqliteLicences, SqliteUsage, SqliteOutbox):
-    """aiosqlite-backed implementation of ``Store`` (licences, usage and the outbox in their facets)."""
+class SqliteStore(SqliteTasks, SqliteLicences, SqliteUsage, SqliteOutbox):
+    """aiosqlite-backed ``Store`` (tasks, licences, usage and the outbox in their facets)."""
 
     def __init__(self, path: str | Path) -> None:
         self._path = Path(path)
@@ -283,57 +281,6 @@ class SqliteStore(SqliteLicences, SqliteUsage, SqliteOutbox):
         await self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'accounts_revision'")
         await self._db.commit()
 
-    async def put_task(self, record: TaskRecord) -> None:
-        """Save a task."""
-        await self.put_tasks([record])
-
-    async def put_tasks(self, records: list[TaskRecord]) -> None:
-        """Save several tasks in one transaction."""
-        await self._db.executemany(
-            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)", [_task_row(r) for r in records]
-        )
-        await self._db.commit()
-
-    async def get_task(self, task_id: str) -> TaskRecord | None:
-        """A task by id."""
-        async with self._db.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)) as cur:
-            row = await cur.fetchone()
-        return task_from_json(row[0]) if row else None
-
-    async def delete_task(self, task_id: str) -> bool:
-        """Forget a task."""
-        cur = await self._db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
-        await self._db.commit()
-        return cur.rowcount > 0
-
-    async def list_tasks(self, query: TaskQuery) -> tuple[list[TaskRecord], bool]:
-        """One page of tasks, by (created_at, id), from after the cursor."""
-        direction, compare = ("DESC", "<") if query.descending else ("ASC", ">")
-        clauses, params = [], []
-        for column, value in (
-            ("owner", None if query.all_owners else query.owner),
-            ("kind", query.kind.value if query.kind else None),
-            ("status", query.status.value if query.status else None),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        where = " AND ".join(clauses) or "1"
-        if query.after is not None:
-            where += f" AND (created_at, id) {compare} (SELECT created_at, id FROM tasks WHERE id = ?)"  # noqa: S608
-            params.append(query.after)
-        sql = f"SELECT doc FROM tasks WHERE {where} ORDER BY created_at {direction}, id {direction} LIMIT ?"  # noqa: S608
-        async with self._db.execute(sql, (*params, query.limit + 1)) as cur:
-            rows = list(await cur.fetchall())
-        return [task_from_json(r[0]) for r in rows[: query.limit]], len(rows) > query.limit
-
-    async def unfinished_tasks(self) -> list[TaskRecord]:
-        """Tasks still running."""
-        sql = "SELECT doc FROM tasks WHERE status IN ('queued', 'in_progress')"
-        async with self._db.execute(sql) as cur:
-            rows = await cur.fetchall()
-        return [task_from_json(r[0]) for r in rows]
-
     async def ping(self) -> bool:
         """True when a trivial query answers."""
         async with self._db.execute("SELECT 1") as cur:
@@ -343,17 +290,6 @@ class SqliteStore(SqliteLicences, SqliteUsage, SqliteOutbox):
         """SQLite tells nobody of a write: the pollers find changes by their revisions, in time."""
         await asyncio.sleep(seconds)
         return False
-
-
-def _task_row(record: TaskRecord) -> tuple[object, ...]:
-    return (
-        record.id,
-        record.owner,
-        record.kind.value,
-        record.status.value,
-        record.created_at,
-        task_to_json(record),
-    )
 
 
 def _account_row(record: AccountRecord) -> tuple[object, ...]:
