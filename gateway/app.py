@@ -34,6 +34,7 @@ from gateway.domain import AccountKind
 from gateway.gemini.dialect import GoogleErrors, is_google_request
 from gateway.gemini.routes import add_gemini_routes
 from gateway.licensing import LicenceRegistry
+from gateway.media.backends import open_media_store
 from gateway.media.fetch import create_fetch_session
 from gateway.middleware.admin import admin_middleware, is_admin_path, is_console_path
 from gateway.middleware.cors import CorsPolicy, cors_middlewares, install_cors_headers
@@ -229,6 +230,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             catalog=app[keys.CATALOG],
             canary=app[keys.CANARY],
         )
+        app[keys.MEDIA] = await stack.enter_async_context(open_media_store(settings.media))
         resolver = media_services(app, transports, fetch_session, await signing_key(settings, store))
         await task_services(app, stack, transports, resolver)
         keeper = AccountStateKeeper(app[keys.POOL], store)

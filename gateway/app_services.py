@@ -9,7 +9,6 @@ import contextlib
 import secrets
 import time
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import structlog
 from aiohttp import ClientSession, web
@@ -24,7 +23,6 @@ from gateway.config import Settings
 from gateway.domain import AccountKind, Kind
 from gateway.media.fetch import RemoteImageFetcher
 from gateway.media.signing import UrlSigner
-from gateway.media.storage import DiskMediaStore
 from gateway.service.chat import ChatRequests
 from gateway.service.generation import ImageService
 from gateway.service.image_tasks import ImageTasks
@@ -65,10 +63,9 @@ def media_services(
     fetch_session: ClientSession,
     signing_key: bytes,
 ) -> InputResolver:
-    """Media storage, signed URLs, input resolution and the image service."""
+    """Signed URLs, input resolution and the image service, over the media store already opened."""
     settings, store = app[keys.SETTINGS], app[keys.STORE]
-    media = DiskMediaStore(Path(settings.media.root))
-    app[keys.MEDIA] = media
+    media = app[keys.MEDIA]  # opened by the services' context: the disk or an S3 bucket
     app[keys.SIGNER] = UrlSigner(signing_key, ttl=settings.media.url_ttl_seconds)
     fetcher = RemoteImageFetcher(
         fetch_session,

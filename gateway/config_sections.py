@@ -96,6 +96,31 @@ class MediaSettings(_Section, frozen=True):
     max_age_hours: float = 7 * 24.0
     max_total_mb: int = 10 * 1024
     sweep_interval: float = 600.0
+    # Where results are stored: "disk" (``root``; a shared volume for several replicas) or "s3", an
+    # S3-compatible bucket (gateway/media/s3.py). Setting ``s3_bucket`` selects "s3". Credentials
+    # come from the standard AWS chain (AWS_* variables, profile, instance role), never from here.
+    backend: Literal["disk", "s3"] = "disk"
+    s3_bucket: str = ""
+    s3_prefix: str = "media/"  # every object key starts with it (several gateways, one bucket)
+    s3_endpoint_url: str = ""  # empty: AWS; else MinIO, R2, Ceph... (https://host:port)
+    s3_region: str = ""
+    s3_addressing_style: Literal["auto", "virtual", "path"] = "auto"
+
+    def __post_init__(self) -> None:
+        # Messages never repeat the endpoint URL: a pasted one may carry credentials.
+        if self.s3_bucket:
+            msgspec.structs.force_setattr(self, "backend", "s3")
+        elif self.backend == "s3":
+            raise ValueError('backend "s3" needs s3_bucket (GATEWAY_MEDIA_S3_BUCKET = "my-bucket")')
+        if self.s3_endpoint_url:
+            scheme, _, rest = self.s3_endpoint_url.partition("://")
+            if scheme not in ("http", "https") or not rest:
+                raise ValueError("s3_endpoint_url must be an http:// or https:// URL")
+            if "@" in rest.partition("/")[0]:
+                raise ValueError(
+                    "s3_endpoint_url must not carry credentials: use AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY in the environment"
+                )
 
 
 class FlowSettings(_Section, frozen=True):

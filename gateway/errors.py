@@ -23,7 +23,8 @@ This module knows nothing of HTTP frameworks or of Flow: upstream errors live in
     ├── QuotaExceededError           429  insufficient_quota      insufficient_quota    x-should-retry: false
     ├── NoCapacityError              429  requests                rate_limit_exceeded   Retry-After(-ms)
     ├── ServiceUnavailableError      503  server_error            no_usable_accounts / draining  Retry-After
-    │   └── StoreUnavailableError    503  server_error            store_unavailable     Retry-After
+    │   ├── StoreUnavailableError    503  server_error            store_unavailable     Retry-After
+    │   └── MediaUnavailableError    503  server_error            media_unavailable     Retry-After
     ├── BadGatewayError              502  server_error            upstream_error
     ├── GatewayTimeoutError          504  server_error            upstream_timeout
     └── InternalError                500  server_error            internal_error (message = request id only)
@@ -215,6 +216,14 @@ class StoreUnavailableError(ServiceUnavailableError, OSError):
     down, try again next time" (as with SQLite's I/O errors) do the same with Redis."""
 
     default_code = "store_unavailable"
+
+
+class MediaUnavailableError(ServiceUnavailableError, OSError):
+    """The media storage (S3) does not answer or refuses: 503, retry soon; nothing was stored.
+
+    An ``OSError`` too, like a failing disk, so the retention sweep logs it and tries again later."""
+
+    default_code = "media_unavailable"
 
 
 class BadGatewayError(GatewayError):

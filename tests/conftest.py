@@ -14,6 +14,7 @@ from gateway.config import Settings, load_settings
 from gateway.licensing import hash_key, new_licence_key
 from gateway.simulator import SimAccount, Simulator, SimulatorConfig
 from tests.support.redis_server import RedisServer, start_server
+from tests.support.s3_server import s3_server  # noqa: F401 (a session fixture: one S3 for every test)
 
 CAPTCHA_KEY = "test-captcha-key"
 ServerFactory = Callable[..., Awaitable[TestServer]]

@@ -1,9 +1,10 @@
 """``GET /v1/media/{id}``: a stored result, by signed URL or by its owner's licence.
 
-Stored files are sent with ``Range`` support (206). A ``Range`` that cannot be served (not one byte
-range, or starting past the end) is a 416 in the OpenAI error shape with ``Content-Range:
-bytes */<size>``, checked before the file is opened, rather than aiohttp's bare 416 that still
-names the file's MIME type.
+Stored files are sent with ``Range`` support (206): by sendfile from the disk store, or relayed as
+read from a store with no local file (S3, ``api/media_stream.py``). A ``Range`` that cannot be
+served (not one byte range, or starting past the end) is a 416 in the OpenAI error shape with
+``Content-Range: bytes */<size>``, checked before the file is opened, rather than aiohttp's bare
+416 that still names the file's MIME type.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from aiohttp import hdrs, web
 
 from gateway import keys
+from gateway.api.media_stream import CACHE_CONTROL, byte_range, stream_response
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.media.storage import StoredMedia
 
@@ -58,9 +60,21 @@ def check_range(request: web.Request, stat: StoredMedia) -> None:
 def file_response(request: web.Request, path: Path, stat: StoredMedia) -> web.FileResponse:
     """A stored file with its MIME type, ``Range`` honoured; an unsatisfiable one is a 416 error."""
     check_range(request, stat)
-    return web.FileResponse(
-        path, headers={"Content-Type": stat.mime, "Cache-Control": "private, max-age=3600"}
-    )
+    return web.FileResponse(path, headers={"Content-Type": stat.mime, "Cache-Control": CACHE_CONTROL})
+
+
+async def media_response(request: web.Request, media_id: str) -> web.StreamResponse | None:
+    """The stored blob ``media_id`` with its MIME type, ``Range`` honoured (sent from its local file
+    when the store has one, else streamed from the store); None when nothing is stored under it."""
+    media = request.app[keys.MEDIA]
+    path = await media.path(media_id) if media_id else None
+    stat = await media.stat(media_id) if media_id else None
+    if stat is None:
+        return None
+    if path is not None:
+        return file_response(request, path, stat)
+    check_range(request, stat)
+    return await stream_response(request, media, stat, span=byte_range(request, stat))
 
 
 def is_signed(request: web.Request) -> bool:
@@ -76,8 +90,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     else:
         record = await request.app[keys.STORE].get_media(media_id)
         ok = record is not None and record.owner == request[keys.LICENCE].id
-    path = await request.app[keys.MEDIA].path(media_id) if ok else None
-    stat = await request.app[keys.MEDIA].stat(media_id) if path is not None else None
-    if path is None or stat is None:
+    response = await media_response(request, media_id) if ok else None
+    if response is None:
         raise NotFoundError(f"no media with id {media_id!r}")
-    return file_response(request, path, stat)
+    return response

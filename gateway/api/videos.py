@@ -15,7 +15,7 @@ from gateway import keys
 from gateway.api.admission import gate_of
 from gateway.api.forms import limits_of, read_form
 from gateway.api.images import header_groups
-from gateway.api.media import file_response
+from gateway.api.media import media_response
 from gateway.api.render import json_response
 from gateway.api.video_schemas import parse_remix_request, parse_video_request
 from gateway.api.webhooks import webhook_url_of
@@ -158,12 +158,10 @@ async def video_content(request: web.Request) -> web.StreamResponse:
     media_id = {"video": record.results[0] if record.results else "", "thumbnail": record.poster}.get(
         variant, ""
     )
-    media = request.app[keys.MEDIA]
-    path = await media.path(media_id) if media_id else None
-    stat = await media.stat(media_id) if path is not None else None
-    if path is None or stat is None:
+    response = await media_response(request, media_id)
+    if response is None:
         raise NotFoundError(f"video {record.id} has no {variant}", param="variant")
-    return file_response(request, path, stat)
+    return response
 
 
 async def remix_video(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.api.admission import gate_of
 from gateway.api.images import header_groups
-from gateway.api.media import file_response
+from gateway.api.media import media_response
 from gateway.api.render import json_response
 from gateway.domain import Kind, TaskRecord, TaskStatus
 from gateway.errors import InvalidRequestError, NotFoundError
@@ -101,12 +101,10 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     record = await _task(request, task_of_file(request.match_info["file"]))
     if record.status is not TaskStatus.COMPLETED or not record.results:
         raise NotFoundError(f"files/{request.match_info['file']} has no content yet", param="name")
-    media = request.app[keys.MEDIA]
-    path = await media.path(record.results[0])
-    stat = await media.stat(record.results[0]) if path is not None else None
-    if path is None or stat is None:
+    response = await media_response(request, record.results[0])
+    if response is None:
         raise NotFoundError("the video of this file is gone", param="name")
-    return file_response(request, path, stat)
+    return response
 
 
 async def _task(request: web.Request, task_id: str) -> TaskRecord:

@@ -5,7 +5,8 @@ id can never leave the root. Writes go to a temporary file then ``os.replace`` (
 thread so large files never block the event loop. ``put_from`` stores a download as it arrives
 (a video is never held whole in memory), checked on disk before it becomes visible. ``entries``
 lists what is stored (for the retention sweep); a write in progress (its temporary file) is never
-listed.
+listed. Another implementation (``gateway.media.s3``) keeps blobs in an S3-compatible bucket, for
+replicas that share no volume; it has no local path, so the API streams its ``chunks``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import mmap
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -29,6 +30,7 @@ MEDIA_PREFIXES = ("img", "vid", "inp", "pst")
 _ID = re.compile(rf"^({'|'.join(MEDIA_PREFIXES)})_[a-z0-9]{{26}}$")
 _MIME_OF = {ext: mime for mime, ext in EXTENSIONS.items()}
 FLUSH_BYTES = 1024 * 1024  # a streamed write goes to disk (one thread hop) per this much
+CHUNK_BYTES = 256 * 1024  # a blob is read back, for a response, this much at a time
 Write = Callable[[bytes], Awaitable[None]]
 Fill = Callable[[Write], Awaitable[None]]  # calls ``write`` with each piece, in order
 Check = Callable[[bytes | mmap.mmap], object]  # raises when the whole content is not acceptable
@@ -70,6 +72,13 @@ class MediaStore(Protocol):
         """The bytes, or None."""
         ...
 
+    def chunks(
+        self, media: StoredMedia, *, start: int = 0, stop: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """The bytes ``start`` to ``stop`` (exclusive; None: the end) of a blob ``stat`` found, a piece at
+        a time (never the whole blob in memory); raises ``FileNotFoundError`` when it is gone since."""
+        ...
+
     async def delete(self, media_id: str) -> bool:
         """Remove the blob; False when unknown."""
         ...
@@ -77,6 +86,25 @@ class MediaStore(Protocol):
     async def entries(self) -> list[StoredMedia]:
         """Every stored blob, in no particular order."""
         ...
+
+
+def is_media_id(media_id: str) -> bool:
+    """True for an id the gateway could have made: only these ever become a file name or an object key."""
+    return _ID.match(media_id) is not None
+
+
+def mime_of_extension(ext: str) -> str | None:
+    """The MIME type stored under a file extension, or None for a name no blob of ours has."""
+    return _MIME_OF.get(ext)
+
+
+def check_file(handle: BinaryIO, check: Check) -> None:
+    """Run ``check`` on a whole written file, mapped: the check reads what it needs, never a copy."""
+    if os.fstat(handle.fileno()).st_size == 0:
+        check(b"")  # an empty file cannot be mapped
+        return
+    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        check(view)
 
 
 def new_media_id(prefix: str) -> str:
@@ -153,6 +181,23 @@ class DiskMediaStore:
         found = await self.path(media_id)
         return await asyncio.to_thread(found.read_bytes) if found is not None else None
 
+    async def chunks(
+        self, media: StoredMedia, *, start: int = 0, stop: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """The file's bytes read in a thread, ``CHUNK_BYTES`` per hop (the API sends ``path`` instead)."""
+        found = self._file(media.id, extension_for(media.mime))
+        handle: BinaryIO = await asyncio.to_thread(found.open, "rb")
+        try:
+            left = (media.size if stop is None else stop) - start
+            while left > 0:
+                piece = await asyncio.to_thread(os.pread, handle.fileno(), min(CHUNK_BYTES, left), start)
+                if not piece:
+                    return
+                yield piece
+                start, left = start + len(piece), left - len(piece)
+        finally:
+            handle.close()
+
     async def delete(self, media_id: str) -> bool:
         """Remove the blob."""
         found = await self.path(media_id)
@@ -214,11 +259,7 @@ def _finish(handle: BinaryIO, rest: bytes, tmp: Path, target: Path, check: Check
     handle.close()
     if check is not None:
         with tmp.open("rb") as done:
-            if os.fstat(done.fileno()).st_size == 0:
-                check(b"")
-            else:  # the check reads what it needs (box headers) from the page cache, not a copy
-                with mmap.mmap(done.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                    check(view)
+            check_file(done, check)
     os.replace(tmp, target)
 
 
