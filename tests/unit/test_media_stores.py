@@ -268,3 +268,27 @@ async def test_a_refusing_s3_is_a_503_and_a_missing_object_is_none(s3_server: S3
             await media.stat(new_media_id("img"))
         good = S3MediaStore(client, bucket=await make_bucket(s3_server), prefix="m/")
         assert await good.read(new_media_id("img")) is None
+
+
+async def test_the_retention_sweep_removes_old_media_from_the_bucket(s3_server: S3Server) -> None:
+    from gateway.media.s3 import S3MediaStore
+    from gateway.media.signing import UrlSigner
+    from gateway.service.retention import MediaCleaner, RetentionPolicy
+    from gateway.store.memory import MemoryStore
+
+    bucket = await make_bucket(s3_server)
+    later = time.time() + 3 * 3600  # the sweep runs three hours from now: everything is old
+    async with s3_client(s3_server) as client:
+        media = S3MediaStore(client, bucket=bucket, prefix="m/")
+        made = [await media.put(PNG, mime="image/png") for _ in range(3)]
+        cleaner = MediaCleaner(
+            media=media,
+            store=MemoryStore(),
+            signer=UrlSigner(b"k" * 32, ttl=60, clock=lambda: later),
+            policy=RetentionPolicy(max_age=3600.0, max_total=0, min_age=60.0),
+            clock=lambda: later,
+        )
+        report = await cleaner.sweep()
+        assert (report.removed, report.freed, report.remaining) == (3, 3 * len(PNG), 0)
+        assert await media.entries() == []
+        assert [await media.stat(m.id) for m in made] == [None, None, None]
