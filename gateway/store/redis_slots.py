@@ -11,8 +11,9 @@ Keys (``P`` the store's prefix):
 - ``P slots``: the pub/sub channel on which a release says "slot freed", so waiters on the other
   replicas look again at once.
 
-Claims and releases are one Lua script each, on Redis' own clock (replicas' clocks differ). This
-module matches the pool's ``SlotLedger`` Protocol by structure: the store imports nothing above it.
+Claims and releases are one Lua script each (``redis_slot_scripts.py``), on Redis' own clock
+(replicas' clocks differ). This module matches the pool's ``SlotLedger`` Protocol by structure:
+the store imports nothing above it.
 """
 
 from __future__ import annotations
@@ -27,83 +28,15 @@ from typing import Protocol
 
 import structlog
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from gateway.domain import Capability
 from gateway.errors import StoreUnavailableError
 from gateway.store.redis_facet import DOWN, RETRY_AFTER, as_text
 from gateway.store.redis_feed import ChannelListener
+from gateway.store.redis_slot_scripts import SlotScripts
 
 log = structlog.get_logger("gateway.store.redis")
 TTL = 30.0  # seconds a lease lives in Redis without a renewal (a dead replica's slots free after it)
-
-# KEYS: slots, rate, made (a prefix: the day number is appended); ARGV: lease id, limit, rpm, daily
-# cap, ttl (ms), "claim" or "hold" (hold: no check, work already under way). Returns {granted,
-# leases held after, ms until which the rate or the daily cap refuses (0: not refused by them)}.
-CLAIM = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit, rpm, daily, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local held = redis.call('ZCARD', KEYS[1])
-if ARGV[6] == 'claim' then
-  if held >= limit then return {0, held, 0} end
-  if rpm > 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 60000)
-    if redis.call('ZCARD', KEYS[2]) >= rpm then
-      local oldest = redis.call('ZRANGE', KEYS[2], -rpm, -rpm, 'WITHSCORES')
-      return {0, held, tonumber(oldest[2]) + 60000}
-    end
-  end
-  if daily > 0 then
-    local day = math.floor(now / 86400000)
-    if tonumber(redis.call('GET', KEYS[3] .. day) or '0') + held >= daily then
-      return {0, held, (day + 1) * 86400000}
-    end
-  end
-  if rpm > 0 then
-    redis.call('ZADD', KEYS[2], now, ARGV[1])
-    redis.call('PEXPIRE', KEYS[2], 61000)
-  end
-end
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ttl)
-return {1, held + 1, 0}
-"""
-
-# KEYS: slots, made prefix, channel; ARGV: lease id, successes, the message's head. Returns the
-# leases held after. The message ends with that count, so listeners update what they mirror.
-RELEASE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREM', KEYS[1], ARGV[1])
-if tonumber(ARGV[2]) > 0 then
-  local made = KEYS[2] .. math.floor(now / 86400000)
-  redis.call('INCRBY', made, ARGV[2])
-  redis.call('EXPIRE', made, 172800)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local held = redis.call('ZCARD', KEYS[1])
-redis.call('PUBLISH', KEYS[3], ARGV[3] .. held)
-return held
-"""
-
-# KEYS: the slots of each lease; ARGV: ttl (ms), then each lease id. Extends the leases still there
-# (only if there: a lease released meanwhile is not brought back) and returns the positions of those missing.
-RENEW = """
-local t = redis.call('TIME')
-local expiry = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
-local missing = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('ZSCORE', key, ARGV[i + 1]) then
-    redis.call('ZADD', key, expiry, ARGV[i + 1])
-  else
-    missing[#missing + 1] = i
-  end
-  redis.call('PEXPIRE', key, ARGV[1])
-end
-return missing
-"""
 
 
 class Limited(Protocol):
@@ -163,7 +96,7 @@ class RedisSlots:
         self._ids = itertools.count(1)
         self._held: dict[str, _Held] = {}  # the leases this replica holds, to renew and to free
         self._freed: FreedListener = lambda _account, _capability, _held: None
-        self._bound: _Scripts | None = None
+        self._bound: SlotScripts | None = None
         self._listener = ChannelListener(client, key("slots"), self._heard)
 
     @property
@@ -282,33 +215,13 @@ class RedisSlots:
         if replica != self._replica and capability in _CAPABILITIES:
             self._freed(account_id, Capability(capability), int(held))
 
-    def _scripts(self) -> _Scripts:
+    def _scripts(self) -> SlotScripts:
         """The scripts, bound to the store's client (again after the store reopened)."""
         client = self._client()
         scripts = self._bound
         if scripts is None or scripts.client is not client:
-            scripts = self._bound = _Scripts.register(client)
+            scripts = self._bound = SlotScripts.register(client)
         return scripts
 
 
 _CAPABILITIES = frozenset(c.value for c in Capability)
-
-
-@dataclass(frozen=True, slots=True)
-class _Scripts:
-    """The ledger's scripts, registered with one client (run by hash)."""
-
-    client: Redis
-    claim: AsyncScript
-    release: AsyncScript
-    renew: AsyncScript
-
-    @classmethod
-    def register(cls, client: Redis) -> _Scripts:
-        """Bind the scripts to ``client`` (no round trip: loaded on first use)."""
-        return cls(
-            client,
-            claim=client.register_script(CLAIM),
-            release=client.register_script(RELEASE),
-            renew=client.register_script(RENEW),
-        )
