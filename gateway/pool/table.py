@@ -255,6 +255,10 @@ class AccountTable:
         self._dirty.clear()
         return [record_of(a) for a in changed]
 
+    def mark_changed(self, account_ids: Iterable[str]) -> None:
+        """Accounts whose records could not be written: they are taken with the next changes."""
+        self._dirty.update(i for i in account_ids if i in self._accounts)
+
     def restore(self, records: Mapping[str, AccountRecord]) -> int:
         """Put saved runtime state back on the accounts the table has; returns how many."""
         restored = 0

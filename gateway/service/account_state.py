@@ -61,12 +61,18 @@ class AccountStateKeeper:
 
     async def flush(self) -> int:
         """Write the accounts changed since the last flush; publish those whose shared part moved."""
-        records = self._pool.table.take_changes()
-        if records:
+        table = self._pool.table
+        records = table.take_changes()
+        if not records:
+            return 0
+        try:
             await self._store.put_accounts(records)
-            news = self._news(records)
-            await self._feed.publish(list(news))
-            self._told.update(news)  # once told: a failed publish is tried with the next change
+        except OSError:  # the store is down: these are written with the next flush, not forgotten
+            table.mark_changed(r.account_id for r in records)
+            raise
+        news = self._news(records)
+        await self._feed.publish(list(news))
+        self._told.update(news)  # once told: a failed publish is tried with the next change
         return len(records)
 
     async def run(self) -> None:

@@ -15,7 +15,9 @@ from gateway.pool.profile import Profile
 from gateway.pool.records import record_of
 from gateway.pool.refusal import Ineligible, NoEligibleAccountError
 from gateway.pool.table import AccountTable
+from gateway.service.account_state import AccountStateKeeper
 from gateway.service.refusals import client_error
+from gateway.store.memory import MemoryStore
 from tests.unit.test_pool import FakeClock
 
 IMAGE = LeaseRequest(Capability.IMAGE)
@@ -169,3 +171,23 @@ def test_each_refusal_has_its_client_error(
     assert words in said.message
     if status != 403:
         assert said.retry_after == 12.0
+
+
+async def test_states_that_could_not_be_written_are_written_next_time() -> None:
+    class Down(MemoryStore):
+        down = True
+
+        async def put_accounts(self, records: list[AccountRecord]) -> None:
+            if self.down:
+                raise OSError("the store is down")
+            await super().put_accounts(records)
+
+    a = account("a")
+    pool, store = AccountPool([a]), Down()
+    keeper = AccountStateKeeper(pool, store)
+    pool.table.record(a, Outcome.RATE_LIMITED, retry_after=30)
+    with pytest.raises(OSError, match="down"):
+        await keeper.flush()
+    store.down = False
+    assert await keeper.flush() == 1
+    assert (await store.get_accounts())["a"].state == AccountState.COOLING_DOWN.value
