@@ -19,6 +19,8 @@ from gateway import keys
 from gateway.admin.routes import add_admin_routes
 from gateway.api.routes import add_routes, is_licence_exempt
 from gateway.app_services import (
+    account_pool,
+    account_state_keeper,
     cancel_task,
     captcha_source,
     endpoint_of,
@@ -46,11 +48,8 @@ from gateway.middleware.request_context import install_response_headers, request
 from gateway.obs.metrics import GatewayMetrics, metrics_handler, upstream_trace_config
 from gateway.openapi.serve import add_openapi_route
 from gateway.pool.collector import PoolCollector
-from gateway.pool.policy import Rules
-from gateway.pool.pool import AccountPool
 from gateway.service.account_refresh import AccountRefresher
 from gateway.service.account_registry import AccountRegistry, RegistryHooks
-from gateway.service.account_state import AccountStateKeeper
 from gateway.service.audit import ACTOR_ADMIN_API, AuditTrail
 from gateway.service.availability import ModelAvailability
 from gateway.service.doctor import Doctor
@@ -96,19 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.LICENCES] = licences
     app[keys.CATALOG] = Catalog.load(settings.catalog_path, names=settings.models)
     app[keys.STORE] = store_for(settings.store)
-    app[keys.POOL] = AccountPool(
-        rules=Rules(
-            base_cooldown=settings.pool.base_cooldown,
-            max_cooldown=settings.pool.max_cooldown,
-            transient_cooldown=settings.pool.transient_cooldown,
-            max_transient_cooldown=settings.pool.max_transient_cooldown,
-            auth_failures_to_relogin=settings.pool.auth_failures_to_relogin,
-            refusal_ttl=settings.pool.refusal_ttl,
-            flagged_pause=settings.pool.flagged_pause,
-        ),
-        wait_timeout=settings.pool.wait_timeout,
-        max_waiters=settings.pool.max_waiters,
-    )
+    app[keys.POOL] = account_pool(settings, app[keys.STORE])  # on the store's slot ledger
     metrics.register_collector(PoolCollector(app[keys.POOL]))
     app[keys.AVAILABILITY] = ModelAvailability(app[keys.CATALOG], app[keys.POOL])
     app[keys.LEFTOVERS] = Leftovers()
@@ -233,7 +220,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         app[keys.MEDIA] = await stack.enter_async_context(open_media_store(settings.media))
         resolver = media_services(app, transports, fetch_session, await signing_key(settings, store))
         await task_services(app, stack, transports, resolver)
-        keeper = AccountStateKeeper(app[keys.POOL], store)
+        keeper = account_state_keeper(settings, app)
         stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
         stack.push_async_callback(app[keys.LEFTOVERS].close)  # departed clients' work, before the rest
         say_what_is_missing(settings, app)
@@ -247,6 +234,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             refresher.run(interval=max(5.0, settings.flow.credits_ttl / 10)),
             registry.run(interval=settings.pool.sync_interval),
             keeper.run(),
+            keeper.listen(),  # other replicas' account states (returns at once on one machine)
+            app[keys.POOL].ledger.run(),  # renews this replica's slots in Redis (the same)
             cleaner.run(interval=settings.media.sweep_interval),
         ):
             stack.push_async_callback(cancel_task, asyncio.create_task(loop))

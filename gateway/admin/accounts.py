@@ -45,7 +45,7 @@ async def list_accounts(request: web.Request) -> web.Response:
         if not seen_cursor:
             seen_cursor = definition.id == after
             continue
-        view = pool.view(definition.id)
+        view = pool.table.view(definition.id)
         if (kind and definition.kind.value != kind) or (group and group not in definition.groups):
             continue
         if state and (view.state if view else "unknown") != state:
@@ -67,7 +67,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 async def get_account(request: web.Request) -> web.Response:
     """``GET /admin/accounts/{id}``."""
     definition = await request.app[keys.ACCOUNTS].book.get(request.match_info["account_id"])
-    return json_response(render_account(definition, request.app[keys.POOL].view(definition.id)))
+    return json_response(render_account(definition, request.app[keys.POOL].table.view(definition.id)))
 
 
 async def add_account(request: web.Request) -> web.Response:
@@ -136,7 +136,7 @@ async def pool_summary(request: web.Request) -> web.Response:
     """``GET /admin/pool``: accounts by state, waiting requests, picks and outcomes."""
     pool = request.app[keys.POOL]
     states: dict[str, int] = {}
-    for view in pool.snapshot():
+    for view in pool.table.snapshot():
         states[view.state] = states.get(view.state, 0) + 1
     return json_response(
         {
@@ -144,7 +144,7 @@ async def pool_summary(request: web.Request) -> web.Response:
             "waiting": pool.waiting,
             "waits": pool.waits,
             "picks": dict(pool.picks),
-            "outcomes": dict(pool.outcomes),
-            "cooldowns": pool.cooldowns,
+            "outcomes": dict(pool.table.outcomes),
+            "cooldowns": pool.table.cooldowns,
         }
     )

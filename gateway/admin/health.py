@@ -41,11 +41,11 @@ async def health(request: web.Request) -> web.Response:
     app, now = request.app, time.time()
     store_ok = await app[keys.STORE].ping()
     pool = app[keys.POOL]
-    views = pool.snapshot()
+    views = pool.table.snapshot()
     transports = _transports(views)
     serving = sum(1 for v in views if v.state in SERVING)
     solver = app[keys.SOLVER].health() if keys.SOLVER in app else None
-    incident = pool.incident
+    incident = pool.table.incident
     mismatches = app[keys.CANARY].report()
     problems = []
     if solver is not None and solver.state == "failing":

@@ -22,7 +22,7 @@ async def upstream_summary(request: web.Request) -> web.Response:
     return json_response(
         {
             "shape_mismatches": request.app[keys.CANARY].report(),
-            "paused_features": {f: until for f, until in pool.paused.items() if until > now},
+            "paused_features": {f: until for f, until in pool.table.paused.items() if until > now},
             "disputed": [
                 {"what": d.what, "config": d.config, "default": d.choice} for d in evidence.load().disputed
             ],

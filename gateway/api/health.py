@@ -24,7 +24,7 @@ async def healthz(_: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Readiness: 503 while the store is down or no account is in a serving state."""
     store_ok = await request.app[keys.STORE].ping()
-    accounts = request.app[keys.POOL].snapshot()
+    accounts = request.app[keys.POOL].table.snapshot()
     serving = sum(1 for a in accounts if a.state in SERVING)
     ready = store_ok and serving > 0
     body: dict[str, object] = {
@@ -32,7 +32,7 @@ async def readyz(request: web.Request) -> web.Response:
         "store": store_ok,
         "accounts_serving": serving,
     }
-    incident = request.app[keys.POOL].incident
+    incident = request.app[keys.POOL].table.incident
     if incident.active(time.time()):
         body["upstream_incident"] = {
             "since": incident.since,

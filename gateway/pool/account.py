@@ -125,21 +125,27 @@ class Account:
     inflight: dict[Capability, int] = field(
         default_factory=lambda: {Capability.IMAGE: 0, Capability.VIDEO: 0}
     )
+    # Leases other replicas hold, as last seen (a hint for picking; the shared ledger decides), and
+    # when their rate or daily cap lets the account start again (both stay zero on one machine).
+    elsewhere: dict[Capability, int] = field(
+        default_factory=lambda: {Capability.IMAGE: 0, Capability.VIDEO: 0}
+    )
+    held_off: dict[Capability, float] = field(default_factory=dict)
 
     def load(self, capability: Capability) -> float:
         """In-flight leases relative to the limit (0 = idle, 1 = full)."""
         limit = self.limits.get(capability, 1)
-        return self.inflight[capability] / limit if limit > 0 else 1.0
+        return (self.inflight[capability] + self.elsewhere[capability]) / limit if limit > 0 else 1.0
 
     def has_room(self, capability: Capability) -> bool:
         """True while in-flight leases are under the limit (one lease in all while half-open)."""
         if self.health.probing and any(self.inflight.values()):
             return False
-        return self.inflight[capability] < self.limits.get(capability, 0)
+        return self.inflight[capability] + self.elsewhere[capability] < self.limits.get(capability, 0)
 
     def blocked_until(self, capability: Capability, now: float) -> float:
         """When the per-minute rate or the daily cap lets ``capability`` start again (<= now: it may)."""
-        until = 0.0
+        until = self.held_off.get(capability, 0.0) if self.held_off else 0.0
         while self.recent and self.recent[0] <= now - RATE_WINDOW:
             self.recent.popleft()
         if self.rpm > 0 and len(self.recent) >= self.rpm:

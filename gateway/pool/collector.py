@@ -26,7 +26,7 @@ class PoolCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """One scrape."""
-        views = self._pool.snapshot()
+        views = self._pool.table.snapshot()
         accounts = GaugeMetricFamily(
             "gateway_pool_accounts", "Accounts by state, tier and kind.", labels=["state", "tier", "kind"]
         )
@@ -57,7 +57,7 @@ class PoolCollector(Collector):
         outcomes = CounterMetricFamily(
             "gateway_pool_outcomes", "Lease outcomes by class.", labels=["outcome"]
         )
-        for outcome, count in sorted(self._pool.outcomes.items()):
+        for outcome, count in sorted(self._pool.table.outcomes.items()):
             outcomes.add_metric([outcome], count)
         picks = CounterMetricFamily(
             "gateway_pool_picks", "Accounts picked for a lease.", labels=["capability"]
@@ -65,12 +65,12 @@ class PoolCollector(Collector):
         for capability, count in sorted(self._pool.picks.items()):
             picks.add_metric([capability], count)
         cooldowns = CounterMetricFamily("gateway_pool_cooldowns", "Cooldowns started after a 429.")
-        cooldowns.add_metric([], self._pool.cooldowns)
+        cooldowns.add_metric([], self._pool.table.cooldowns)
         incident = GaugeMetricFamily(
             "gateway_upstream_incident",
             "1 while most accounts fail together and the pool backs off (an upstream incident).",
         )
-        incident.add_metric([], 1.0 if self._pool.incident.active(time.time()) else 0.0)
+        incident.add_metric([], 1.0 if self._pool.table.incident.active(time.time()) else 0.0)
         yield from (
             accounts,
             inflight,

@@ -299,4 +299,5 @@ def _groups_match(key: ClassKey, want: Want) -> bool:
 
 def _score(account: Account, capability: Capability) -> float:
     limit = account.limits.get(capability, 0)
-    return (account.inflight[capability] + 1) / (limit * account.weight) if limit > 0 else float("inf")
+    held = account.inflight[capability] + account.elsewhere[capability]
+    return (held + 1) / (limit * account.weight) if limit > 0 else float("inf")

@@ -10,18 +10,18 @@ from gateway.pool.account import Account
 from gateway.pool.index import Want
 from gateway.pool.policy import Outcome
 
-if TYPE_CHECKING:  # the pool creates leases; a lease reports back to it
-    from gateway.pool.pool import AccountPool
+if TYPE_CHECKING:  # the pool creates leases; a lease reports its outcome to the table
+    from gateway.pool.table import AccountTable
 
 
 class Lease:
     """One held slot on one account; report the outcome before leaving the context."""
 
-    def __init__(self, pool: AccountPool, account: Account, request: Want) -> None:
+    def __init__(self, table: AccountTable, account: Account, request: Want) -> None:
         self.account = account
         self.capability = request.capability
         self.request = request
-        self._pool = pool
+        self._table = table
         self.outcome: Outcome | None = None
 
     def report(
@@ -29,7 +29,7 @@ class Lease:
     ) -> None:
         """Record what happened (``error``: the failure's class; ``credits``: what a success cost)."""
         self.outcome = outcome
-        self._pool.record(
+        self._table.record(
             self.account,
             outcome,
             retry_after=retry_after,

@@ -132,3 +132,39 @@ def view_of(account: Account, now: float) -> AccountView:
         created_at=account.created_at,
         updated_at=account.updated_at,
     )
+
+
+# States that belong to one replica: its worker connection, its own verification in progress.
+_LOCAL_STATES = frozenset({AccountState.NEEDS_WORKER.value, AccountState.REFRESHING.value})
+
+
+def with_shared(account: Account, record: AccountRecord) -> bool:
+    """Apply what another replica saw of ``account`` (its just-written ``record``) where it is newer:
+    health (a later ``since``), refused features (the later end), what Flow reported (a later
+    ``info_at``). Usage and in-flight counts stay each replica's own. True when anything changed."""
+    changed = False
+    local = {AccountState.NEEDS_WORKER, AccountState.REFRESHING}
+    if (
+        record.since > account.health.since
+        and record.state not in _LOCAL_STATES
+        and account.health.state not in local
+    ):
+        account.health = policy.Health(
+            AccountState(record.state),
+            record.reason,
+            record.since,
+            record.cooldown_until,
+            record.rate_limit_streak,
+            record.auth_failures,
+            record.consecutive_failures,
+        )
+        changed = True
+    for feature, until in record.refused:
+        if until > account.refused.get(feature, 0.0):
+            account.refused[feature] = until
+            changed = True
+    if record.info_at > account.info_at:
+        account.tier = Tier(record.tier) if record.tier else account.tier
+        account.credits, account.email, account.info_at = record.credits, record.email, record.info_at
+        changed = True
+    return changed

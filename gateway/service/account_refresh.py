@@ -61,7 +61,7 @@ class AccountRefresher:
         now = self._clock()
         return [
             a
-            for a in self._pool.accounts
+            for a in self._pool.table.accounts
             if a.kind in self._transports
             and (
                 a.health.state is AccountState.REFRESHING
@@ -102,13 +102,13 @@ class AccountRefresher:
                 outcome = decide(exc).outcome
                 if account.health.state is AccountState.REFRESHING and outcome is Outcome.AUTH_FAILED:
                     # New credentials that Flow rejects: no second chance is owed to them.
-                    self._pool.set_health(
+                    self._pool.table.set_health(
                         account.id,
                         Health(AccountState.NEEDS_RELOGIN, "session rejected", since=self._clock()),
                     )
                 else:
                     detail = OutcomeDetail(error=type(exc).__name__)
-                    self._pool.record(account, outcome, retry_after=exc.retry_after, detail=detail)
+                    self._pool.table.record(account, outcome, retry_after=exc.retry_after, detail=detail)
                 log.info(
                     "account_refresh_failed", account=account.id, error=type(exc).__name__, reason=exc.reason
                 )

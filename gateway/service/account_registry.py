@@ -23,6 +23,7 @@ from gateway.errors import InvalidRequestError
 from gateway.pool.account import Account, worker_account_id
 from gateway.pool.policy import AccountState, Health
 from gateway.pool.pool import AccountPool
+from gateway.pool.profile import Profile, apply_profile
 from gateway.pool.records import AccountView
 from gateway.service.account_book import AccountBook, AccountInput, ImportResult
 from gateway.service.audit import AuditTrail
@@ -84,7 +85,7 @@ class AccountRegistry:
         definitions = await self._book.definitions()
         for definition in definitions:
             self._reflect(definition, Health(since=self._clock()))
-        self._pool.restore(await self._store.get_accounts())
+        self._pool.table.restore(await self._store.get_accounts())
         self._heal_old_verdicts()
         for definition in definitions:
             self._reconsider(definition)
@@ -94,10 +95,10 @@ class AccountRegistry:
     def _heal_old_verdicts(self) -> None:
         """Earlier versions disabled an account after a few transient failures, and kept it so. Only
         an administrator disables now: such a saved verdict is lifted at start."""
-        for account in self._pool.accounts:
+        for account in self._pool.table.accounts:
             health = account.health
             if health.state is AccountState.DISABLED and health.reason != ADMIN_DISABLED:
-                self._pool.set_health(account.id, Health(since=self._clock()))
+                self._pool.table.set_health(account.id, Health(since=self._clock()))
 
     async def sync(self) -> bool:
         """Reflect changes made through the store by someone else; True when there were any."""
@@ -111,9 +112,9 @@ class AccountRegistry:
             for definition in definitions:
                 self._reflect(definition, Health(AccountState.REFRESHING, "new account", since=self._clock()))
                 self._reconsider(definition)
-            for account in self._pool.accounts:
+            for account in self._pool.table.accounts:
                 if account.id not in known:
-                    self._pool.remove(account.id)
+                    self._pool.table.remove(account.id)
         await self._pool.changed()
         return True
 
@@ -146,7 +147,7 @@ class AccountRegistry:
     async def remove(self, account_id: str) -> AccountDefinition:
         """Delete an account: it leaves the pool (leases held finish) and the store."""
         definition = await self._book.delete(account_id)
-        self._pool.remove(account_id)
+        self._pool.table.remove(account_id)
         self._hooks.forget_credentials(account_id)
         return definition
 
@@ -158,7 +159,7 @@ class AccountRegistry:
 
     def view(self, account_id: str) -> AccountView:
         """The pool's view of an account that the book knows."""
-        view = self._pool.view(account_id)
+        view = self._pool.table.view(account_id)
         if view is None:
             raise InvalidRequestError(f"account {account_id} is not in the pool yet; retry", param="id")
         return view
@@ -172,22 +173,19 @@ class AccountRegistry:
             self._connected.add(account.key)
         else:
             self._connected.discard(account.key)
-        if self._pool.get(account_id) is None:
+        if self._pool.table.get(account_id) is None:
             if not self._workers.auto_register:
                 log.warning("worker_account_unknown", account=account_id)
                 return
             await self._register_worker(account)
-        target = self._pool.get(account_id)
-        if target is not None and target.declared_tier is None:
-            target.declared_tier = target.tier = TIER_NAMES.get(account.tier, self.default_tier)
-            self._pool.reindex(target)
-        await self._pool.set_reachable(account_id, reachable=reachable, reason=reason)
+        self._pool.table.declare_tier(account_id, TIER_NAMES.get(account.tier, self.default_tier))
+        self._pool.table.set_reachable(account_id, reachable=reachable, reason=reason)
         if reachable:
             self._hooks.verify_soon()  # read its credits, tier and catalogue through the worker now
 
     def tier_of(self, worker_key: str) -> Tier:
         """The tier of a worker account (declared, announced, or the configured default)."""
-        account = self._pool.get(worker_account_id(worker_key))
+        account = self._pool.table.get(worker_account_id(worker_key))
         return account.declared_tier if account and account.declared_tier else self.default_tier
 
     @property
@@ -222,21 +220,18 @@ class AccountRegistry:
 
     def _reflect(self, definition: AccountDefinition, health: Health) -> None:
         """Make the pool's account match ``definition`` (``health`` is for an account new to the pool)."""
-        account = self._pool.get(definition.id)
-        if account is None:
+        table = self._pool.table
+        if table.get(definition.id) is None:
             account = Account(id=definition.id, label=definition.label, session_token=definition.secret)
-            _copy(definition, account)
+            apply_profile(account, profile_of(definition))  # not in the table yet: set up here
             account.health = self._first_health(definition, health)
-            self._pool.add(account)
+            table.add(account)
             if account.health.state is AccountState.REFRESHING:
                 self._hooks.verify_soon()
             return
-        old_secret = account.session_token
-        _copy(definition, account)
-        if account.session_token != old_secret:
-            self._hooks.forget_credentials(account.id)
-            self._refreshing(account, "credentials changed")
-        self._pool.reindex(account)
+        if table.define(definition.id, profile_of(definition)):  # new credentials
+            self._hooks.forget_credentials(definition.id)
+            self._refreshing(definition.id, "credentials changed")
 
     def _first_health(self, definition: AccountDefinition, health: Health) -> Health:
         now = self._clock()
@@ -253,14 +248,15 @@ class AccountRegistry:
 
     def _reconsider(self, definition: AccountDefinition) -> None:
         """Apply what the definition says about state: disabled, or a verdict a newer change may fix."""
-        account = self._pool.get(definition.id)
+        account = self._pool.table.get(definition.id)
         if account is None:
             return
         health, now = account.health, self._clock()
         admin_disabled = health.state is AccountState.DISABLED and health.reason == ADMIN_DISABLED
         if not definition.enabled:
             if not admin_disabled:
-                self._pool.set_health(account.id, Health(AccountState.DISABLED, ADMIN_DISABLED, since=now))
+                disabled = Health(AccountState.DISABLED, ADMIN_DISABLED, since=now)
+                self._pool.table.set_health(account.id, disabled)
             return
         fixable = admin_disabled or (health.state in FIXABLE and definition.updated_at > health.since)
         if definition.kind is AccountKind.WORKER:
@@ -271,38 +267,36 @@ class AccountRegistry:
                 and wanted.state is not health.state
             )
             if fixable or moved:
-                self._pool.set_health(account.id, wanted)
+                self._pool.table.set_health(account.id, wanted)
         elif fixable:
-            self._refreshing(account, "re-enabled")
+            self._refreshing(account.id, "re-enabled")
 
-    def _refreshing(self, account: Account, reason: str) -> None:
-        self._pool.set_health(account.id, Health(AccountState.REFRESHING, reason, since=self._clock()))
+    def _refreshing(self, account_id: str, reason: str) -> None:
+        self._pool.table.set_health(account_id, Health(AccountState.REFRESHING, reason, since=self._clock()))
         self._hooks.verify_soon()
 
 
-def _copy(definition: AccountDefinition, account: Account) -> None:
-    """The definition's fields onto the pool's account."""
-    account.label = definition.label
-    account.kind = definition.kind
-    account.session_token = definition.secret if definition.kind is AccountKind.REST else Secret("")
-    account.worker_key = definition.worker_key
-    account.groups = frozenset(definition.groups)
-    account.weight = definition.weight
-    account.proxy = definition.proxy or None
-    account.limits = {
-        Capability.IMAGE: definition.image_concurrency,
-        Capability.VIDEO: definition.video_concurrency,
-    }
-    account.rpm = definition.rpm
-    caps = {Capability.IMAGE: definition.daily_images, Capability.VIDEO: definition.daily_videos}
-    account.daily = {
-        capability: cap for capability, cap in caps.items() if cap > 0
-    }  # empty: no checks at all
-    account.declared_tier = TIER_NAMES.get(definition.tier) if definition.tier else None
-    if account.declared_tier is not None and not account.info_at:
-        account.tier = account.declared_tier  # until Flow says what it is (then Flow wins)
-    if definition.kind is AccountKind.REST:
-        account.offers = REST_OFFERS  # the REST hosts have no catalogue to read: a fixed one
-    account.source = definition.source
-    account.enabled = definition.enabled
-    account.created_at, account.updated_at = definition.created_at, definition.updated_at
+def profile_of(definition: AccountDefinition) -> Profile:
+    """What a definition sets on its account in the pool."""
+    return Profile(
+        label=definition.label,
+        kind=definition.kind,
+        session_token=definition.secret if definition.kind is AccountKind.REST else Secret(""),
+        worker_key=definition.worker_key,
+        groups=frozenset(definition.groups),
+        weight=definition.weight,
+        proxy=definition.proxy or None,
+        limits={
+            Capability.IMAGE: definition.image_concurrency,
+            Capability.VIDEO: definition.video_concurrency,
+        },
+        rpm=definition.rpm,
+        daily={Capability.IMAGE: definition.daily_images, Capability.VIDEO: definition.daily_videos},
+        declared_tier=TIER_NAMES.get(definition.tier) if definition.tier else None,
+        # The REST hosts have no catalogue to read: a fixed one. A worker's catalogue is read.
+        offers=REST_OFFERS if definition.kind is AccountKind.REST else None,
+        source=definition.source,
+        enabled=definition.enabled,
+        created_at=definition.created_at,
+        updated_at=definition.updated_at,
+    )

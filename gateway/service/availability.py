@@ -46,7 +46,7 @@ class ModelAvailability:
         return _any_serves(self._serving(), spec.tier, [needs_of(spec)])
 
     def _serving(self) -> list[Account]:
-        return [a for a in self._pool.accounts if a.health.state in SERVING]
+        return [a for a in self._pool.table.accounts if a.health.state in SERVING]
 
     def _compute(self) -> frozenset[str]:
         accounts = self._serving()

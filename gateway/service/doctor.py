@@ -64,7 +64,7 @@ class Doctor:
         """One check per worker account whose worker is connected."""
         connected = {key for worker in self._hub.connected() for key in _keys(worker)}
         accounts = [
-            a for a in self._pool.accounts if a.kind is AccountKind.WORKER and a.worker_key in connected
+            a for a in self._pool.table.accounts if a.kind is AccountKind.WORKER and a.worker_key in connected
         ]
         return [await self._check(account) for account in accounts]
 

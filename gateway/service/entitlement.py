@@ -38,7 +38,7 @@ def apply_info(pool: AccountPool, account_id: str, info: AccountInfo) -> None:
     """Put what Flow reported about an account on it (a REST account has no catalogue to report)."""
     read = info.offers is not None or info.problems
     catalogue = (info.offers, info.models, info.problems) if read else None
-    pool.update_info(
+    pool.table.update_info(
         account_id,
         tier=info.tier,
         credits=info.credits,

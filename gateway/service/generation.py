@@ -42,12 +42,13 @@ from gateway.media.checks import MediaCheckError, verify_image_bytes
 from gateway.media.storage import MediaStore, StoredMedia
 from gateway.obs.metrics import GatewayMetrics
 from gateway.pool.account import Account
-from gateway.pool.admission import INCIDENT
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
+from gateway.service import refusals
 from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.inputs import ResolvedImage
 from gateway.service.needs import image_code, image_needs
+from gateway.service.refusals import INCIDENT
 from gateway.service.retry import decide
 from gateway.store.base import Store
 from gateway.upstream.flow.errors import (
@@ -169,7 +170,7 @@ class ImageService:
             try:
                 job.check_present()
                 asked = time.monotonic()
-                async with self._pool.lease(request) as lease:
+                async with refusals.lease(self._pool, request) as lease:
                     leased = True
                     waited = time.monotonic() - asked
                     job.check_present()
@@ -189,7 +190,7 @@ class ImageService:
                             raise decide(exc).to_client(exc) from None  # no retry for a departed client
                         continue
                     lease.report(Outcome.SUCCESS, credits=job.spec.credits * len(results))
-                    self._pool.spend(lease.account.id, job.spec.credits * len(results))
+                    self._pool.table.spend(lease.account.id, job.spec.credits * len(results))
                     return [replace(r, queue_wait=waited) for r in results]
             except GatewayError as exc:
                 # The pool found no account after an upstream failure: the failure explains it best,

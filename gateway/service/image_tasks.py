@@ -17,6 +17,7 @@ import structlog
 from gateway.domain import Capability, Kind, TaskRecord, TaskStage, TaskStatus
 from gateway.errors import GatewayError
 from gateway.pool.pool import AccountPool, LeaseRequest
+from gateway.service import refusals
 from gateway.service.generation import ImageResult
 from gateway.service.images import ImageOrder, ImageRequests
 from gateway.service.inputs import ImageSource, InputResolver
@@ -64,7 +65,7 @@ class ImageTasks:
         spec = self._images.resolve(order)
         with gate.admit(spec, copies=copies, count=order.n) as admission:
             want = LeaseRequest(Capability.IMAGE, spec.tier, frozenset(spec.groups), credits=spec.credits)
-            self._pool.check(want)
+            refusals.check(self._pool, want)
             inputs = []
             for source in order.sources:
                 resolved = await self._resolver.resolve(source, owner=order.owner)

@@ -28,6 +28,7 @@ from gateway.domain import (
 )
 from gateway.errors import InvalidRequestError, PermissionDeniedError
 from gateway.pool.pool import AccountPool
+from gateway.service import refusals
 from gateway.service.needs import video_needs
 from gateway.service.quota.gate import OPEN, Gate
 from gateway.service.tasks import TaskEngine
@@ -108,7 +109,7 @@ class VideoFollowUps:
                 param=ask.param,
             )
         check_supported(spec, mode)
-        self._pool.check(want_of(spec, mode))
+        refusals.check(self._pool, want_of(spec, mode))
         record = task_record(ask.owner, name, ask.prompt, spec, mode, now=self._clock(), inputs=source.inputs)
         return await self._create(ask, spec, replace(record, remixed_from=source.id))
 
@@ -209,7 +210,7 @@ class VideoFollowUps:
     def _check_holder(self, source: TaskRecord, spec: GenerationSpec, mode: VideoMode, param: str) -> None:
         """The account holding the source's clip must still be there and (when its catalogue is
         known) offer the task: Flow has the clip nowhere else."""
-        account = self._pool.get(source.account_id)
+        account = self._pool.table.get(source.account_id)
         if account is None:
             raise InvalidRequestError(
                 f"the Flow account that made video {source.id} has left the pool, and Flow holds the clip "

@@ -45,12 +45,13 @@ from gateway.errors import (
 )
 from gateway.media.storage import MediaStore
 from gateway.obs.metrics import GatewayMetrics
-from gateway.pool.admission import INCIDENT
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, Lease, LeaseRequest
+from gateway.service import refusals
 from gateway.service.entitlement import credentials_of, ensure_entitled
 from gateway.service.needs import video_needs
 from gateway.service.poller import VideoPoller
+from gateway.service.refusals import INCIDENT
 from gateway.service.retry import decide
 from gateway.service.video_followups import SOURCE_BOUND
 from gateway.service.video_media import VideoInputs, VideoKeeper
@@ -205,9 +206,9 @@ class VideoRunner:
                             code="source_refused",
                         )
                     return await stack.enter_async_context(
-                        self._pool.lease_on(plan.source_account, Capability.VIDEO)
+                        refusals.lease_on(self._pool, plan.source_account, Capability.VIDEO)
                     )
-                return await stack.enter_async_context(self._pool.lease(want))
+                return await stack.enter_async_context(refusals.lease(self._pool, want))
             except NoCapacityError as exc:
                 pause = min(exc.retry_after or 1.0, 5.0)
                 if self._clock() + pause > deadline:
@@ -264,9 +265,9 @@ class VideoRunner:
             fresh = tuple([await self._inputs.send(creds, transport, m) for m in task.record.inputs])
             submitted = await transport.submit_video(creds, replace(submission, images=fresh))
         if submitted.remaining_credits is not None:
-            self._pool.note_credits(account.id, submitted.remaining_credits)
+            self._pool.table.note_credits(account.id, submitted.remaining_credits)
         else:
-            self._pool.spend(account.id, plan.spec.credits)
+            self._pool.table.spend(account.id, plan.spec.credits)
         await task.set(
             status=TaskStatus.IN_PROGRESS,
             stage=TaskStage.GENERATING,

@@ -30,6 +30,7 @@ from gateway.domain import (
 )
 from gateway.errors import InvalidRequestError
 from gateway.pool.pool import AccountPool, LeaseRequest
+from gateway.service import refusals
 from gateway.service.inputs import ImageSource, InputResolver
 from gateway.service.needs import video_needs
 from gateway.service.quota.gate import OPEN, Gate
@@ -155,7 +156,7 @@ class VideoRequests:
             )
         mode = mode_for(spec, len(order.sources))
         check_supported(spec, mode)
-        self._pool.check(want_of(spec, mode))
+        refusals.check(self._pool, want_of(spec, mode))
         return spec, mode
 
     async def create(self, order: VideoOrder, *, gate: Gate = OPEN) -> TaskRecord:

@@ -9,7 +9,9 @@ prefix) share one Redis. The layout (``P`` the prefix; a free-form part always l
 - ``P task:<id>``, ``P tasks:*``: tasks and their indexes (``redis_tasks.py``);
 - ``P use:<id>``, ``P uses:*``: usage (``redis_usage.py``); ``P dlv:<id>``, ``P dlvs:*``: the
   webhook outbox (``redis_outbox.py``);
-- ``P changes``: the pub/sub channel on which revisions' moves are announced (``redis_changes.py``).
+- ``P changes``: the pub/sub channel on which revisions' moves are announced (``redis_changes.py``);
+- ``P slots:*``, ``P rate:*``, ``P made:*``, channel ``P slots``: account slots shared by the
+  replicas (``redis_slots.py``); channel ``P health``: accounts' changed states (``redis_health.py``).
 
 Anything written as a whole is written atomically (one command, one Lua script or one ``MULTI``).
 When Redis does not answer, every operation raises ``StoreUnavailableError`` (503, retry soon)
@@ -30,10 +32,13 @@ from gateway.store.redis_accounts import RedisAccounts
 from gateway.store.redis_changes import ChangeListener
 from gateway.store.redis_codec import media_from_json, media_to_json
 from gateway.store.redis_facet import DOWN, RETRY_AFTER, as_bytes, as_text, guarded
+from gateway.store.redis_health import RedisHealthFeed
 from gateway.store.redis_licences import RedisLicences
 from gateway.store.redis_outbox import RedisOutbox
 from gateway.store.redis_replica import ReplicaLease
 from gateway.store.redis_scripts import Scripts
+from gateway.store.redis_slots import TTL as SLOT_TTL
+from gateway.store.redis_slots import RedisSlots
 from gateway.store.redis_tasks import RedisTasks
 from gateway.store.redis_usage import RedisUsage
 
@@ -102,6 +107,14 @@ class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccoun
         if self._client is not None:
             await self._client.aclose()
             self._client, self._loaded = None, None
+
+    def slot_ledger(self, *, ttl: float = SLOT_TTL) -> RedisSlots:
+        """Account slots shared by every replica on this Redis and prefix (``redis_slots.py``)."""
+        return RedisSlots(lambda: self._redis, self._key, ttl=ttl)
+
+    def health_feed(self) -> RedisHealthFeed:
+        """Accounts' changed states told between replicas (``redis_health.py``)."""
+        return RedisHealthFeed(lambda: self._redis, self._key)
 
     def replica_lease(self) -> ReplicaLease:
         """The lease a serving gateway holds (``store/redis_replica.py``); the CLI takes none."""

@@ -69,7 +69,7 @@ async def test_cli_changes_reach_a_running_gateway(
         assert "st-ultra-1" not in out  # the secret is never printed
         account_id = account_id_for("st-ultra-1")
         for _ in range(100):
-            view = gateway.app[keys.POOL].view(account_id)
+            view = gateway.app[keys.POOL].table.view(account_id)
             if view is not None and view.state == "active":
                 break
             await asyncio.sleep(0.05)
@@ -80,7 +80,7 @@ async def test_cli_changes_reach_a_running_gateway(
         code, _, err = await cli(config, "disable", account_id, store=store)
         assert code == 0, err
         for _ in range(100):
-            if gateway.app[keys.POOL].view(account_id).state == "disabled":  # type: ignore[union-attr]
+            if gateway.app[keys.POOL].table.view(account_id).state == "disabled":  # type: ignore[union-attr]
                 break
             await asyncio.sleep(0.05)
         assert (await gateway.post("/v1/images/generations", json=body, headers=auth)).status == 503

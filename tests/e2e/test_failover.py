@@ -31,11 +31,11 @@ def auth(licence_key: str) -> dict[str, str]:
 
 
 def state_of(http: TestClient, label: str) -> str:
-    return next(v.state for v in http.app[keys.POOL].snapshot() if v.label == label)
+    return next(v.state for v in http.app[keys.POOL].table.snapshot() if v.label == label)
 
 
 def usage_of(http: TestClient, label: str) -> dict[str, object]:
-    return next(v.usage for v in http.app[keys.POOL].snapshot() if v.label == label)
+    return next(v.usage for v in http.app[keys.POOL].table.snapshot() if v.label == label)
 
 
 async def test_a_rejected_session_moves_to_another_account_then_needs_relogin(

@@ -311,7 +311,7 @@ async def test_migrated_account_needs_a_worker_and_another_serves(
         *(http.post("/v1/images/generations", json=body, headers=auth) for _ in range(3))
     )
     assert [r.status for r in responses] == [200, 200, 200]
-    states = {view.label: (view.state, view.reason) for view in http.app[keys.POOL].snapshot()}
+    states = {view.label: (view.state, view.reason) for view in http.app[keys.POOL].table.snapshot()}
     assert states["pro1"][0] == "active"
     for label in ("ultra1", "ultra2"):
         state, reason = states[label]

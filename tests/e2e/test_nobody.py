@@ -47,7 +47,7 @@ async def leave_after(http: TestClient, headers: dict[str, str], seconds: float)
 async def settled(http: TestClient) -> None:
     """Wait until the gateway holds no lease any more (its handler for the departed client ended)."""
     for _ in range(400):
-        if all(sum(v.inflight.values()) == 0 for v in http.app[keys.POOL].snapshot()):
+        if all(sum(v.inflight.values()) == 0 for v in http.app[keys.POOL].table.snapshot()):
             return
         await asyncio.sleep(0.01)
     raise AssertionError("a lease is still held")

@@ -52,7 +52,7 @@ async def test_twenty_parallel_requests_with_one_rate_limited_account(
     assert await burst(http, auth, 20) == [200] * 20
     assert all(stats.max_inflight(email) <= 2 for email in EMAILS), [stats.max_inflight(e) for e in EMAILS]
     assert max(stats.max_inflight(e) for e in EMAILS) == 2  # the burst did fill the slots
-    views = {v.label: v for v in http.app[keys.POOL].snapshot()}
+    views = {v.label: v for v in http.app[keys.POOL].table.snapshot()}
     assert views["pro1"].state == "cooling_down"
     assert views["pro1"].cooldown_until > 0
     before = stats.calls("images.generate", account="pro1@example.com")

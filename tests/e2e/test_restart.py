@@ -40,7 +40,7 @@ async def test_cooldown_survives_a_restart(
     second = TestClient(TestServer(app_factory(settings_factory(env, accounts))))
     await second.start_server()
     try:
-        (view,) = second.app[keys.POOL].snapshot()
+        (view,) = second.app[keys.POOL].table.snapshot()
         assert (view.state, view.tier) == ("cooling_down", "ultra")
         assert view.cooldown_until > 0
         resp = await second.post(

@@ -91,7 +91,7 @@ def generating(worker: ScriptedWorker) -> list[str]:
 async def catalogue_read(gateway: TestClient, key: str) -> None:
     """The account's Flow catalogue is known (what the gateway refuses an edit by)."""
     for _ in range(200):
-        view = gateway.app[keys.POOL].view(worker_account_id(key))
+        view = gateway.app[keys.POOL].table.view(worker_account_id(key))
         if view is not None and view.models is not None:
             return
         await asyncio.sleep(0.02)

@@ -136,7 +136,7 @@ async def test_account_state_events_pause_and_resume_the_account(
 ) -> None:
     await worker.send({"type": "account_state", "account_key": "acct-u", "state": "signed_out"})
     await asyncio.sleep(0.05)
-    views = {v.label: v for v in gateway.app[keys.POOL].snapshot()}
+    views = {v.label: v for v in gateway.app[keys.POOL].table.snapshot()}
     assert (views["acct-u"].state, views["acct-u"].reason) == ("needs_worker", "signed_out")
     await worker.send({"type": "account_state", "account_key": "acct-u", "state": "ready"})
     await asyncio.sleep(0.05)

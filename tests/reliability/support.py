@@ -76,7 +76,7 @@ async def eventually(
 
 def views(http: TestClient) -> dict[str, AccountView]:
     """The pool's accounts by label."""
-    return {v.label: v for v in http.app[keys.POOL].snapshot()}
+    return {v.label: v for v in http.app[keys.POOL].table.snapshot()}
 
 
 # --- leaks -------------------------------------------------------------------------------------

@@ -72,10 +72,10 @@ async def test_refreshes_only_due_rest_accounts_and_applies_answers() -> None:
     assert sorted(a.id for a in refresher.due()) == ["broke", "dead"]
     assert await refresher.refresh_due() == 1
     assert sorted(stub.asked) == ["broke", "dead"]
-    views = {v.id: v for v in pool.snapshot()}
+    views = {v.id: v for v in pool.table.snapshot()}
     assert (views["broke"].state, views["broke"].tier, views["broke"].credits) == ("active", "ultra", 500)
     await refresher.refresh_due()
-    assert {v.id: v.state for v in pool.snapshot()}["dead"] == "needs_relogin"  # two auth failures
+    assert {v.id: v.state for v in pool.table.snapshot()}["dead"] == "needs_relogin"  # two auth failures
     now[0] += 301
     assert sorted(a.id for a in refresher.due()) == ["broke", "fresh"]
 
@@ -94,7 +94,7 @@ async def test_one_account_s_unexpected_error_does_not_end_the_round_or_the_loop
     transport = BuggyTransport()
     refresher = AccountRefresher(pool, {AccountKind.REST: transport}, ttl=300)
     assert await refresher.refresh_due() == 1  # the other account was still refreshed
-    views = {v.id: v for v in pool.snapshot()}
+    views = {v.id: v for v in pool.table.snapshot()}
     assert views["fine"].credits == 500 and views["odd"].credits is None
     assert await refresher.refresh_due() == 0  # the next round runs and asks again (no crash)
     assert transport.asked.count("odd") == 2

@@ -135,8 +135,8 @@ async def test_an_added_account_is_verified_before_it_serves() -> None:
     view = await registry.add(REST)
     assert view.state == "refreshing" and hooks.verifications == 1
     pool = pool_of(registry)
-    pool.update_info(view.id, tier=Tier.PRO, credits=50)  # what a successful verification does
-    assert pool.view(view.id).state == "active"  # type: ignore[union-attr]
+    pool.table.update_info(view.id, tier=Tier.PRO, credits=50)  # what a successful verification does
+    assert pool.table.view(view.id).state == "active"  # type: ignore[union-attr]
 
 
 async def test_disable_enable_and_new_credentials() -> None:
@@ -145,10 +145,10 @@ async def test_disable_enable_and_new_credentials() -> None:
     await registry.load([AccountSettings(session_token="st-config-account", label="cfg")])
     account_id = account_id_for("st-config-account")
     assert (await registry.set_enabled(account_id, enabled=False)).state == "disabled"
-    assert pool_of(registry).view(account_id).reason == ADMIN_DISABLED  # type: ignore[union-attr]
+    assert pool_of(registry).table.view(account_id).reason == ADMIN_DISABLED  # type: ignore[union-attr]
     clock.now += 1
     assert (await registry.set_enabled(account_id, enabled=True)).state == "refreshing"
-    pool_of(registry).update_info(account_id, tier=Tier.ULTRA, credits=10)
+    pool_of(registry).table.update_info(account_id, tier=Tier.ULTRA, credits=10)
     clock.now += 1
     view = await registry.change(account_id, AccountInput(session_token="st-rotated-cookie"))
     assert view.state == "refreshing" and hooks.forgotten == [account_id]
@@ -159,7 +159,7 @@ async def test_enable_re_examines_a_relogin_verdict() -> None:
     registry = registry_with(store, clock, hooks)
     await registry.load([AccountSettings(session_token="st-config-account")])
     account_id = account_id_for("st-config-account")
-    pool_of(registry).set_health(
+    pool_of(registry).table.set_health(
         account_id, Health(AccountState.NEEDS_RELOGIN, "session rejected", since=clock.now)
     )
     clock.now += 5
@@ -174,14 +174,14 @@ async def test_changes_made_elsewhere_arrive_through_sync() -> None:
     cli = AccountBook(store, clock=clock)  # another process (the CLI) writing the same store
     created = await cli.create(AccountInput(session_token="st-from-the-cli", rpm=3, daily_videos=4))
     assert await registry.sync() is True
-    account = pool_of(registry).get(created.id)
+    account = pool_of(registry).table.get(created.id)
     assert account is not None and account.rpm == 3 and account.daily == {Capability.VIDEO: 4}
     await cli.change(created.id, AccountInput(enabled=False))
     await registry.sync()
-    assert pool_of(registry).view(created.id).state == "disabled"  # type: ignore[union-attr]
+    assert pool_of(registry).table.view(created.id).state == "disabled"  # type: ignore[union-attr]
     await cli.delete(created.id)
     await registry.sync()
-    assert pool_of(registry).get(created.id) is None
+    assert pool_of(registry).table.get(created.id) is None
 
 
 async def test_restart_keeps_states_but_applies_newer_definitions() -> None:
@@ -191,18 +191,18 @@ async def test_restart_keeps_states_but_applies_newer_definitions() -> None:
     kept = await first.add(AccountInput(session_token="st-keeps-its-cooldown"))
     fixed = await first.add(AccountInput(session_token="st-gets-a-new-cookie"))
     pool = pool_of(first)
-    pool.set_health(
+    pool.table.set_health(
         kept.id,
         Health(AccountState.COOLING_DOWN, "rate limited", since=clock.now, cooldown_until=clock.now + 60),
     )
-    pool.set_health(fixed.id, Health(AccountState.NEEDS_RELOGIN, "session rejected", since=clock.now))
-    await store.put_accounts(pool.take_changes())
+    pool.table.set_health(fixed.id, Health(AccountState.NEEDS_RELOGIN, "session rejected", since=clock.now))
+    await store.put_accounts(pool.table.take_changes())
     clock.now += 10
     await AccountBook(store, clock=clock).change(fixed.id, AccountInput(session_token="st-fresh-cookie"))
     second = registry_with(store, clock, hooks)
     await second.load([])
-    assert pool_of(second).view(kept.id).state == "cooling_down"  # type: ignore[union-attr]
-    assert pool_of(second).view(fixed.id).state == "refreshing"  # type: ignore[union-attr]
+    assert pool_of(second).table.view(kept.id).state == "cooling_down"  # type: ignore[union-attr]
+    assert pool_of(second).table.view(fixed.id).state == "refreshing"  # type: ignore[union-attr]
 
 
 async def test_workers_register_on_hello_and_wait_while_away() -> None:
@@ -212,22 +212,22 @@ async def test_workers_register_on_hello_and_wait_while_away() -> None:
     announced = AnnouncedAccount("w-key", "project-1", tier="ultra", groups=("browser",))
     await registry.announce(announced, reachable=True, reason="")
     account_id = worker_account_id("w-key")
-    view = pool_of(registry).view(account_id)
+    view = pool_of(registry).table.view(account_id)
     assert view is not None and (view.state, view.tier, view.groups) == ("active", "ultra", ("browser",))
     assert view.limits["image"] == 3 and registry.tier_of("w-key") is Tier.ULTRA
     assert [d.source for d in await registry.book.definitions()] == ["worker"]
     await registry.announce(announced, reachable=False, reason="its browser worker disconnected")
-    assert pool_of(registry).view(account_id).state == "needs_worker"  # type: ignore[union-attr]
+    assert pool_of(registry).table.view(account_id).state == "needs_worker"  # type: ignore[union-attr]
     restarted = registry_with(store, clock, hooks)
     await restarted.load([])
-    assert pool_of(restarted).view(account_id).state == "needs_worker"  # type: ignore[union-attr]
+    assert pool_of(restarted).table.view(account_id).state == "needs_worker"  # type: ignore[union-attr]
 
 
 async def test_unknown_workers_are_ignored_without_auto_register() -> None:
     registry = registry_with(MemoryStore(), FakeClock(), Hooks(), auto_register=False)
     await registry.load([])
     await registry.announce(AnnouncedAccount("stranger", "p"), reachable=True, reason="")
-    assert pool_of(registry).snapshot() == []
+    assert pool_of(registry).table.snapshot() == []
 
 
 async def test_a_sync_leaves_a_connected_worker_account_alone() -> None:
@@ -236,8 +236,8 @@ async def test_a_sync_leaves_a_connected_worker_account_alone() -> None:
     await registry.load([])
     await registry.announce(AnnouncedAccount("w-key", "p"), reachable=True, reason="")
     account_id = worker_account_id("w-key")
-    pool_of(registry).set_health(account_id, Health(consecutive_failures=3, since=clock.now))
+    pool_of(registry).table.set_health(account_id, Health(consecutive_failures=3, since=clock.now))
     await AccountBook(store, clock=clock).create(AccountInput(session_token="st-someone-else"))
     assert await registry.sync() is True
-    account = pool_of(registry).get(account_id)
+    account = pool_of(registry).table.get(account_id)
     assert account is not None and account.health.consecutive_failures == 3  # not reset by the sync

@@ -7,6 +7,7 @@ from gateway.errors import NoCapacityError, PermissionDeniedError, ServiceUnavai
 from gateway.pool.account import Account, account_id_for
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, LeaseRequest
+from gateway.service import refusals
 
 
 class FakeClock:
@@ -40,8 +41,8 @@ async def test_lease_holds_and_frees_a_slot() -> None:
     pool = AccountPool([account("a")])
     async with pool.lease(IMAGE) as lease:
         assert lease.account.inflight[Capability.IMAGE] == 1
-        assert pool.snapshot()[0].inflight["image"] == 1
-    assert pool.snapshot()[0].inflight["image"] == 0
+        assert pool.table.snapshot()[0].inflight["image"] == 1
+    assert pool.table.snapshot()[0].inflight["image"] == 0
 
 
 async def test_slot_freed_on_error() -> None:
@@ -49,7 +50,7 @@ async def test_slot_freed_on_error() -> None:
     with pytest.raises(RuntimeError):
         async with pool.lease(IMAGE):
             raise RuntimeError("boom")
-    assert pool.snapshot()[0].inflight["image"] == 0
+    assert pool.table.snapshot()[0].inflight["image"] == 0
 
 
 async def test_least_loaded_first() -> None:
@@ -94,7 +95,7 @@ async def test_wait_is_bounded_with_retry_after() -> None:
     pool = AccountPool([account("a", image=1)], wait_timeout=0.05)
     async with pool.lease(IMAGE):
         with pytest.raises(NoCapacityError) as info:
-            async with pool.lease(IMAGE):
+            async with refusals.lease(pool, IMAGE):
                 pass
     assert info.value.status == 429
     assert float(info.value.headers()["retry-after"]) >= 1
@@ -105,15 +106,15 @@ async def test_cooldown_then_used_again() -> None:
     pool = AccountPool([account("a")], clock=clock, wait_timeout=0)
     async with pool.lease(IMAGE) as lease:
         lease.report(Outcome.RATE_LIMITED, retry_after=30)
-    assert pool.snapshot()[0].state == "cooling_down"
+    assert pool.table.snapshot()[0].state == "cooling_down"
     with pytest.raises(NoCapacityError) as info:
-        async with pool.lease(IMAGE):
+        async with refusals.lease(pool, IMAGE):
             pass
     assert info.value.retry_after == pytest.approx(30)
     clock.advance(30)
     async with pool.lease(IMAGE) as lease:
         assert lease.account.id == "a"
-    assert pool.snapshot()[0].state == "active"
+    assert pool.table.snapshot()[0].state == "active"
 
 
 async def test_group_filter_and_unknown_group_error() -> None:
@@ -121,7 +122,7 @@ async def test_group_filter_and_unknown_group_error() -> None:
     async with pool.lease(LeaseRequest(Capability.IMAGE, groups=frozenset({"ultra"}))) as lease:
         assert lease.account.id == "b"
     with pytest.raises(PermissionDeniedError, match="vip"):
-        async with pool.lease(LeaseRequest(Capability.IMAGE, groups=frozenset({"vip"}))):
+        async with refusals.lease(pool, LeaseRequest(Capability.IMAGE, groups=frozenset({"vip"}))):
             pass
 
 
@@ -129,9 +130,9 @@ async def test_tier_filter() -> None:
     pool = AccountPool([account("free", tier=Tier.FREE), account("unknown", tier=None)])
     async with pool.lease(LeaseRequest(Capability.IMAGE, tier=Tier.ULTRA)) as lease:
         assert lease.account.id == "unknown"
-    pool.update_info("unknown", tier=Tier.PRO, credits=10)
+    pool.table.update_info("unknown", tier=Tier.PRO, credits=10)
     with pytest.raises(PermissionDeniedError, match="ultra"):
-        async with pool.lease(LeaseRequest(Capability.IMAGE, tier=Tier.ULTRA)):
+        async with refusals.lease(pool, LeaseRequest(Capability.IMAGE, tier=Tier.ULTRA)):
             pass
 
 
@@ -140,7 +141,7 @@ async def test_excluded_accounts_are_skipped() -> None:
     async with pool.lease(LeaseRequest(Capability.IMAGE, exclude=frozenset({"a"}))) as lease:
         assert lease.account.id == "b"
     with pytest.raises(ServiceUnavailableError):
-        async with pool.lease(LeaseRequest(Capability.IMAGE, exclude=frozenset({"a", "b"}))):
+        async with refusals.lease(pool, LeaseRequest(Capability.IMAGE, exclude=frozenset({"a", "b"}))):
             pass
 
 
@@ -148,9 +149,9 @@ async def test_credits_back_lift_out_of_credits() -> None:
     pool = AccountPool([account("a")], wait_timeout=0)
     async with pool.lease(IMAGE) as lease:
         lease.report(Outcome.QUOTA_EXHAUSTED)
-    assert pool.snapshot()[0].state == "out_of_credits"
-    pool.update_info("a", tier=Tier.ULTRA, credits=100)
-    assert pool.snapshot()[0].state == "active"
+    assert pool.table.snapshot()[0].state == "out_of_credits"
+    pool.table.update_info("a", tier=Tier.ULTRA, credits=100)
+    assert pool.table.snapshot()[0].state == "active"
 
 
 def test_account_id_is_stable_and_hides_the_token() -> None:
@@ -166,7 +167,7 @@ async def test_the_wait_queue_is_bounded_and_counted() -> None:
         await asyncio.sleep(0.01)
         assert pool.waiting == 1
         with pytest.raises(NoCapacityError):  # the queue is full: refused at once, not after 5 s
-            async with pool.lease(IMAGE):
+            async with refusals.lease(pool, IMAGE):
                 pass
     await waiter
     assert (pool.waiting, pool.waits) == (0, 1)
@@ -202,13 +203,13 @@ async def test_changes_are_exported_and_restored() -> None:
     async with pool.lease(IMAGE) as lease:
         lease.report(Outcome.RATE_LIMITED, retry_after=60)
         cooled = lease.account.id
-    records = pool.take_changes()
+    records = pool.table.take_changes()
     assert [(r.account_id, r.state, r.cooldown_until) for r in records] == [
         (cooled, "cooling_down", clock.now + 60)
     ]
-    assert pool.take_changes() == []
+    assert pool.table.take_changes() == []
     fresh = AccountPool([account("a"), account("b")], clock=clock, wait_timeout=0)
-    assert fresh.restore({r.account_id: r for r in records}) == 1
+    assert fresh.table.restore({r.account_id: r for r in records}) == 1
     other = "b" if cooled == "a" else "a"
     for _ in range(3):
         async with fresh.lease(IMAGE) as lease:
@@ -218,16 +219,16 @@ async def test_changes_are_exported_and_restored() -> None:
 async def test_usage_counts_successes_failures_and_credits() -> None:
     clock = FakeClock()
     pool = AccountPool([account("a")], clock=clock)
-    pool.update_info("a", tier=Tier.ULTRA, credits=100)
+    pool.table.update_info("a", tier=Tier.ULTRA, credits=100)
     async with pool.lease(LeaseRequest(Capability.VIDEO)) as lease:
         lease.report(Outcome.SUCCESS, credits=20)
-        pool.spend(lease.account.id, 20)
+        pool.table.spend(lease.account.id, 20)
     async with pool.lease(IMAGE) as lease:
         lease.report(Outcome.TRANSIENT, error="UpstreamUnavailableError")
     clock.advance(5)  # a transient strike rests the account for a few seconds
     async with pool.lease(IMAGE) as lease:
         lease.report(Outcome.CAPTCHA, error="UpstreamCaptchaError")
-    (view,) = pool.snapshot()
+    (view,) = pool.table.snapshot()
     assert view.credits == 80  # spent credits are taken off until Flow says otherwise
     usage = view.usage
     assert (usage["videos_today"], usage["credits_today"], usage["failures_today"]) == (1, 20, 2)
@@ -243,9 +244,9 @@ async def test_forbidden_is_learned_per_feature_and_refused_at_once_when_nobody_
     for _ in range(2):
         async with pool.lease(relaxed) as lease:
             lease.report(Outcome.FORBIDDEN, error="UpstreamForbiddenError")
-    assert all("veo_3_1-relaxed" in v.refused for v in pool.snapshot())
+    assert all("veo_3_1-relaxed" in v.refused for v in pool.table.snapshot())
     with pytest.raises(PermissionDeniedError, match="veo_3_1-relaxed"):
-        async with pool.lease(relaxed):
+        async with refusals.lease(pool, relaxed):
             pass
     async with pool.lease(LeaseRequest(Capability.VIDEO, feature="veo_3_1")) as lease:
         assert lease.account.health.state.value == "active"  # no penalty beyond the feature
@@ -258,12 +259,12 @@ async def test_an_account_removed_while_leased_is_not_indexed_again() -> None:
     pool = AccountPool([account("a"), account("b")])
     async with pool.lease(IMAGE) as lease:
         removed = lease.account.id
-        assert pool.remove(removed)
+        assert pool.table.remove(removed)
     for _ in range(3):
         async with pool.lease(IMAGE) as lease:
             assert lease.account.id != removed
-    assert [v.id for v in pool.snapshot()] != [removed]
-    assert pool.take_changes() == [] or all(r.account_id != removed for r in pool.take_changes())
+    assert [v.id for v in pool.table.snapshot()] != [removed]
+    assert pool.table.take_changes() == [] or all(r.account_id != removed for r in pool.table.take_changes())
 
 
 async def test_restore_brings_back_usage_and_refusals() -> None:
@@ -273,9 +274,9 @@ async def test_restore_brings_back_usage_and_refusals() -> None:
         lease.report(Outcome.FORBIDDEN, error="UpstreamForbiddenError")
     async with pool.lease(IMAGE) as lease:
         lease.report(Outcome.SUCCESS)
-    records = {r.account_id: r for r in pool.take_changes()}
+    records = {r.account_id: r for r in pool.table.take_changes()}
     fresh = AccountPool([account("a")], clock=clock)
-    fresh.restore(records)
-    (view,) = fresh.snapshot()
+    fresh.table.restore(records)
+    (view,) = fresh.table.snapshot()
     assert view.usage["images_total"] == 1 and view.usage["failures_total"] == 1
     assert "nano_banana_pro-4K" in view.refused

@@ -10,6 +10,8 @@ from gateway.errors import NoCapacityError, PermissionDeniedError
 from gateway.pool.account import Account, next_midnight
 from gateway.pool.policy import AccountState, Outcome, Rules
 from gateway.pool.pool import AccountPool, LeaseRequest, OutcomeDetail
+from gateway.pool.table import AccountTable
+from gateway.service import refusals
 from tests.unit.test_pool import FakeClock
 
 FEATURE = "nano_banana_pro"
@@ -31,16 +33,16 @@ async def test_a_model_quota_skips_that_feature_on_that_account_until_midnight()
     clock = FakeClock()
     a, b = account("a"), account("b")
     pool = AccountPool([a, b], clock=clock)
-    pool.record(a, Outcome.MODEL_QUOTA, retry_after=None, detail=OutcomeDetail(feature=FEATURE))
+    pool.table.record(a, Outcome.MODEL_QUOTA, retry_after=None, detail=OutcomeDetail(feature=FEATURE))
     assert a.health.state is AccountState.ACTIVE  # the account itself is fine
     for _ in range(3):
         async with pool.lease(WANT) as lease:
             assert lease.account.id == "b"
     async with pool.lease(LeaseRequest(Capability.IMAGE, feature="nano_banana")) as lease:
         pass  # other features still use it
-    pool.record(b, Outcome.MODEL_QUOTA, retry_after=None, detail=OutcomeDetail(feature=FEATURE))
+    pool.table.record(b, Outcome.MODEL_QUOTA, retry_after=None, detail=OutcomeDetail(feature=FEATURE))
     with pytest.raises(NoCapacityError) as caught:
-        pool.check(WANT)
+        refusals.check(pool, WANT)
     assert caught.value.retry_after == pytest.approx(next_midnight(clock.now) - clock.now)
     clock.now = next_midnight(clock.now) + 1
     pool.check(WANT)  # a new UTC day: the quota is back
@@ -59,9 +61,9 @@ async def test_an_overloaded_feature_pauses_for_everybody() -> None:
     clock = FakeClock()
     a, b = account("a"), account("b")
     pool = AccountPool([a, b], clock=clock)
-    pool.record(a, Outcome.OVERLOADED, retry_after=45, detail=OutcomeDetail(feature=FEATURE))
+    pool.table.record(a, Outcome.OVERLOADED, retry_after=45, detail=OutcomeDetail(feature=FEATURE))
     with pytest.raises(NoCapacityError) as caught:
-        pool.check(WANT)
+        refusals.check(pool, WANT)
     assert caught.value.retry_after == 45
     assert a.health.state is AccountState.ACTIVE and b.health.state is AccountState.ACTIVE
     clock.advance(46)
@@ -71,8 +73,8 @@ async def test_an_overloaded_feature_pauses_for_everybody() -> None:
 async def test_a_flagged_account_pauses() -> None:
     clock = FakeClock()
     a = account("a")
-    pool = AccountPool([a], rules=Rules(flagged_pause=600), clock=clock)
-    pool.record(a, Outcome.FLAGGED, retry_after=None)
+    pool = AccountPool(AccountTable([a], rules=Rules(flagged_pause=600), clock=clock), clock=clock)
+    pool.table.record(a, Outcome.FLAGGED, retry_after=None)
     assert a.health.state is AccountState.COOLING_DOWN and a.health.cooldown_until == clock.now + 600
     assert "unusual activity" in a.health.reason
 
@@ -90,5 +92,5 @@ async def test_needs_route_to_accounts_whose_catalogue_offers_them() -> None:
     assert seen == {"knows", "unknown"}
     only = AccountPool([lacks])
     with pytest.raises(PermissionDeniedError) as caught:
-        only.check(want)
+        refusals.check(only, want)
     assert caught.value.code == "model_not_offered"

@@ -12,6 +12,7 @@ from gateway.errors import NoCapacityError
 from gateway.pool.account import Account
 from gateway.pool.policy import Outcome
 from gateway.pool.pool import AccountPool, LeaseRequest
+from gateway.service import refusals
 
 IMAGE = LeaseRequest(Capability.IMAGE)
 
@@ -65,7 +66,7 @@ async def test_a_newcomer_does_not_take_a_slot_handed_to_a_waiter() -> None:
         await until(lambda: pool.waiting == 1)
     # The release handed the slot to the waiter before anyone else could look.
     with pytest.raises(NoCapacityError):
-        async with pool.lease(LeaseRequest(Capability.IMAGE)):
+        async with refusals.lease(pool, LeaseRequest(Capability.IMAGE)):
             got.append("newcomer")
     lease = await first
     assert lease.account.id == "a" and got == []
@@ -89,7 +90,7 @@ async def test_other_wants_are_not_blocked_behind_one_that_cannot_be_served() ->
 async def test_a_cooldown_ending_wakes_the_queue() -> None:
     a = account("a")
     pool = AccountPool([a], wait_timeout=5)
-    pool.record(a, Outcome.RATE_LIMITED, retry_after=0.05)
+    pool.table.record(a, Outcome.RATE_LIMITED, retry_after=0.05)
     async with asyncio.timeout(2):
         async with pool.lease(IMAGE) as lease:  # waits for the timer, not for a release
             assert lease.account.id == "a"
@@ -100,7 +101,7 @@ async def test_a_waiter_that_gives_up_leaves_no_slot_behind() -> None:
     pool = AccountPool([a], wait_timeout=0.05)
     async with pool.lease(IMAGE):
         with pytest.raises(NoCapacityError):
-            async with pool.lease(IMAGE):
+            async with refusals.lease(pool, IMAGE):
                 pass
         assert pool.waiting == 0
     assert a.inflight[Capability.IMAGE] == 0
