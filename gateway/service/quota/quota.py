@@ -20,12 +20,9 @@ are written by the :class:`Settler` (retried, never twice).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-
-import structlog
 
 from gateway.domain import (
     GenerationSpec,
@@ -35,12 +32,13 @@ from gateway.domain import (
     UsageOutcome,
     UsageRecord,
 )
-from gateway.errors import ClientClosedError, GatewayError, StoreUnavailableError
+from gateway.errors import ClientClosedError, GatewayError
 from gateway.obs.metrics import GatewayMetrics
 from gateway.service.generation import ImageResult
 from gateway.service.quota.book import Book, LocalBook, Standing, price_of
 from gateway.service.quota.counters import Demand, Window
 from gateway.service.quota.gate import Admission
+from gateway.service.quota.keeper import Keeper
 from gateway.service.quota.ledger import WRITE_DELAY, UsageLedger
 from gateway.service.quota.rules import check_model, day_of, groups_for
 from gateway.service.quota.settlement import ALL, Settlement, base_model, settlement_of
@@ -50,7 +48,6 @@ from gateway.store.base import UsageQuery, UsageStore, UsageTotal
 
 TASK_PREFIX = {Kind.VIDEO: "video", Kind.IMAGE: "imgtask"}
 REQUEST_PREFIX = "use"  # the usage of a synchronous request (it has no task of its own)
-log = structlog.get_logger("gateway.service.quota")
 
 
 class Quota:
@@ -73,7 +70,7 @@ class Quota:
         self.book: Book = book if book is not None else LocalBook()
         self.ledger = UsageLedger(store, delay=write_delay)
         self.settler = Settler(self.settle)
-        self._keeper: asyncio.Task[None] | None = None
+        self._keeper = Keeper(self.keep_once, self.book.upkeep) if self.book.upkeep else None
 
     def gate(self, licence: LicenceDefinition) -> LicenceGate:
         """The gate of one request made under ``licence``."""
@@ -197,8 +194,8 @@ class Quota:
 
     def start(self) -> None:
         """Begin the book's upkeep, if it needs any (shared counters: renewing and reaping holds)."""
-        if self.book.upkeep and self._keeper is None:
-            self._keeper = asyncio.create_task(self._keep(), name="usage:keep-holds")
+        if self._keeper is not None:
+            self._keeper.start()
 
     async def flush(self) -> None:
         """Write every settlement and usage record held back (tests; shutdown uses :meth:`close`)."""
@@ -208,9 +205,7 @@ class Quota:
     async def close(self) -> None:
         """Stop the upkeep, write what is left (shutdown)."""
         if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
+            await self._keeper.stop()
         await self.settler.close()
         await self.ledger.close()
 
@@ -219,16 +214,6 @@ class Quota:
         interrupted."""
         for record in await self.book.keep():
             self._settled(record, Settlement(UsageOutcome.FAILED, error_code="interrupted"), 0)
-
-    async def _keep(self) -> None:
-        while True:
-            await asyncio.sleep(self.book.upkeep)
-            try:
-                await self.keep_once()
-            except StoreUnavailableError:
-                log.warning("usage_holds_not_kept")  # Redis away: the next round tries again
-            except Exception:  # a bug: logged; the loop goes on
-                log.exception("usage_holds_keep_failed")
 
     async def _admit(
         self,
