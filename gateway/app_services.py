@@ -34,8 +34,10 @@ from gateway.service.image_tasks import ImageTasks
 from gateway.service.images import ImageRequests
 from gateway.service.inputs import InputResolver
 from gateway.service.poller import VideoPoller
+from gateway.service.quota.book import Book, LocalBook
 from gateway.service.quota.quota import Quota
 from gateway.service.quota.rebuild import rebuild
+from gateway.service.quota.shared import SharedBook
 from gateway.service.task_metrics import TaskCollector
 from gateway.service.tasks import TaskEngine
 from gateway.service.video_followups import VideoFollowUps
@@ -151,12 +153,24 @@ async def quota_services(app: web.Application, stack: AsyncExitStack, engine: Ta
         account = pool.table.get(account_id)
         return account.kind.value if account is not None else ""
 
-    quota = Quota(store=app[keys.STORE], metrics=app[keys.METRICS], transport_of=transport_of)
+    book = quota_book(app[keys.SETTINGS], app[keys.STORE])
+    quota = Quota(store=app[keys.STORE], metrics=app[keys.METRICS], transport_of=transport_of, book=book)
     await rebuild(quota, app[keys.STORE], time.time())
     app[keys.QUOTA] = quota
     engine.on_finished(quota.task_finished)
     engine.on_deleted(quota.task_deleted)
+    quota.start()
     stack.push_async_callback(quota.close)
+
+
+def quota_book(settings: Settings, store: Store) -> Book:
+    """The licences' counters: this process's, or (Redis) shared by every replica."""
+    if settings.store.backend != "redis":
+        return LocalBook()
+    from gateway.store.redis_store import RedisStore  # noqa: PLC0415 (not loaded for SQLite)
+
+    assert isinstance(store, RedisStore)  # store_for made it from the same settings
+    return SharedBook(store.quota_counters(), hold_ttl=settings.licensing.hold_seconds)
 
 
 async def webhook_services(app: web.Application, stack: AsyncExitStack, engine: TaskEngine) -> None:

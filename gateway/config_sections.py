@@ -333,6 +333,13 @@ class LicensingSettings(_Section, frozen=True):
 
     sync_interval: float = 2.0  # seconds between checks for licence changes made by the CLI
     rotation_grace: float = 3600.0  # seconds a rotated key keeps working, unless the rotation says
+    # Redis store: seconds a synchronous request's reservation outlives its replica's last renewal
+    # (a replica that dies mid-request gives back what it held after this long).
+    hold_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.hold_seconds <= 0:
+            raise ValueError("hold_seconds must be more than 0")
 
 
 class LicenceSettings(_Section, frozen=True):

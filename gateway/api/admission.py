@@ -23,11 +23,11 @@ def gate_of(request: web.Request) -> LicenceGate:
     return request.app[keys.QUOTA].gate(request[keys.LICENCE])
 
 
-def admit_images(request: web.Request, order: ImageOrder) -> tuple[ImageOrder, Admission]:
+async def admit_images(request: web.Request, order: ImageOrder) -> tuple[ImageOrder, Admission]:
     """Admit a synchronous image order (before anything is fetched or sent); the order to run, with
     the licence's account groups and priority applied."""
     spec = request.app[keys.IMAGES].resolve(order)
-    admission = request.app[keys.QUOTA].admit_request(request[keys.LICENCE], spec, count=order.n)
+    admission = await request.app[keys.QUOTA].admit_request(request[keys.LICENCE], spec, count=order.n)
     return replace(order, groups=admission.groups, priority=admission.priority), admission
 
 

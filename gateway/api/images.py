@@ -68,7 +68,7 @@ async def _handle(request: web.Request, *, edit: bool) -> web.Response:
     task_id = idempotent_task_id(order.owner, key) if key else new_task_id("imgtask")
     if key and (kept := await _kept(request, task_id)) is not None:
         return json_response(kept, headers={TASK_HEADER: task_id})  # the same order again: no new work
-    order, admission = admit_images(request, order)  # refused here: nothing fetched, nothing sent
+    order, admission = await admit_images(request, order)  # refused here: nothing fetched, nothing sent
 
     async def keep(results: list[ImageResult]) -> None:
         # Kept for retrieval: its client left (GET /v1/images/{id}), or may come back with the key.

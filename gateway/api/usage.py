@@ -12,7 +12,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.api.render import json_response
 from gateway.domain import LicenceDefinition
-from gateway.service.quota.quota import Standing
+from gateway.service.quota.book import Standing
 from gateway.service.quota.report import MEASURES, as_csv, parse_report, total_rows
 
 OWN_GROUPS = ("model", "day", "kind")
@@ -42,7 +42,7 @@ async def get_usage(request: web.Request) -> web.StreamResponse:
 async def get_licence(request: web.Request) -> web.Response:
     """``GET /v1/licence``: the caller's licence, its limits, what is left of them now."""
     licence = request[keys.LICENCE]
-    return json_response(render_licence(licence, request.app[keys.QUOTA].standing(licence)))
+    return json_response(render_licence(licence, await request.app[keys.QUOTA].standing(licence)))
 
 
 def render_licence(licence: LicenceDefinition, standing: Standing) -> dict[str, object]:

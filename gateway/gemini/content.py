@@ -101,7 +101,7 @@ async def _generate(
     images = request.app[keys.IMAGES]
     if request.app[keys.CATALOG].resolve(order.model, groups=order.groups).kind is Kind.VIDEO:
         raise InvalidRequestError(f"{model} makes videos: call :predictLongRunning", param="model")
-    order, admission = admit_images(request, order)  # refused here: nothing fetched, nothing sent
+    order, admission = await admit_images(request, order)  # refused here: nothing fetched, nothing sent
     gone = asyncio.Event()
     job = asyncio.ensure_future(request.app[keys.QUOTA].metered(admission, images.run(order, departed=gone)))
     async with departure(request, job.cancel, gone=gone):

@@ -63,7 +63,7 @@ class ImageTasks:
         """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs; the licence's
         ``gate`` admits them first (before any input is fetched)."""
         spec = self._images.resolve(order)
-        with gate.admit(spec, copies=copies, count=order.n) as admission:
+        with await gate.admit(spec, copies=copies, count=order.n) as admission:
             want = LeaseRequest(Capability.IMAGE, spec.tier, frozenset(spec.groups), credits=spec.credits)
             refusals.check(self._pool, want)
             inputs = []

@@ -194,7 +194,7 @@ class VideoFollowUps:
     async def _create(self, ask: FollowUp, spec: GenerationSpec, record: TaskRecord) -> TaskRecord:
         """The task, once the licence's gate admitted it (its reserved id, groups and priority)."""
         record = replace(record, order={**record.order, **webhook_order(ask.webhook_url)})
-        with ask.gate.admit(spec) as admission:
+        with await ask.gate.admit(spec) as admission:
             return await self._engine.create(admission.claim(record))
 
     async def _completed(self, ask: FollowUp, verb: str) -> TaskRecord:

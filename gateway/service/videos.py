@@ -168,7 +168,7 @@ class VideoRequests:
         """``copies`` queued tasks of one order (chat's ``n``), sharing the kept inputs; the licence's
         ``gate`` admits them first (before any input is fetched)."""
         spec, mode = self.resolve(order)
-        with gate.admit(spec, copies=copies) as admission:
+        with await gate.admit(spec, copies=copies) as admission:
             inputs = []
             for source in order.sources:
                 resolved = await self._resolver.resolve(source, owner=order.owner)

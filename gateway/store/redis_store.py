@@ -9,6 +9,7 @@ prefix) share one Redis. The layout (``P`` the prefix; a free-form part always l
 - ``P task:<id>``, ``P tasks:*``: tasks and their indexes (``redis_tasks.py``);
 - ``P use:<id>``, ``P uses:*``: usage (``redis_usage.py``); ``P dlv:<id>``, ``P dlvs:*``: the
   webhook outbox (``redis_outbox.py``);
+- ``P q:*``: the licences' shared counters and holds (``redis_quota.py``);
 - ``P changes``: the pub/sub channel on which revisions' moves are announced (``redis_changes.py``);
 - ``P slots:*``, ``P rate:*``, ``P made:*``, channel ``P slots``: account slots shared by the
   replicas (``redis_slots.py``); channel ``P health``: accounts' changed states (``redis_health.py``).
@@ -35,6 +36,7 @@ from gateway.store.redis_facet import DOWN, RETRY_AFTER, as_bytes, as_text, guar
 from gateway.store.redis_health import RedisHealthFeed
 from gateway.store.redis_licences import RedisLicences
 from gateway.store.redis_outbox import RedisOutbox
+from gateway.store.redis_quota import RedisQuota
 from gateway.store.redis_replica import ReplicaLease
 from gateway.store.redis_scripts import Scripts
 from gateway.store.redis_slots import TTL as SLOT_TTL
@@ -119,6 +121,10 @@ class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccoun
     def replica_lease(self) -> ReplicaLease:
         """The lease a serving gateway holds (``store/redis_replica.py``); the CLI takes none."""
         return ReplicaLease(self._redis, self._key("replica"))
+
+    def quota_counters(self) -> RedisQuota:
+        """The licences' counters every replica shares (``store/redis_quota.py``)."""
+        return RedisQuota(self._redis, self._key("q", ""))
 
     async def ping(self) -> bool:
         """True when Redis answers (readiness: False, never an error, while it does not)."""

@@ -2,9 +2,10 @@
 and what today and this month hold (reserved and settled), with the check that refuses a demand.
 
 Check and reservation happen in one synchronous call (no ``await`` between them), so on one event
-loop they are atomic: fifty parallel requests against a budget for ten admit exactly ten. Several
-replicas would each count only their own requests; sharing the counters (issue 14, Redis) is what
-a replicated deployment needs. A reservation is counted against the day and month it was made
+loop they are atomic: fifty parallel requests against a budget for ten admit exactly ten. These are
+one process's counters (``book.py``'s ``LocalBook``); replicas on Redis share theirs instead
+(``shared.py``), refusing with the same messages (:func:`rate_refused` and its kin). A reservation
+is counted against the day and month it was made
 in; settling it replaces the reservation with what was spent. Pure: the caller passes the time.
 """
 
@@ -187,42 +188,35 @@ class Counters:
         if licence.rpm:
             window = self.window(licence, now)
             if window.remaining < 1:
-                raise NoCapacityError(
-                    f"Rate limit reached for this licence on requests per minute: limit {licence.rpm}, "
-                    f"used {window.used}. Please try again in {max(1, round(window.reset))}s.",
-                    retry_after=max(window.reset, 0.001),
-                )
+                raise rate_refused(licence.rpm, window.used, window.reset)
         busy = self.in_progress(licence.id)
         if licence.max_concurrency and busy + demand.copies > licence.max_concurrency:
-            raise NoCapacityError(
-                f"This licence has {busy} generation(s) in progress and this request needs "
-                f"{demand.copies} more; its limit is {licence.max_concurrency}. Try again when one "
-                "has finished.",
-                retry_after=BUSY_RETRY,
-            )
+            raise busy_refused(busy, demand.copies, licence.max_concurrency)
 
     def _check_caps(self, licence: LicenceDefinition, demand: Demand, day: str, month: str) -> None:
         tally = self._days.get((licence.id, day), Tally())
         made = demand.copies * demand.count
         image = demand.kind is Kind.IMAGE
         caps = (
-            (licence.daily_images if image else 0, tally.images, made, "daily image cap", "images today"),
-            (0 if image else licence.daily_videos, tally.videos, made, "daily video cap", "videos today"),
-            (licence.daily_credits, tally.credits, demand.credits, "daily credit budget", "credits today"),
+            (licence.daily_images if image else 0, tally.images, made, "daily_images"),
+            (0 if image else licence.daily_videos, tally.videos, made, "daily_videos"),
+            (licence.daily_credits, tally.credits, demand.credits, "daily_credits"),
             (
                 licence.monthly_credits,
                 self._months.get((licence.id, month), 0),
                 demand.credits,
-                "monthly credit budget",
-                "credits this month",
+                "monthly_credits",
             ),
         )
-        for limit, used, asked, name, unit in caps:
+        for limit, used, asked, cap in caps:
             if limit and asked and used + asked > limit:
-                raise QuotaExceededError(
-                    f"This request would exceed the licence's {name}: {used} of {limit} {unit} used, "
-                    f"this request needs {asked}. Budgets count in UTC days and months."
-                )
+                raise cap_refused(cap, used, limit, asked)
+
+    def tallies(self) -> tuple[dict[tuple[str, str], tuple[int, int, int]], dict[tuple[str, str], int]]:
+        """What the days (images, videos, credits by licence and day) and months (credits by licence
+        and month) hold, reservations included: what a rebuild hands to shared counters."""
+        days = {key: (t.images, t.videos, t.credits) for key, t in self._days.items()}
+        return days, dict(self._months)
 
     def _day(self, licence_id: str, day: str) -> Tally:
         return self._days.setdefault((licence_id, day), Tally())
@@ -238,3 +232,39 @@ class Counters:
         self._today = day
         self._days = {k: v for k, v in self._days.items() if k[1] >= day}
         self._months = {k: v for k, v in self._months.items() if k[1] >= day[:7]}
+
+
+# The caps a demand is checked against, by name: what the refusal calls it, and its unit.
+CAPS = {
+    "daily_images": ("daily image cap", "images today"),
+    "daily_videos": ("daily video cap", "videos today"),
+    "daily_credits": ("daily credit budget", "credits today"),
+    "monthly_credits": ("monthly credit budget", "credits this month"),
+}
+
+
+def rate_refused(limit: int, used: int, wait: float) -> NoCapacityError:
+    """The 429 of a full requests-per-minute window (``wait``: seconds until one more fits)."""
+    return NoCapacityError(
+        f"Rate limit reached for this licence on requests per minute: limit {limit}, "
+        f"used {used}. Please try again in {max(1, round(wait))}s.",
+        retry_after=max(wait, 0.001),
+    )
+
+
+def busy_refused(busy: int, copies: int, limit: int) -> NoCapacityError:
+    """The 429 of a licence with too many generations in progress for ``copies`` more."""
+    return NoCapacityError(
+        f"This licence has {busy} generation(s) in progress and this request needs "
+        f"{copies} more; its limit is {limit}. Try again when one has finished.",
+        retry_after=BUSY_RETRY,
+    )
+
+
+def cap_refused(cap: str, used: int, limit: int, asked: int) -> QuotaExceededError:
+    """The 429 of a daily cap or a budget (one of :data:`CAPS`) that ``asked`` would pass."""
+    name, unit = CAPS[cap]
+    return QuotaExceededError(
+        f"This request would exceed the licence's {name}: {used} of {limit} {unit} used, "
+        f"this request needs {asked}. Budgets count in UTC days and months."
+    )

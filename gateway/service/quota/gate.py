@@ -57,15 +57,16 @@ class Admission:
 class Gate(Protocol):
     """Admits or refuses one request's generations."""
 
-    def admit(self, spec: GenerationSpec, *, copies: int = 1, count: int = 1) -> Admission:
-        """Reserve ``copies`` generations of ``count`` images each (1 for a video), or raise why not."""
+    async def admit(self, spec: GenerationSpec, *, copies: int = 1, count: int = 1) -> Admission:
+        """Reserve ``copies`` generations of ``count`` images each (1 for a video), or raise why not
+        (a coroutine: replicas on Redis share the counters it checks)."""
         ...
 
 
 class OpenGate:
     """Admits everything and reserves nothing (work started outside a licence: tests, tools)."""
 
-    def admit(self, spec: GenerationSpec, *, copies: int = 1, count: int = 1) -> Admission:
+    async def admit(self, spec: GenerationSpec, *, copies: int = 1, count: int = 1) -> Admission:
         """Granted, with the spec's own groups; the work keeps the ids it makes."""
         return Admission((), spec.groups, credits_each=spec.credits)
 

@@ -10,6 +10,11 @@ are reserved at admission; settlement replaces the reservation with the cost of 
 generation is a :class:`UsageRecord`, written behind (``ledger.py``); at start the counters are
 rebuilt from the records (``rebuild.py``). Revoked, disabled and expired licences never get here:
 the licence middleware refuses them.
+
+The counters are a :class:`Book` (``book.py``): this process's by default, or shared by replicas
+on Redis (``shared.py``), whose admission and settlement are one Redis script each; so admitting
+and settling are coroutines. Settlements from code that cannot wait, or that meet a store away,
+are written by the :class:`Settler` (retried, never twice).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from gateway.domain import (
     GenerationSpec,
@@ -30,11 +35,14 @@ from gateway.domain import (
 from gateway.errors import ClientClosedError, GatewayError
 from gateway.obs.metrics import GatewayMetrics
 from gateway.service.generation import ImageResult
-from gateway.service.quota.counters import Counters, Demand, Hold, Tally, Window
+from gateway.service.quota.book import Book, LocalBook, Standing, price_of
+from gateway.service.quota.counters import Demand, Window
 from gateway.service.quota.gate import Admission
+from gateway.service.quota.keeper import Keeper
 from gateway.service.quota.ledger import WRITE_DELAY, UsageLedger
-from gateway.service.quota.rules import check_model, day_of, groups_for, month_of
+from gateway.service.quota.rules import check_model, day_of, groups_for
 from gateway.service.quota.settlement import ALL, Settlement, base_model, settlement_of
+from gateway.service.quota.settler import Settler, new_nonce
 from gateway.service.videos import new_task_id
 from gateway.store.base import UsageQuery, UsageStore, UsageTotal
 
@@ -42,22 +50,10 @@ TASK_PREFIX = {Kind.VIDEO: "video", Kind.IMAGE: "imgtask"}
 REQUEST_PREFIX = "use"  # the usage of a synchronous request (it has no task of its own)
 
 
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """Where a licence stands now: today's and this month's use, work in progress, its rate window."""
-
-    day: str
-    month: str
-    today: Tally
-    month_credits: int
-    in_progress: int
-    window: Window
-
-
 class Quota:
     """Admits generations against licences and keeps their usage."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only collaborators, each with a default but the store
         self,
         *,
         store: UsageStore,
@@ -65,45 +61,54 @@ class Quota:
         transport_of: Callable[[str], str] = lambda _: "",
         clock: Callable[[], float] = time.time,
         write_delay: float = WRITE_DELAY,
+        book: Book | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._transport_of = transport_of
         self._clock = clock
-        self.counters = Counters()
+        self.book: Book = book if book is not None else LocalBook()
         self.ledger = UsageLedger(store, delay=write_delay)
-        self._reserved: dict[str, UsageRecord] = {}  # generations admitted and not settled
+        self.settler = Settler(self.settle)
+        self._keeper = Keeper(self.keep_once, self.book.upkeep) if self.book.upkeep else None
 
     def gate(self, licence: LicenceDefinition) -> LicenceGate:
         """The gate of one request made under ``licence``."""
         return LicenceGate(self, licence)
 
-    def admit_tasks(
+    async def admit_tasks(
         self, licence: LicenceDefinition, spec: GenerationSpec, *, copies: int = 1, count: int = 1
     ) -> Admission:
         """Reserve ``copies`` tasks of ``spec`` (``count`` images each); their ids are reserved here."""
         ids = [new_task_id(TASK_PREFIX[spec.kind]) for _ in range(copies)]
-        return self._admit(licence, spec, ids, count=count, tasks=ids)
+        return await self._admit(licence, spec, ids, count=count, tasks=ids)
 
-    def admit_request(self, licence: LicenceDefinition, spec: GenerationSpec, *, count: int = 1) -> Admission:
+    async def admit_request(
+        self, licence: LicenceDefinition, spec: GenerationSpec, *, count: int = 1
+    ) -> Admission:
         """Reserve one synchronous generation of ``count`` images (settled by :meth:`metered`)."""
-        return self._admit(licence, spec, [new_task_id(REQUEST_PREFIX)], count=count, tasks=[""])
+        return await self._admit(licence, spec, [new_task_id(REQUEST_PREFIX)], count=count, tasks=[""])
 
     def release(self, ids: Sequence[str]) -> None:
         """Give back what was reserved for work that never started."""
         for work_id in ids:
-            self.settle(work_id, Settlement(UsageOutcome.CANCELLED, error_code="not_started"))
+            self.settler.put(work_id, Settlement(UsageOutcome.CANCELLED, error_code="not_started"))
 
-    def settle(self, work_id: str, settlement: Settlement) -> UsageRecord | None:
-        """Replace a reservation with what was spent; None when ``work_id`` holds none (never admitted
-        here, or settled already)."""
-        record = self._reserved.pop(work_id, None)
-        if record is None:
-            return None
+    async def settle(self, work_id: str, settlement: Settlement, nonce: str = "") -> UsageRecord | None:
+        """Replace a reservation with what was spent; None when ``work_id`` holds none (never admitted,
+        or settled already). ``nonce``: as a retry of the settlement that used it."""
         succeeded = settlement.outcome in (UsageOutcome.SUCCEEDED, UsageOutcome.ABANDONED)
-        delivered = min(settlement.delivered, record.count) if succeeded else 0
-        credits = delivered * (record.credits_reserved // max(1, record.count))
-        self.counters.settle(work_id, delivered=delivered, credits=credits)
+        delivered = settlement.delivered if succeeded else 0
+        found = await self.book.settle(work_id, delivered, nonce or new_nonce())
+        if found is None:
+            return None
+        record, made = found
+        return self._settled(record, settlement, made)
+
+    def _settled(self, record: UsageRecord, settlement: Settlement, delivered: int) -> UsageRecord:
+        """The usage record of a settled reservation, written behind and counted in the metrics."""
+        succeeded = settlement.outcome in (UsageOutcome.SUCCEEDED, UsageOutcome.ABANDONED)
+        credits = delivered * price_of(record)
         settled = replace(
             record,
             count=delivered if succeeded else record.count,
@@ -125,16 +130,17 @@ class Quota:
 
     def task_finished(self, record: TaskRecord) -> None:
         """The task engine's listener: a task that ended settles its usage."""
-        self.settle(record.id, settlement_of(record))
+        self.settler.put(record.id, settlement_of(record))
 
     def task_deleted(self, record: TaskRecord) -> None:
         """A task deleted before it finished gives its reservation back, unless Flow already took
         the job: Flow bills it whether or not anyone waits for it, so the licence pays what was
         reserved (else deleting right after submitting would be a way round every budget)."""
         if record.submitted_at or record.job is not None:
-            self.settle(record.id, Settlement(UsageOutcome.ABANDONED, delivered=ALL, error_code="deleted"))
+            settlement = Settlement(UsageOutcome.ABANDONED, delivered=ALL, error_code="deleted")
         else:
-            self.settle(record.id, Settlement(UsageOutcome.CANCELLED, error_code="deleted"))
+            settlement = Settlement(UsageOutcome.CANCELLED, error_code="deleted")
+        self.settler.put(record.id, settlement)
 
     async def metered(self, admission: Admission, work: Awaitable[list[ImageResult]]) -> list[ImageResult]:
         """Run a synchronous image order, settling its usage on how it ends (re-raising failures)."""
@@ -143,20 +149,20 @@ class Quota:
         try:
             results = await work
         except ClientClosedError as exc:
-            self.settle(work_id, Settlement(UsageOutcome.CANCELLED, error_code=exc.code))
+            await self.settler.now(work_id, Settlement(UsageOutcome.CANCELLED, error_code=exc.code))
             raise
         except GatewayError as exc:
-            self.settle(work_id, Settlement(UsageOutcome.FAILED, error_code=exc.code))
+            await self.settler.now(work_id, Settlement(UsageOutcome.FAILED, error_code=exc.code))
             raise
-        except asyncio.CancelledError:  # abandoned: its client left before it was sent
-            self.settle(work_id, Settlement(UsageOutcome.CANCELLED, error_code="client_closed"))
+        except asyncio.CancelledError:  # abandoned: its client left before it was sent (no await here)
+            self.settler.put(work_id, Settlement(UsageOutcome.CANCELLED, error_code="client_closed"))
             raise
         except BaseException:  # a bug: the request fails with a 500, and holds nothing either
-            self.settle(work_id, Settlement(UsageOutcome.FAILED, error_code="internal_error"))
+            self.settler.put(work_id, Settlement(UsageOutcome.FAILED, error_code="internal_error"))
             raise
         first = results[0] if results else None
         waited = first.queue_wait if first else 0.0
-        self.settle(
+        await self.settler.now(
             work_id,
             Settlement(
                 UsageOutcome.SUCCEEDED,
@@ -168,21 +174,13 @@ class Quota:
         )
         return results
 
-    def standing(self, licence: LicenceDefinition) -> Standing:
+    async def standing(self, licence: LicenceDefinition) -> Standing:
         """The licence's use today and this month, its work in progress and its rate window."""
-        now = self._clock()
-        return Standing(
-            day=day_of(now),
-            month=month_of(now),
-            today=self.counters.today(licence.id, now),
-            month_credits=self.counters.month(licence.id, now),
-            in_progress=self.counters.in_progress(licence.id),
-            window=self.counters.window(licence, now),
-        )
+        return await self.book.standing(licence, self._clock())
 
-    def window(self, licence: LicenceDefinition) -> Window:
+    async def window(self, licence: LicenceDefinition) -> Window:
         """The licence's requests-per-minute state now."""
-        return self.counters.window(licence, self._clock())
+        return await self.book.window(licence, self._clock())
 
     async def totals(self, query: UsageQuery, group_by: tuple[str, ...]) -> list[UsageTotal]:
         """Usage summed per group, including the records not written yet."""
@@ -194,27 +192,30 @@ class Quota:
         await self.ledger.flush()
         return await self._store.list_usage(query)
 
-    def reserved(self) -> list[UsageRecord]:
-        """Every reservation not settled yet."""
-        return list(self._reserved.values())
-
-    def hold_again(self, record: UsageRecord) -> None:
-        """Count a reservation read back from the store (at start) as held again."""
-        month = record.day[:7]  # YYYY-MM of the YYYY-MM-DD it was reserved on
-        kind, credits = Kind(record.kind), record.credits_reserved
-        hold = Hold(record.licence_id, kind, record.day, month, record.count, credits)
-        self._reserved[record.id] = record
-        self.counters.hold(record.id, hold)
+    def start(self) -> None:
+        """Begin the book's upkeep, if it needs any (shared counters: renewing and reaping holds)."""
+        if self._keeper is not None:
+            self._keeper.start()
 
     async def flush(self) -> None:
-        """Write every usage record held back (tests; shutdown uses :meth:`close`)."""
+        """Write every settlement and usage record held back (tests; shutdown uses :meth:`close`)."""
+        await self.settler.flush()
         await self.ledger.flush()
 
     async def close(self) -> None:
-        """Write what is left (shutdown)."""
+        """Stop the upkeep, write what is left (shutdown)."""
+        if self._keeper is not None:
+            await self._keeper.stop()
+        await self.settler.close()
         await self.ledger.close()
 
-    def _admit(
+    async def keep_once(self) -> None:
+        """One upkeep round: reservations nobody kept (their replica died mid-request) settle as
+        interrupted."""
+        for record in await self.book.keep():
+            self._settled(record, Settlement(UsageOutcome.FAILED, error_code="interrupted"), 0)
+
+    async def _admit(
         self,
         licence: LicenceDefinition,
         spec: GenerationSpec,
@@ -228,24 +229,26 @@ class Quota:
             check_model(licence, spec)
             groups = groups_for(licence, spec)
             demand = Demand(spec.kind, copies=len(ids), count=count, credits_each=spec.credits)
-            self.counters.admit(licence, demand, ids, now)
+            records = [
+                UsageRecord(
+                    id=work_id,
+                    licence_id=licence.id,
+                    kind=spec.kind.value,
+                    model=spec.name,
+                    created_at=now,
+                    day=day_of(now),
+                    task_id=task_id,
+                    count=count,
+                    credits_reserved=count * spec.credits,
+                )
+                for work_id, task_id in zip(ids, tasks, strict=True)
+            ]
+            await self.book.admit(licence, demand, records, now)
         except GatewayError as exc:
             if self._metrics is not None:
                 self._metrics.observe_refusal(licence.id, exc.code)
             raise
-        for work_id, task_id in zip(ids, tasks, strict=True):
-            record = UsageRecord(
-                id=work_id,
-                licence_id=licence.id,
-                kind=spec.kind.value,
-                model=spec.name,
-                created_at=now,
-                day=day_of(now),
-                task_id=task_id,
-                count=count,
-                credits_reserved=count * spec.credits,
-            )
-            self._reserved[work_id] = record
+        for record in records:
             self.ledger.put(record)
         return Admission(tuple(ids), groups, licence.priority, spec.credits, release=self.release)
 
@@ -258,9 +261,9 @@ class LicenceGate:
         self.licence = licence
         self.admissions: list[Admission] = []
 
-    def admit(self, spec: GenerationSpec, *, copies: int = 1, count: int = 1) -> Admission:
+    async def admit(self, spec: GenerationSpec, *, copies: int = 1, count: int = 1) -> Admission:
         """Reserve ``copies`` tasks of ``spec``, or raise the refusal."""
-        admission = self._quota.admit_tasks(self.licence, spec, copies=copies, count=count)
+        admission = await self._quota.admit_tasks(self.licence, spec, copies=copies, count=count)
         self.admissions.append(admission)
         return admission
 
