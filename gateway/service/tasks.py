@@ -5,6 +5,13 @@ in memory, so reads (``GET /v1/videos/{id}`` at the SDK's poll rate) never wait 
 call Flow. At start every unfinished task is resumed by its kind's runner; at shutdown runners
 get a moment to leave the ``submitting`` window, then stop (their records say where to resume).
 
+Ownership (``store/task_claims.py``, ``task_ownership.py``): a task runs in the one process that
+claims it. With several replicas on Redis, ``start`` resumes only the tasks it claimed, a sweep takes
+over those whose replica went away (resumed exactly as after a restart: a video caught in
+``submitting`` is failed, never sent again), and every write goes through the claims, so a replica
+that lost a task stops it without writing anything more. A cancel or delete reaching a replica that
+does not run the task seizes its claim first: the runner elsewhere can write nothing after that.
+
 Writes: a task's creation, every video transition and every ``submitting`` window are written
 before the runner goes on (they hold what a restart needs: Flow's job ids, what was paid for). The
 later transitions of an image task are written behind, ``write_delay`` late, newest version per task,
@@ -29,7 +36,9 @@ import structlog
 from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus
 from gateway.errors import ConflictError, NotFoundError
 from gateway.media.storage import MediaStore
+from gateway.service.task_ownership import TaskOwnership
 from gateway.store.base import Store, TaskQuery
+from gateway.store.task_claims import ClaimLostError, LocalTaskClaims, TaskClaims
 
 log = structlog.get_logger("gateway.service.tasks")
 Saver = Callable[[TaskRecord], Awaitable[None]]
@@ -53,7 +62,7 @@ class TaskRunner(Protocol):
 class TaskEngine:
     """Creates, runs, resumes, lists and forgets tasks."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the composition root passes each collaborator by name
         self,
         *,
         store: Store,
@@ -61,8 +70,13 @@ class TaskEngine:
         runners: Mapping[Kind, TaskRunner],
         clock: Callable[[], float] = time.time,
         write_delay: float = 0.0,
+        claims: TaskClaims | None = None,
     ) -> None:
         self._store = store
+        self._claims = claims or LocalTaskClaims(store)
+        self.ownership = TaskOwnership(self._claims, resume=self._resume, lose=self._lose)
+        self._closing = False
+        self._releasing: set[asyncio.Task[None]] = set()  # claims of runners that stopped unfinished
         self._media = media
         self._runners = runners
         self._clock = clock
@@ -92,16 +106,19 @@ class TaskEngine:
         return counts
 
     async def start(self) -> int:
-        """Resume every unfinished task; returns how many."""
-        unfinished = await self._store.unfinished_tasks()
+        """Resume every unfinished task nobody else runs (claimed first); returns how many."""
+        unfinished = await self.ownership.claim_all()
         for record in unfinished:
-            self._live[record.id] = record
-            self._spawn(record)
+            self._resume(record)
+        self.ownership.start()
         log.info("tasks_resumed", tasks=len(unfinished))
         return len(unfinished)
 
     async def close(self, *, grace: float = 10.0) -> None:
-        """Stop every runner, after letting those in the middle of a submit finish it."""
+        """Stop every runner, after letting those in the middle of a submit finish it; then give
+        their claims up, so another replica resumes them at once."""
+        self._closing = True
+        self.ownership.stop_taking()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
                 while any(r.stage is TaskStage.SUBMITTING for r in self._live.values()):
@@ -115,17 +132,22 @@ class TaskEngine:
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
+        await self.ownership.stop(release=True)
 
     async def create(self, record: TaskRecord) -> TaskRecord:
-        """Persist a new task and start its runner."""
-        await self._write(record)
+        """Persist a new task (claimed with it) and start its runner."""
+        await self._write(record, new=True)
+        self.ownership.hold(record.id)
         self._live[record.id] = record
         self._spawn(record)
         return record
 
     async def keep(self, record: TaskRecord) -> TaskRecord:
         """Persist a task that is already finished (a synchronous request kept for retrieval)."""
-        await self._write(record)
+        self._unwritten.pop(record.id, None)
+        self._remember(record)  # e.g. replacing a failed try under the same id
+        async with self._writing:
+            await self._store.put_task(record)  # never claimed: nothing runs it
         return record
 
     async def get(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
@@ -154,10 +176,16 @@ class TaskEngine:
         (always before it sends anything), Flow may have the job and may bill it, so stopping our
         side would only lose the result. The check and the runner's cancellation happen without an
         ``await`` between them, so the runner cannot move on in between; a runner cancelled while
-        writing ``submitting`` never sends the submit (that comes after the write returns)."""
+        writing ``submitting`` never sends the submit (that comes after the write returns).
+
+        A task another replica runs is seized first, only while it is stored as queued (one step in
+        the store): that replica's runner can then no longer write ``submitting``, so never submits."""
         record = await self.inspect(task_id)
+        seized = task_id not in self._running and await self._claims.seize(task_id, stage=TaskStage.QUEUED)
         runner = self._running.get(task_id)
         live = self._live.get(task_id)
+        if seized and runner is None:
+            return await self._cancel_seized(task_id, reason)
         if live is None or runner is None or live.stage is not TaskStage.QUEUED:
             state = record.status.value if record.status.finished else record.stage.value
             raise ConflictError(
@@ -165,6 +193,7 @@ class TaskEngine:
                 code="task_not_cancellable",
                 param="id",
             )
+        del self._running[task_id]  # stopped by this cancel, not unfinished by accident (see _done)
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         latest = self._live.get(task_id, live)
@@ -180,18 +209,41 @@ class TaskEngine:
         )
         return await self.inspect(task_id)
 
+    async def _cancel_seized(self, task_id: str, reason: str) -> TaskRecord:
+        """Cancel a queued task seized from another replica (or from none): as stored now, it is ours."""
+        stored = await self._store.get_task(task_id)
+        if stored is None:  # deleted between the seize and this read
+            raise NotFoundError(f"No task found with id '{task_id}'.", param="id")
+        cancelled = replace(
+            stored,
+            status=TaskStatus.FAILED,
+            stage=TaskStage.DONE,
+            error_code="cancelled",
+            error_message=reason,
+            updated_at=self._clock(),
+        )
+        await self._write(cancelled)
+        self._tell(self._listeners, cancelled)  # its runner elsewhere never ends it: it ends here
+        return cancelled
+
     async def delete(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """Forget a task and the media it produced (a running one stops being followed)."""
         record = await self.get(task_id, owner=owner, kind=kind)
+        # Run by another replica: seized first, so its runner can write nothing after the delete.
+        seized = task_id not in self._running and await self._claims.seize(task_id)
+        stopped = await self._store.get_task(task_id) if seized else None  # as stored, now it is ours
         runner = self._running.pop(task_id, None)
         if runner is not None:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-        stopped = self._live.pop(task_id, None)
+        stopped = self._live.pop(task_id, None) or stopped
         self._unwritten.pop(task_id, None)
         self._finished.pop(task_id, None)
         async with self._writing:  # a batch holding it lands first, so the row does not come back
             await self._store.delete_task(task_id)
+        if seized or runner is not None:
+            self.ownership.drop(task_id)
+            await self._claims.release([task_id])
         if stopped is not None:  # it was running here and will never end: say so (usage gives back)
             self._tell(self._deleted_listeners, stopped)
         for media_id in (*record.results, record.poster):
@@ -238,10 +290,14 @@ class TaskEngine:
             batch = list(self._unwritten.values())
             if not batch:
                 return
-            await self._store.put_tasks(batch)
+            refused = await self._claims.write(batch, batch=True)
             for record in batch:  # a newer version that arrived meanwhile stays for the next batch
                 if self._unwritten.get(record.id) is record:
                     del self._unwritten[record.id]
+                if record.status.finished and record.id not in refused:
+                    self.ownership.drop(record.id)  # its claim went with this write
+            if refused:
+                self._lose(refused)
 
     def _newest(self, task_id: str) -> TaskRecord | None:
         return self._live.get(task_id) or self._unwritten.get(task_id)
@@ -264,14 +320,18 @@ class TaskEngine:
             self._remember(record)  # a finished task no longer changes (deleting it forgets it here)
         return record
 
-    async def _write(self, record: TaskRecord) -> None:
+    async def _write(self, record: TaskRecord, *, new: bool = False) -> None:
+        """Write a claimed task now; raises ``ClaimLostError`` (having stopped it here) if it is not ours."""
         self._unwritten.pop(record.id, None)
-        if record.status.finished:
-            self._remember(record)  # e.g. a kept image replacing a failed try under the same id
-        else:
-            self._finished.pop(record.id, None)
+        self._finished.pop(record.id, None)
         async with self._writing:
-            await self._store.put_task(record)
+            refused = await self._claims.write([record], new=new)
+        if refused:
+            self._lose(refused)
+            raise ClaimLostError(record.id)
+        if record.status.finished:
+            self._remember(record)
+            self.ownership.drop(record.id)  # its claim went with this write
 
     def _write_behind(self, record: TaskRecord) -> None:
         self._unwritten[record.id] = record
@@ -312,6 +372,23 @@ class TaskEngine:
             except Exception:  # a listener's bug must not fail the task it hears about
                 log.exception("task_listener_failed", task=record.id)
 
+    def _resume(self, record: TaskRecord) -> None:
+        """Run a task claimed here (at start, or taken over from another replica)."""
+        if record.id not in self._running:
+            self._live[record.id] = record
+            self._spawn(record)
+
+    def _lose(self, task_ids: set[str]) -> None:
+        """Stop tasks another replica holds now, writing nothing more about them."""
+        for task_id in task_ids:
+            log.error("task_claim_lost", task=task_id)  # another replica runs it from its stored state
+            self.ownership.drop(task_id)
+            runner = self._running.pop(task_id, None)
+            if runner is not None and runner is not asyncio.current_task():  # else: it raises
+                runner.cancel()
+            self._live.pop(task_id, None)
+            self._unwritten.pop(task_id, None)
+
     def _spawn(self, record: TaskRecord) -> None:
         runner = self._runners[record.kind]
         task = asyncio.create_task(self._run(runner, record), name=f"task:{record.id}")
@@ -322,6 +399,8 @@ class TaskEngine:
         structlog.contextvars.bind_contextvars(task_id=record.id)
         try:
             await runner.run(record, self._save)
+        except ClaimLostError:
+            return  # stopped by _lose: nothing more is written here
         except Exception:
             log.exception("task_runner_crashed", task=record.id)
             latest = self._live.get(record.id, record)
@@ -336,5 +415,19 @@ class TaskEngine:
             )
 
     def _done(self, task_id: str, task: asyncio.Task[None]) -> None:
-        if self._running.get(task_id) is task:
-            del self._running[task_id]
+        if self._running.get(task_id) is not task:
+            return
+        del self._running[task_id]
+        if task_id in self._live and not self._closing:  # it stopped unfinished (its last save failed)
+            self._live.pop(task_id)
+            self.ownership.drop(task_id)
+            self._releasing.add(asyncio.create_task(self._release(task_id)))
+
+    async def _release(self, task_id: str) -> None:
+        """Give up a task whose runner stopped unfinished, so that a sweep resumes it."""
+        try:
+            await self._claims.release([task_id], announce=True)
+        except OSError:  # the store is away: the claim expires, with the same effect a little later
+            log.warning("task_claim_not_released", task=task_id)
+        finally:
+            self._releasing.discard(asyncio.current_task())

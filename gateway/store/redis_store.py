@@ -9,7 +9,8 @@ prefix) share one Redis. The layout (``P`` the prefix; a free-form part always l
 - ``P task:<id>``, ``P tasks:*``: tasks and their indexes (``redis_tasks.py``);
 - ``P use:<id>``, ``P uses:*``: usage (``redis_usage.py``); ``P dlv:<id>``, ``P dlvs:*``: the
   webhook outbox (``redis_outbox.py``);
-- ``P changes``: the pub/sub channel on which revisions' moves are announced (``redis_changes.py``).
+- ``P changes``: the pub/sub channel on which revisions' moves are announced (``redis_changes.py``);
+- ``P own:<task id>``: the replica running a task (``redis_claims.py``).
 
 Anything written as a whole is written atomically (one command, one Lua script or one ``MULTI``).
 When Redis does not answer, every operation raises ``StoreUnavailableError`` (503, retry soon)
@@ -28,6 +29,7 @@ from gateway.domain import MediaRecord
 from gateway.errors import StoreUnavailableError
 from gateway.store.redis_accounts import RedisAccounts
 from gateway.store.redis_changes import ChangeListener
+from gateway.store.redis_claims import RedisTaskClaims
 from gateway.store.redis_codec import media_from_json, media_to_json
 from gateway.store.redis_facet import DOWN, RETRY_AFTER, as_bytes, as_text, guarded
 from gateway.store.redis_licences import RedisLicences
@@ -106,6 +108,12 @@ class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccoun
     def replica_lease(self) -> ReplicaLease:
         """The lease a serving gateway holds (``store/redis_replica.py``); the CLI takes none."""
         return ReplicaLease(self._redis, self._key("replica"))
+
+    def task_claims(self, *, ttl: float) -> RedisTaskClaims:
+        """This replica's claims on the tasks it runs (``store/redis_claims.py``)."""
+        return RedisTaskClaims(
+            self._redis, self._key, ttl=ttl, document=self._task_document, wait=self.wait_for_change
+        )
 
     async def ping(self) -> bool:
         """True when Redis answers (readiness: False, never an error, while it does not)."""
