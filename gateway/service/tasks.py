@@ -37,6 +37,7 @@ from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus
 from gateway.errors import ConflictError, NotFoundError
 from gateway.media.storage import MediaStore
 from gateway.service.task_ownership import TaskOwnership
+from gateway.service.task_writes import TaskWrites
 from gateway.store.base import Store, TaskQuery
 from gateway.store.task_claims import ClaimLostError, LocalTaskClaims, TaskClaims
 
@@ -45,7 +46,6 @@ Saver = Callable[[TaskRecord], Awaitable[None]]
 # Told once when a task ends (completed or failed): usage settlement, webhooks. Called inline, so
 # it must not block; work it starts is its own.
 Listener = Callable[[TaskRecord], None]
-WRITE_RETRY_MAX = 5.0  # seconds between attempts while the store refuses held-back writes
 # Finished tasks kept in memory, newest used last (a client polls its result a few times, then
 # fetches it): reads of them skip the store. About 1 KB each.
 FINISHED_KEPT = 4096
@@ -76,7 +76,6 @@ class TaskEngine:
         self._claims = claims or LocalTaskClaims(store)
         self.ownership = TaskOwnership(self._claims, resume=self._resume, lose=self._lose)
         self._closing = False
-        self._releasing: set[asyncio.Task[None]] = set()  # claims of runners that stopped unfinished
         self._media = media
         self._runners = runners
         self._clock = clock
@@ -84,10 +83,7 @@ class TaskEngine:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, set[asyncio.Queue[TaskRecord]]] = {}
         self._saved = asyncio.Event()  # set at every save (shutdown waits on it for submits to land)
-        self._write_delay = write_delay
-        self._unwritten: dict[str, TaskRecord] = {}  # newest versions not yet in the store
-        self._writing = asyncio.Lock()  # one write at a time, so an older version never lands last
-        self._writer: asyncio.Task[None] | None = None
+        self._writes = TaskWrites(self._claims, delay=write_delay, lose=self._lose, ended=self.ownership.drop)
         self._finished: OrderedDict[str, TaskRecord] = OrderedDict()
         self._listeners: list[Listener] = []
         self._deleted_listeners: list[Listener] = []
@@ -128,15 +124,12 @@ class TaskEngine:
         for runner in runners:
             runner.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
-        await self.flush()  # first, so the writer is never cancelled inside a write
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        await self._writes.close()
         await self.ownership.stop(release=True)
 
     async def create(self, record: TaskRecord) -> TaskRecord:
         """Persist a new task (claimed with it) and start its runner."""
-        await self._write(record, new=True)
+        await self._writes.now(record, new=True)
         self.ownership.hold(record.id)
         self._live[record.id] = record
         self._spawn(record)
@@ -144,9 +137,9 @@ class TaskEngine:
 
     async def keep(self, record: TaskRecord) -> TaskRecord:
         """Persist a task that is already finished (a synchronous request kept for retrieval)."""
-        self._unwritten.pop(record.id, None)
+        self._writes.forget(record.id)
         self._remember(record)  # e.g. replacing a failed try under the same id
-        async with self._writing:
+        async with self._writes.paused():
             await self._store.put_task(record)  # never claimed: nothing runs it
         return record
 
@@ -196,17 +189,7 @@ class TaskEngine:
         del self._running[task_id]  # stopped by this cancel, not unfinished by accident (see _done)
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
-        latest = self._live.get(task_id, live)
-        await self._save(
-            replace(
-                latest,
-                status=TaskStatus.FAILED,
-                stage=TaskStage.DONE,
-                error_code="cancelled",
-                error_message=reason,
-                updated_at=self._clock(),
-            )
-        )
+        await self._save(self._cancelled(self._live.get(task_id, live), reason))
         return await self.inspect(task_id)
 
     async def _cancel_seized(self, task_id: str, reason: str) -> TaskRecord:
@@ -214,17 +197,20 @@ class TaskEngine:
         stored = await self._store.get_task(task_id)
         if stored is None:  # deleted between the seize and this read
             raise NotFoundError(f"No task found with id '{task_id}'.", param="id")
-        cancelled = replace(
-            stored,
+        cancelled = self._cancelled(stored, reason)
+        await self._write(cancelled)
+        self._tell(self._listeners, cancelled)  # its runner elsewhere never ends it: it ends here
+        return cancelled
+
+    def _cancelled(self, record: TaskRecord, reason: str) -> TaskRecord:
+        return replace(
+            record,
             status=TaskStatus.FAILED,
             stage=TaskStage.DONE,
             error_code="cancelled",
             error_message=reason,
             updated_at=self._clock(),
         )
-        await self._write(cancelled)
-        self._tell(self._listeners, cancelled)  # its runner elsewhere never ends it: it ends here
-        return cancelled
 
     async def delete(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """Forget a task and the media it produced (a running one stops being followed)."""
@@ -237,9 +223,9 @@ class TaskEngine:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
         stopped = self._live.pop(task_id, None) or stopped
-        self._unwritten.pop(task_id, None)
+        self._writes.forget(task_id)
         self._finished.pop(task_id, None)
-        async with self._writing:  # a batch holding it lands first, so the row does not come back
+        async with self._writes.paused():  # a batch holding it lands first, so the row does not come back
             await self._store.delete_task(task_id)
         if seized or runner is not None:
             self.ownership.drop(task_id)
@@ -269,7 +255,7 @@ class TaskEngine:
                         current = await queue.get()
                 except TimeoutError:
                     if task_id not in self._live:  # no runner here any more: deleted, or finished meanwhile
-                        current = self._unwritten.get(task_id) or await self._store.get_task(task_id)
+                        current = self._writes.pending(task_id) or await self._store.get_task(task_id)
         finally:
             watchers = self._watchers.get(task_id, set())
             watchers.discard(queue)
@@ -286,21 +272,10 @@ class TaskEngine:
 
     async def flush(self) -> None:
         """Write every transition still held back (at shutdown; tests)."""
-        async with self._writing:
-            batch = list(self._unwritten.values())
-            if not batch:
-                return
-            refused = await self._claims.write(batch, batch=True)
-            for record in batch:  # a newer version that arrived meanwhile stays for the next batch
-                if self._unwritten.get(record.id) is record:
-                    del self._unwritten[record.id]
-                if record.status.finished and record.id not in refused:
-                    self.ownership.drop(record.id)  # its claim went with this write
-            if refused:
-                self._lose(refused)
+        await self._writes.flush()
 
     def _newest(self, task_id: str) -> TaskRecord | None:
-        return self._live.get(task_id) or self._unwritten.get(task_id)
+        return self._live.get(task_id) or self._writes.pending(task_id)
 
     def _recall(self, task_id: str) -> TaskRecord | None:
         record = self._finished.get(task_id)
@@ -320,38 +295,16 @@ class TaskEngine:
             self._remember(record)  # a finished task no longer changes (deleting it forgets it here)
         return record
 
-    async def _write(self, record: TaskRecord, *, new: bool = False) -> None:
-        """Write a claimed task now; raises ``ClaimLostError`` (having stopped it here) if it is not ours."""
-        self._unwritten.pop(record.id, None)
+    async def _write(self, record: TaskRecord) -> None:
+        """Write a claimed task now (``ClaimLostError``, having stopped it here, if it is not ours)."""
         self._finished.pop(record.id, None)
-        async with self._writing:
-            refused = await self._claims.write([record], new=new)
-        if refused:
-            self._lose(refused)
-            raise ClaimLostError(record.id)
+        await self._writes.now(record)
         if record.status.finished:
             self._remember(record)
-            self.ownership.drop(record.id)  # its claim went with this write
-
-    def _write_behind(self, record: TaskRecord) -> None:
-        self._unwritten[record.id] = record
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_soon(), name="tasks:write-behind")
-
-    async def _write_soon(self) -> None:
-        delay = self._write_delay
-        while self._unwritten:
-            await asyncio.sleep(delay)
-            try:
-                await self.flush()
-                delay = self._write_delay
-            except Exception:  # the store failed: keep them (reads still see them), try again later
-                log.exception("task_write_failed", tasks=len(self._unwritten))
-                delay = min(delay * 2, WRITE_RETRY_MAX)
 
     async def _save(self, record: TaskRecord) -> None:
-        if self._write_delay > 0 and record.kind is Kind.IMAGE and record.stage is not TaskStage.SUBMITTING:
-            self._write_behind(record)
+        if self._writes.delay > 0 and record.kind is Kind.IMAGE and record.stage is not TaskStage.SUBMITTING:
+            self._writes.behind(record)
         else:
             await self._write(record)
         if record.status.finished:
@@ -387,7 +340,7 @@ class TaskEngine:
             if runner is not None and runner is not asyncio.current_task():  # else: it raises
                 runner.cancel()
             self._live.pop(task_id, None)
-            self._unwritten.pop(task_id, None)
+            self._writes.forget(task_id)
 
     def _spawn(self, record: TaskRecord) -> None:
         runner = self._runners[record.kind]
@@ -420,14 +373,4 @@ class TaskEngine:
         del self._running[task_id]
         if task_id in self._live and not self._closing:  # it stopped unfinished (its last save failed)
             self._live.pop(task_id)
-            self.ownership.drop(task_id)
-            self._releasing.add(asyncio.create_task(self._release(task_id)))
-
-    async def _release(self, task_id: str) -> None:
-        """Give up a task whose runner stopped unfinished, so that a sweep resumes it."""
-        try:
-            await self._claims.release([task_id], announce=True)
-        except OSError:  # the store is away: the claim expires, with the same effect a little later
-            log.warning("task_claim_not_released", task=task_id)
-        finally:
-            self._releasing.discard(asyncio.current_task())
+            self.ownership.drop(task_id)  # not renewed: once it expires, a sweep resumes it
