@@ -65,6 +65,10 @@ class TaskOwnership:
         if self._claims.shared:
             self._loop = asyncio.create_task(self._run(), name="tasks:ownership")
 
+    def taking(self) -> bool:
+        """False once shutting down: orphans are left to the other replicas."""
+        return self._taking
+
     def stop_taking(self) -> None:
         """Claim no more orphans (shutting down); renewals go on until :meth:`stop`."""
         self._taking = False
@@ -91,9 +95,12 @@ class TaskOwnership:
             self.lost += len(lost)
             self.held -= lost
             self._lose(lost)
-        more = self._taking
-        while more and self._taking:
+        more = self.taking()
+        while more and self.taking():
             taken, more = await self._claims.claim_orphans(CLAIM_BATCH)
+            if not self.taking():  # shutting down meanwhile: not started here, given back at once
+                await self._claims.release([r.id for r in taken], announce=True)
+                return
             for record in taken:
                 log.warning("task_taken_over", task=record.id, stage=record.stage.value)
                 self.held.add(record.id)
