@@ -85,6 +85,8 @@ class TaskEngine:
         self._saved = asyncio.Event()  # set at every save (shutdown waits on it for submits to land)
         self._writes = TaskWrites(self._claims, delay=write_delay, lose=self._lose, ended=self.ownership.drop)
         self._finished: OrderedDict[str, TaskRecord] = OrderedDict()
+        # With replicas a finished task can be deleted through another one: none is kept here then.
+        self._kept = 0 if self._claims.shared else FINISHED_KEPT
         self._listeners: list[Listener] = []
         self._deleted_listeners: list[Listener] = []
 
@@ -286,7 +288,7 @@ class TaskEngine:
     def _remember(self, record: TaskRecord) -> None:
         self._finished[record.id] = record
         self._finished.move_to_end(record.id)
-        if len(self._finished) > FINISHED_KEPT:
+        if len(self._finished) > self._kept:
             self._finished.popitem(last=False)
 
     async def _stored(self, task_id: str) -> TaskRecord | None:

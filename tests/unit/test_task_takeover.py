@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus, UpstreamMedia
-from gateway.errors import ConflictError
+from gateway.errors import ConflictError, NotFoundError
 from gateway.media.storage import DiskMediaStore
 from gateway.service.tasks import Saver, TaskEngine
 from gateway.store.redis_store import RedisStore
@@ -307,3 +307,18 @@ async def test_the_sweep_survives_redis_going_away_and_takes_over_when_it_is_bac
         assert flow.submits == {"video_1": 1}
     finally:
         server.stop()
+
+
+async def test_a_finished_task_deleted_through_one_replica_is_gone_on_the_other(replicas: Replicas) -> None:
+    flow = FakeFlow()
+    flow.open_queue.set()
+    a, b = await replicas(flow), await replicas(flow)
+    await a.engine.start()
+    await b.engine.start()
+    await a.engine.create(video("video_1"))
+    flow.jobs_done["video_1"].set()
+    await until(lambda: a.finished == ["video_1"], "a completed it")
+    assert (await a.engine.get("video_1", owner="lic", kind=Kind.VIDEO)).status is TaskStatus.COMPLETED
+    await b.engine.delete("video_1", owner="lic", kind=Kind.VIDEO)
+    with pytest.raises(NotFoundError):  # a kept no copy of it to answer from
+        await a.engine.get("video_1", owner="lic", kind=Kind.VIDEO)
