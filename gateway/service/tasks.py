@@ -126,8 +126,10 @@ class TaskEngine:
         for runner in runners:
             runner.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
-        await self._writes.close()
-        await self.ownership.stop(release=True)
+        try:
+            await self._writes.close()
+        finally:  # the store refusing the last writes still stops the renewals (the claims expire)
+            await self.ownership.stop(release=True)
 
     async def create(self, record: TaskRecord) -> TaskRecord:
         """Persist a new task (claimed with it) and start its runner."""
