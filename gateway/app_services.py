@@ -46,6 +46,7 @@ from gateway.service.videos import VideoRequests
 from gateway.service.webhook_delivery import WebhookCollector
 from gateway.service.webhooks import open_webhooks
 from gateway.store.base import Store
+from gateway.store.task_claims import LocalTaskClaims, TaskClaims
 from gateway.upstream.flow.transport import FlowTransport, TokenSource
 from gateway.upstream.http import open_client_session
 
@@ -127,6 +128,7 @@ async def task_services(
         media=app[keys.MEDIA],
         runners={Kind.VIDEO: videos, Kind.IMAGE: image_tasks},
         write_delay=settings.tasks.write_delay,
+        claims=task_claims(settings, app[keys.STORE]),
     )
     app[keys.TASKS], app[keys.IMAGE_TASKS] = engine, image_tasks
     app[keys.VIDEOS] = VideoRequests(
@@ -142,6 +144,16 @@ async def task_services(
     await quota_services(app, stack, engine)  # the same, and its counters rebuilt before tasks resume
     stack.push_async_callback(engine.close)
     await engine.start()
+
+
+def task_claims(settings: Settings, store: Store) -> TaskClaims:
+    """Which process runs which task: this one every task (one machine), or claims shared on Redis."""
+    if settings.store.backend != "redis":
+        return LocalTaskClaims(store)
+    from gateway.store.redis_store import RedisStore  # noqa: PLC0415 (not loaded for SQLite)
+
+    assert isinstance(store, RedisStore)  # store_for made it from the same settings
+    return store.task_claims(ttl=settings.tasks.claim_ttl)
 
 
 async def quota_services(app: web.Application, stack: AsyncExitStack, engine: TaskEngine) -> None:

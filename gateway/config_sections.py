@@ -185,6 +185,8 @@ class TaskSettings(_Section, frozen=True):
     account. ``expected_*_seconds`` only shape the progress estimate (Flow reports no percentage).
     ``write_delay``: image-task transitions after the first are written in batches this many seconds
     late (reads see them at once; a crash in that window re-runs the image; 0 writes each at once).
+    ``claim_ttl`` (Redis store): seconds after a replica's last renewal before another takes its
+    tasks over (resuming them, never submitting again); renewed every third of it.
     """
 
     poll_interval: float = 5.0
@@ -202,6 +204,11 @@ class TaskSettings(_Section, frozen=True):
     keepalive: float = 10.0
     chat_progress: Literal["reasoning", "content", "off"] = "reasoning"
     write_delay: float = 0.05
+    claim_ttl: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.claim_ttl <= 0:
+            raise ValueError("claim_ttl must be more than 0 seconds")
 
 
 class PoolSettings(_Section, frozen=True):

@@ -12,7 +12,8 @@ from gateway.service.tasks import TaskEngine
 
 
 class TaskCollector(Collector):
-    """Unfinished tasks by kind and stage; poll calls, jobs asked, poll errors, jobs watched."""
+    """Unfinished tasks by kind and stage; poll calls, jobs asked, poll errors, jobs watched; task
+    claims held, taken over, lost."""
 
     def __init__(self, engine: TaskEngine, poller: VideoPoller) -> None:
         self._engine = engine
@@ -36,4 +37,19 @@ class TaskCollector(Collector):
         errors.add_metric([], stats.errors)
         watched = GaugeMetricFamily("gateway_video_jobs_watched", "Upstream video jobs being polled.")
         watched.add_metric([], stats.watching)
-        yield from (tasks, calls, asked, errors, watched)
+        yield from (tasks, calls, asked, errors, watched, *self._ownership())
+
+    def _ownership(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """Claims on tasks (several replicas on Redis): held here, taken over, lost to another."""
+        ownership = self._engine.ownership
+        held = GaugeMetricFamily("gateway_tasks_claimed", "Unfinished tasks this replica holds and runs.")
+        held.add_metric([], len(ownership.held))
+        taken = CounterMetricFamily(
+            "gateway_tasks_taken_over", "Tasks resumed here after the replica running them went away."
+        )
+        taken.add_metric([], ownership.taken_over)
+        lost = CounterMetricFamily(
+            "gateway_tasks_claims_lost", "Tasks stopped here because another replica holds them now."
+        )
+        lost.add_metric([], ownership.lost)
+        yield from (held, taken, lost)

@@ -5,6 +5,13 @@ in memory, so reads (``GET /v1/videos/{id}`` at the SDK's poll rate) never wait 
 call Flow. At start every unfinished task is resumed by its kind's runner; at shutdown runners
 get a moment to leave the ``submitting`` window, then stop (their records say where to resume).
 
+Ownership (``store/task_claims.py``, ``task_ownership.py``): a task runs in the one process that
+claims it. With several replicas on Redis, ``start`` resumes only the tasks it claimed, a sweep takes
+over those whose replica went away (resumed exactly as after a restart: a video caught in
+``submitting`` is failed, never sent again), and every write goes through the claims, so a replica
+that lost a task stops it without writing anything more. A cancel or delete reaching a replica that
+does not run the task seizes its claim first: the runner elsewhere can write nothing after that.
+
 Writes: a task's creation, every video transition and every ``submitting`` window are written
 before the runner goes on (they hold what a restart needs: Flow's job ids, what was paid for). The
 later transitions of an image task are written behind, ``write_delay`` late, newest version per task,
@@ -29,14 +36,16 @@ import structlog
 from gateway.domain import Kind, TaskRecord, TaskStage, TaskStatus
 from gateway.errors import ConflictError, NotFoundError
 from gateway.media.storage import MediaStore
+from gateway.service.task_ownership import TaskOwnership
+from gateway.service.task_writes import TaskWrites
 from gateway.store.base import Store, TaskQuery
+from gateway.store.task_claims import ClaimLostError, LocalTaskClaims, TaskClaims
 
 log = structlog.get_logger("gateway.service.tasks")
 Saver = Callable[[TaskRecord], Awaitable[None]]
 # Told once when a task ends (completed or failed): usage settlement, webhooks. Called inline, so
 # it must not block; work it starts is its own.
 Listener = Callable[[TaskRecord], None]
-WRITE_RETRY_MAX = 5.0  # seconds between attempts while the store refuses held-back writes
 # Finished tasks kept in memory, newest used last (a client polls its result a few times, then
 # fetches it): reads of them skip the store. About 1 KB each.
 FINISHED_KEPT = 4096
@@ -53,7 +62,7 @@ class TaskRunner(Protocol):
 class TaskEngine:
     """Creates, runs, resumes, lists and forgets tasks."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the composition root passes each collaborator by name
         self,
         *,
         store: Store,
@@ -61,8 +70,12 @@ class TaskEngine:
         runners: Mapping[Kind, TaskRunner],
         clock: Callable[[], float] = time.time,
         write_delay: float = 0.0,
+        claims: TaskClaims | None = None,
     ) -> None:
         self._store = store
+        self._claims = claims or LocalTaskClaims(store)
+        self.ownership = TaskOwnership(self._claims, resume=self._resume, lose=self._lose)
+        self._closing = False
         self._media = media
         self._runners = runners
         self._clock = clock
@@ -70,11 +83,10 @@ class TaskEngine:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, set[asyncio.Queue[TaskRecord]]] = {}
         self._saved = asyncio.Event()  # set at every save (shutdown waits on it for submits to land)
-        self._write_delay = write_delay
-        self._unwritten: dict[str, TaskRecord] = {}  # newest versions not yet in the store
-        self._writing = asyncio.Lock()  # one write at a time, so an older version never lands last
-        self._writer: asyncio.Task[None] | None = None
+        self._writes = TaskWrites(self._claims, delay=write_delay, lose=self._lose, ended=self.ownership.drop)
         self._finished: OrderedDict[str, TaskRecord] = OrderedDict()
+        # With replicas a finished task can be deleted through another one: none is kept here then.
+        self._kept = 0 if self._claims.shared else FINISHED_KEPT
         self._listeners: list[Listener] = []
         self._deleted_listeners: list[Listener] = []
 
@@ -92,16 +104,19 @@ class TaskEngine:
         return counts
 
     async def start(self) -> int:
-        """Resume every unfinished task; returns how many."""
-        unfinished = await self._store.unfinished_tasks()
+        """Resume every unfinished task nobody else runs (claimed first); returns how many."""
+        unfinished = await self.ownership.claim_all()
         for record in unfinished:
-            self._live[record.id] = record
-            self._spawn(record)
+            self._resume(record)
+        self.ownership.start()
         log.info("tasks_resumed", tasks=len(unfinished))
         return len(unfinished)
 
     async def close(self, *, grace: float = 10.0) -> None:
-        """Stop every runner, after letting those in the middle of a submit finish it."""
+        """Stop every runner, after letting those in the middle of a submit finish it; then give
+        their claims up, so another replica resumes them at once."""
+        self._closing = True
+        self.ownership.stop_taking()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
                 while any(r.stage is TaskStage.SUBMITTING for r in self._live.values()):
@@ -111,21 +126,25 @@ class TaskEngine:
         for runner in runners:
             runner.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
-        await self.flush()  # first, so the writer is never cancelled inside a write
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        try:
+            await self._writes.close()
+        finally:  # the store refusing the last writes still stops the renewals (the claims expire)
+            await self.ownership.stop(release=True)
 
     async def create(self, record: TaskRecord) -> TaskRecord:
-        """Persist a new task and start its runner."""
-        await self._write(record)
+        """Persist a new task (claimed with it) and start its runner."""
+        await self._writes.now(record, new=True)
+        self.ownership.hold(record.id)
         self._live[record.id] = record
         self._spawn(record)
         return record
 
     async def keep(self, record: TaskRecord) -> TaskRecord:
         """Persist a task that is already finished (a synchronous request kept for retrieval)."""
-        await self._write(record)
+        self._writes.forget(record.id)
+        self._remember(record)  # e.g. replacing a failed try under the same id
+        async with self._writes.paused():
+            await self._store.put_task(record)  # never claimed: nothing runs it
         return record
 
     async def get(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
@@ -154,10 +173,16 @@ class TaskEngine:
         (always before it sends anything), Flow may have the job and may bill it, so stopping our
         side would only lose the result. The check and the runner's cancellation happen without an
         ``await`` between them, so the runner cannot move on in between; a runner cancelled while
-        writing ``submitting`` never sends the submit (that comes after the write returns)."""
+        writing ``submitting`` never sends the submit (that comes after the write returns).
+
+        A task another replica runs is seized first, only while it is stored as queued (one step in
+        the store): that replica's runner can then no longer write ``submitting``, so never submits."""
         record = await self.inspect(task_id)
+        seized = task_id not in self._running and await self._claims.seize(task_id, stage=TaskStage.QUEUED)
         runner = self._running.get(task_id)
         live = self._live.get(task_id)
+        if seized and runner is None:
+            return await self._cancel_seized(task_id, reason)
         if live is None or runner is None or live.stage is not TaskStage.QUEUED:
             state = record.status.value if record.status.finished else record.stage.value
             raise ConflictError(
@@ -165,33 +190,50 @@ class TaskEngine:
                 code="task_not_cancellable",
                 param="id",
             )
+        del self._running[task_id]  # stopped by this cancel, not unfinished by accident (see _done)
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
-        latest = self._live.get(task_id, live)
-        await self._save(
-            replace(
-                latest,
-                status=TaskStatus.FAILED,
-                stage=TaskStage.DONE,
-                error_code="cancelled",
-                error_message=reason,
-                updated_at=self._clock(),
-            )
-        )
+        await self._save(self._cancelled(self._live.get(task_id, live), reason))
         return await self.inspect(task_id)
+
+    async def _cancel_seized(self, task_id: str, reason: str) -> TaskRecord:
+        """Cancel a queued task seized from another replica (or from none): as stored now, it is ours."""
+        stored = await self._store.get_task(task_id)
+        if stored is None:  # deleted between the seize and this read
+            raise NotFoundError(f"No task found with id '{task_id}'.", param="id")
+        cancelled = self._cancelled(stored, reason)
+        await self._write(cancelled)
+        self._tell(self._listeners, cancelled)  # its runner elsewhere never ends it: it ends here
+        return cancelled
+
+    def _cancelled(self, record: TaskRecord, reason: str) -> TaskRecord:
+        return replace(
+            record,
+            status=TaskStatus.FAILED,
+            stage=TaskStage.DONE,
+            error_code="cancelled",
+            error_message=reason,
+            updated_at=self._clock(),
+        )
 
     async def delete(self, task_id: str, *, owner: str, kind: Kind) -> TaskRecord:
         """Forget a task and the media it produced (a running one stops being followed)."""
         record = await self.get(task_id, owner=owner, kind=kind)
+        # Run by another replica: seized first, so its runner can write nothing after the delete.
+        seized = task_id not in self._running and await self._claims.seize(task_id)
+        stopped = await self._store.get_task(task_id) if seized else None  # as stored, now it is ours
         runner = self._running.pop(task_id, None)
         if runner is not None:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-        stopped = self._live.pop(task_id, None)
-        self._unwritten.pop(task_id, None)
+        stopped = self._live.pop(task_id, None) or stopped
+        self._writes.forget(task_id)
         self._finished.pop(task_id, None)
-        async with self._writing:  # a batch holding it lands first, so the row does not come back
+        async with self._writes.paused():  # a batch holding it lands first, so the row does not come back
             await self._store.delete_task(task_id)
+        if seized or runner is not None:
+            self.ownership.drop(task_id)
+            await self._claims.release([task_id])
         if stopped is not None:  # it was running here and will never end: say so (usage gives back)
             self._tell(self._deleted_listeners, stopped)
         for media_id in (*record.results, record.poster):
@@ -217,7 +259,7 @@ class TaskEngine:
                         current = await queue.get()
                 except TimeoutError:
                     if task_id not in self._live:  # no runner here any more: deleted, or finished meanwhile
-                        current = self._unwritten.get(task_id) or await self._store.get_task(task_id)
+                        current = self._writes.pending(task_id) or await self._store.get_task(task_id)
         finally:
             watchers = self._watchers.get(task_id, set())
             watchers.discard(queue)
@@ -234,17 +276,10 @@ class TaskEngine:
 
     async def flush(self) -> None:
         """Write every transition still held back (at shutdown; tests)."""
-        async with self._writing:
-            batch = list(self._unwritten.values())
-            if not batch:
-                return
-            await self._store.put_tasks(batch)
-            for record in batch:  # a newer version that arrived meanwhile stays for the next batch
-                if self._unwritten.get(record.id) is record:
-                    del self._unwritten[record.id]
+        await self._writes.flush()
 
     def _newest(self, task_id: str) -> TaskRecord | None:
-        return self._live.get(task_id) or self._unwritten.get(task_id)
+        return self._live.get(task_id) or self._writes.pending(task_id)
 
     def _recall(self, task_id: str) -> TaskRecord | None:
         record = self._finished.get(task_id)
@@ -255,7 +290,7 @@ class TaskEngine:
     def _remember(self, record: TaskRecord) -> None:
         self._finished[record.id] = record
         self._finished.move_to_end(record.id)
-        if len(self._finished) > FINISHED_KEPT:
+        if len(self._finished) > self._kept:
             self._finished.popitem(last=False)
 
     async def _stored(self, task_id: str) -> TaskRecord | None:
@@ -265,33 +300,15 @@ class TaskEngine:
         return record
 
     async def _write(self, record: TaskRecord) -> None:
-        self._unwritten.pop(record.id, None)
+        """Write a claimed task now (``ClaimLostError``, having stopped it here, if it is not ours)."""
+        self._finished.pop(record.id, None)
+        await self._writes.now(record)
         if record.status.finished:
-            self._remember(record)  # e.g. a kept image replacing a failed try under the same id
-        else:
-            self._finished.pop(record.id, None)
-        async with self._writing:
-            await self._store.put_task(record)
-
-    def _write_behind(self, record: TaskRecord) -> None:
-        self._unwritten[record.id] = record
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_soon(), name="tasks:write-behind")
-
-    async def _write_soon(self) -> None:
-        delay = self._write_delay
-        while self._unwritten:
-            await asyncio.sleep(delay)
-            try:
-                await self.flush()
-                delay = self._write_delay
-            except Exception:  # the store failed: keep them (reads still see them), try again later
-                log.exception("task_write_failed", tasks=len(self._unwritten))
-                delay = min(delay * 2, WRITE_RETRY_MAX)
+            self._remember(record)
 
     async def _save(self, record: TaskRecord) -> None:
-        if self._write_delay > 0 and record.kind is Kind.IMAGE and record.stage is not TaskStage.SUBMITTING:
-            self._write_behind(record)
+        if self._writes.delay > 0 and record.kind is Kind.IMAGE and record.stage is not TaskStage.SUBMITTING:
+            self._writes.behind(record)
         else:
             await self._write(record)
         if record.status.finished:
@@ -312,6 +329,23 @@ class TaskEngine:
             except Exception:  # a listener's bug must not fail the task it hears about
                 log.exception("task_listener_failed", task=record.id)
 
+    def _resume(self, record: TaskRecord) -> None:
+        """Run a task claimed here (at start, or taken over from another replica)."""
+        if record.id not in self._running:
+            self._live[record.id] = record
+            self._spawn(record)
+
+    def _lose(self, task_ids: set[str]) -> None:
+        """Stop tasks another replica holds now, writing nothing more about them."""
+        for task_id in task_ids:
+            log.error("task_claim_lost", task=task_id)  # another replica runs it from its stored state
+            self.ownership.drop(task_id)
+            runner = self._running.pop(task_id, None)
+            if runner is not None and runner is not asyncio.current_task():  # else: it raises
+                runner.cancel()
+            self._live.pop(task_id, None)
+            self._writes.forget(task_id)
+
     def _spawn(self, record: TaskRecord) -> None:
         runner = self._runners[record.kind]
         task = asyncio.create_task(self._run(runner, record), name=f"task:{record.id}")
@@ -322,6 +356,8 @@ class TaskEngine:
         structlog.contextvars.bind_contextvars(task_id=record.id)
         try:
             await runner.run(record, self._save)
+        except ClaimLostError:
+            return  # stopped by _lose: nothing more is written here
         except Exception:
             log.exception("task_runner_crashed", task=record.id)
             latest = self._live.get(record.id, record)
@@ -336,5 +372,9 @@ class TaskEngine:
             )
 
     def _done(self, task_id: str, task: asyncio.Task[None]) -> None:
-        if self._running.get(task_id) is task:
-            del self._running[task_id]
+        if self._running.get(task_id) is not task:
+            return
+        del self._running[task_id]
+        if task_id in self._live and not self._closing:  # it stopped unfinished (its last save failed)
+            self._live.pop(task_id)
+            self.ownership.drop(task_id)  # not renewed: once it expires, a sweep resumes it

@@ -89,6 +89,7 @@ class ChangeFeed(Protocol):
 
 
 ACCOUNTS_TOPIC, LICENCES_TOPIC = "accounts", "licences"  # what ``wait_for_change`` is told of
+TASKS_TOPIC = "tasks"  # tasks released or seized by a replica (``store/redis_claims.py``)
 
 
 class LicenceStore(ChangeFeed, Protocol):

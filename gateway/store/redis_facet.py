@@ -64,12 +64,7 @@ class RedisFacet:
             return
         args: list[bytes | str | int] = [len(documents)]
         for doc in documents:
-            args += [doc.key, doc.member, len(doc.fields)]
-            for name, value in doc.fields.items():
-                args += [name, value]
-            args.append(len(doc.indexes))
-            for index, score in doc.indexes:
-                args += [index, repr(float(score))]
+            args += upsert_args(doc)
         await self._scripts.upsert(args=args)
 
     async def _delete(self, key: str, member: str) -> bool:
@@ -99,6 +94,17 @@ class RedisFacet:
         """A member's score (a cursor's position), None when it is not in the index."""
         score = await self._redis.zscore(index, member)
         return None if score is None else float(score)
+
+
+def upsert_args(doc: Indexed) -> list[bytes | str | int]:
+    """One document's part of the upsert script's arguments (``redis_scripts.UPSERT``)."""
+    args: list[bytes | str | int] = [doc.key, doc.member, len(doc.fields)]
+    for name, value in doc.fields.items():
+        args += [name, value]
+    args.append(len(doc.indexes))
+    for index, score in doc.indexes:
+        args += [index, repr(float(score))]
+    return args
 
 
 class IndexCursor:

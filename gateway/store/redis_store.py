@@ -13,6 +13,7 @@ prefix) share one Redis. The layout (``P`` the prefix; a free-form part always l
 - ``P changes``: the pub/sub channel on which revisions' moves are announced (``redis_changes.py``);
 - ``P slots:*``, ``P rate:*``, ``P made:*``, channel ``P slots``: account slots shared by the
   replicas (``redis_slots.py``); channel ``P health``: accounts' changed states (``redis_health.py``).
+- ``P own:<task id>``: the replica running a task (``redis_claims.py``).
 
 Anything written as a whole is written atomically (one command, one Lua script or one ``MULTI``).
 When Redis does not answer, every operation raises ``StoreUnavailableError`` (503, retry soon)
@@ -31,6 +32,7 @@ from gateway.domain import MediaRecord
 from gateway.errors import StoreUnavailableError
 from gateway.store.redis_accounts import RedisAccounts
 from gateway.store.redis_changes import ChangeListener
+from gateway.store.redis_claims import RedisTaskClaims
 from gateway.store.redis_codec import media_from_json, media_to_json
 from gateway.store.redis_facet import DOWN, RETRY_AFTER, as_bytes, as_text, guarded
 from gateway.store.redis_health import RedisHealthFeed
@@ -125,6 +127,12 @@ class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccoun
     def quota_counters(self) -> RedisQuota:
         """The licences' counters every replica shares (``store/redis_quota.py``)."""
         return RedisQuota(self._redis, self._key("q", ""))
+
+    def task_claims(self, *, ttl: float) -> RedisTaskClaims:
+        """This replica's claims on the tasks it runs (``store/redis_claims.py``)."""
+        return RedisTaskClaims(
+            self._redis, self._key, ttl=ttl, document=self._task_document, wait=self.wait_for_change
+        )
 
     async def ping(self) -> bool:
         """True when Redis answers (readiness: False, never an error, while it does not)."""
