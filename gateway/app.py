@@ -137,19 +137,9 @@ def _announce_to(app: web.Application) -> AccountListener:
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[keys.STORE]
     await store.open()
-    lease = None
-    if app[keys.SETTINGS].store.backend == "redis" and app[keys.SETTINGS].store.exclusive:
-        from gateway.store.redis_store import RedisStore  # noqa: PLC0415 (not loaded for SQLite)
-
-        assert isinstance(store, RedisStore)  # store_for made it from the same settings
-        lease = store.replica_lease()
     try:
-        if lease is not None:
-            await lease.acquire()
         yield
     finally:
-        if lease is not None:
-            await lease.release()
         await store.close()
 
 

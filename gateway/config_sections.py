@@ -61,9 +61,6 @@ class StoreSettings(_Section, frozen=True):
     path: str = "data/gateway.sqlite3"
     url: str = ""  # redis://[:password@]host:6379/0, rediss:// (TLS) or unix:///path/redis.sock
     prefix: str = "flow:"  # every key the gateway writes starts with it (several gateways, one Redis)
-    # One serving gateway per Redis and prefix (a lease; see store/redis_replica.py) until pool
-    # leases and task ownership are shared too. Off only to test what is shared already.
-    exclusive: bool = True
 
     def __post_init__(self) -> None:
         # Messages never repeat the URL: it may hold the Redis password.

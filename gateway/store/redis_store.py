@@ -39,7 +39,6 @@ from gateway.store.redis_health import RedisHealthFeed
 from gateway.store.redis_licences import RedisLicences
 from gateway.store.redis_outbox import RedisOutbox
 from gateway.store.redis_quota import RedisQuota
-from gateway.store.redis_replica import ReplicaLease
 from gateway.store.redis_scripts import Scripts
 from gateway.store.redis_slots import TTL as SLOT_TTL
 from gateway.store.redis_slots import RedisSlots
@@ -119,10 +118,6 @@ class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccoun
     def health_feed(self) -> RedisHealthFeed:
         """Accounts' changed states told between replicas (``redis_health.py``)."""
         return RedisHealthFeed(lambda: self._redis, self._key)
-
-    def replica_lease(self) -> ReplicaLease:
-        """The lease a serving gateway holds (``store/redis_replica.py``); the CLI takes none."""
-        return ReplicaLease(self._redis, self._key("replica"))
 
     def quota_counters(self) -> RedisQuota:
         """The licences' counters every replica shares (``store/redis_quota.py``)."""

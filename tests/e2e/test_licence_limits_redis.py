@@ -44,7 +44,6 @@ async def replicas(
                 **FAST,
                 "GATEWAY_STORE_URL": url,
                 "GATEWAY_STORE_PREFIX": prefix,
-                "GATEWAY_STORE_EXCLUSIVE": "false",  # several serving gateways: what is tested
             }
             settings = msgspec.structs.replace(
                 settings_factory(env),

@@ -118,7 +118,6 @@ async def test_two_gateways_on_one_bucket_serve_each_others_results(
         **s3_server.environment(bucket),
         "GATEWAY_STORE_URL": redis_server.url,
         "GATEWAY_STORE_PREFIX": unique_prefix(),
-        "GATEWAY_STORE_EXCLUSIVE": "false",  # both serve at once: only what is shared is tested here
     }
     auth = {"Authorization": f"Bearer {licence_key}"}
     first = await started(app_factory(settings_factory(env)))

@@ -127,7 +127,6 @@ async def test_a_change_on_one_replica_reaches_another_at_once(
         "GATEWAY_ADMIN_KEY_SHA256": hash_key(ADMIN_KEY),
         "GATEWAY_LICENSING_SYNC_INTERVAL": "3600",
         "GATEWAY_POOL_SYNC_INTERVAL": "3600",
-        "GATEWAY_STORE_EXCLUSIVE": "false",  # two serving gateways on one Redis: only to test the sharing
     }
     one = await started(app_factory(settings_factory(env)))
     two = await started(app_factory(settings_factory(env)))

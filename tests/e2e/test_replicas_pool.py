@@ -39,7 +39,6 @@ async def replicas(
     env = {
         "GATEWAY_STORE_URL": redis_server.url,
         "GATEWAY_STORE_PREFIX": unique_prefix(),
-        "GATEWAY_STORE_EXCLUSIVE": "false",  # several serving gateways on one Redis
         "GATEWAY_POOL_WAIT_TIMEOUT": "20",
     }
     clients = [TestClient(TestServer(app_factory(settings_factory(env, ACCOUNTS)))) for _ in range(2)]

@@ -55,7 +55,6 @@ async def test_a_dead_replicas_video_completes_on_another_with_one_submit(
         **FAST,
         "GATEWAY_STORE_URL": redis_server.url,
         "GATEWAY_STORE_PREFIX": unique_prefix(),
-        "GATEWAY_STORE_EXCLUSIVE": "false",
         "GATEWAY_TASKS_CLAIM_TTL": "0.6",
     }
     auth = {"Authorization": f"Bearer {licence_key}"}

@@ -71,7 +71,7 @@ def gateway_config(run_dir: Path, port: int, sim: str, redis_url: str, prefix: s
         f'catalog_path = "{CATALOG}"\n'
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
         f'[logging]\nlevel = "info"\nformat = "json"\n'
-        f'[store]\nurl = "{redis_url}"\nprefix = "{prefix}"\nexclusive = false\n'
+        f'[store]\nurl = "{redis_url}"\nprefix = "{prefix}"\n'
         f"[pool]\nwait_timeout = 60.0\n"
         f'[media]\nroot = "{run_dir / "media"}"\nallow_private_urls = true\n'
         f'[flow]\nlabs_base_url = "{sim}"\napi_base_url = "{sim}"\n'
