@@ -41,6 +41,10 @@ bench: $(STAMP)          ## benchmarks, ~12 min on 2 cores (wrk, taskset); print
 	  if [ "$$(id -u)" = "0" ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else echo "wrk is missing and this is not root: install Debian's wrk package" >&2; exit 1; fi; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing and this is not root: install Debian's redis-server package (M11)" >&2; exit 1; fi; }
 	$(BIN)/python -m bench
 
 bench-quick: $(STAMP)    ## the same harness at smoke sizes, ~30 s (Python client only, no wrk, no pinning)

@@ -19,7 +19,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from bench import pick
+from bench import pick, shared_lease
 from bench.drivers import PyClient, Wrk
 from bench.machine import header
 from bench.plan import Bench, Plan
@@ -52,6 +52,20 @@ def m8(plan: Plan) -> tuple[Row, str]:
     note = f"a lease cycle: pick, count, re-index on release; the pick alone: {alone * 1e6:.2f} µs"
     row = Row(what, cycle * 1e6, scan * 1e6, "µs", "ratio", at_most(5, "gateway", "≤ 5 µs"), note)
     return row, pick.render(results)
+
+
+def m11(plan: Plan) -> tuple[Row, str]:
+    """M11: a lease on the Redis ledger (several replicas) against the local one (bench/shared_lease.py)."""
+    sizes = {"picks": 2_000, "leases": 300, "seconds": 0.5} if plan.quick else {}
+    local, shared = run_async(shared_lease.measure(**sizes))
+    what = f"M11 lease cycle with slots shared in Redis ({shared_lease.ACCOUNTS:,} accounts)"
+    note = (
+        f"reference: one machine's lease ({local.lease * 1e6:.1f} µs); picks cost the same "
+        f"({shared.pick * 1e6:.2f} µs); {shared.leases_per_second:,.0f} leases/s at "
+        f"{shared_lease.CONCURRENCY} at once on Redis, {local.leases_per_second:,.0f} on one machine"
+    )
+    row = Row(what, shared.lease * 1e6, local.lease * 1e6, "µs", "ratio", None, note)
+    return row, shared_lease.render(local, shared)
 
 
 def plots(b: Bench, out: Path) -> list[str]:
@@ -123,13 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     b.progress("M8")
     row, pick_table = m8(plan)
     b.rows.append(row)
+    lease_table = "M11 not measured: redis-server is missing (`make bench` installs it)."
+    if shutil.which("redis-server") is not None or not plan.quick:
+        b.progress("M11")
+        row, lease_table = m11(plan)
+        b.rows.append(row)
     out = args.out or (None if args.quick else RESULTS)
     extra = [f"\nTook {time.monotonic() - started:.0f} s."]
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         extra += [f"Plots: {out / name}" for name in plots(b, out)]
     if not args.quick:
-        extra += ["", pick_table]
+        extra += ["", pick_table, "", lease_table]
     text = report(b, header(b.stack, commands, quick=plan.quick, fds=fds), extra)
     if out is not None:
         (out / "bench.md").write_text(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,8 @@ ROWS = {
     "M10 invalid-key flood": 1,
     "M10 upstream calls": 1,
 }
+if shutil.which("redis-server"):  # installed by `make test` (as root); the harness skips M11 without it
+    ROWS["M11 lease cycle with slots shared in Redis"] = 1
 # Rows where zero is a legitimate gateway figure.
 MAY_BE_ZERO = ("M5 ", "M7 gateway CPU", "M10 upstream calls")
 NUMBER = re.compile(r"^([\d,]+(?:\.\d+)?) ")
