@@ -89,6 +89,7 @@ class ChangeFeed(Protocol):
 
 
 ACCOUNTS_TOPIC, LICENCES_TOPIC = "accounts", "licences"  # what ``wait_for_change`` is told of
+WORKERS_TOPIC = "workers"  # browser workers' presence moved (Redis only: store/redis_workers.py)
 
 
 class LicenceStore(ChangeFeed, Protocol):

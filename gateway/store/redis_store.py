@@ -9,6 +9,8 @@ prefix) share one Redis. The layout (``P`` the prefix; a free-form part always l
 - ``P task:<id>``, ``P tasks:*``: tasks and their indexes (``redis_tasks.py``);
 - ``P use:<id>``, ``P uses:*``: usage (``redis_usage.py``); ``P dlv:<id>``, ``P dlvs:*``: the
   webhook outbox (``redis_outbox.py``);
+- ``P wrk:<account>``, ``P wrks``, ``P rpc:<replica>``, ``P rpl:<replica>``: browser workers'
+  presence and relayed calls (``redis_workers.py``);
 - ``P changes``: the pub/sub channel on which revisions' moves are announced (``redis_changes.py``).
 
 Anything written as a whole is written atomically (one command, one Lua script or one ``MULTI``).
@@ -36,6 +38,7 @@ from gateway.store.redis_replica import ReplicaLease
 from gateway.store.redis_scripts import Scripts
 from gateway.store.redis_tasks import RedisTasks
 from gateway.store.redis_usage import RedisUsage
+from gateway.store.redis_workers import RedisWorkerBus
 
 CONNECT_TIMEOUT = 2.0  # seconds: a Redis that is down is reported as such quickly (503)
 SOCKET_TIMEOUT = 5.0  # seconds for any one reply (the longest script is a batch of upserts)
@@ -102,6 +105,12 @@ class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccoun
         if self._client is not None:
             await self._client.aclose()
             self._client, self._loaded = None, None
+
+    def worker_bus(self, replica: str) -> RedisWorkerBus:
+        """Browser workers' presence and relayed calls for ``replica`` (``store/redis_workers.py``)."""
+        return RedisWorkerBus(
+            lambda: self._redis, url=self._url, key=self._key, changes=lambda: self.changes, replica=replica
+        )
 
     def replica_lease(self) -> ReplicaLease:
         """The lease a serving gateway holds (``store/redis_replica.py``); the CLI takes none."""
