@@ -210,12 +210,12 @@ def relay_ctx(relay: ReplicaRelay, hub: WorkerHub) -> Callable[[web.Application]
     """The relay's loops, from after the services (its accounts reach the registry) until before them."""
 
     async def ctx(_: web.Application) -> AsyncIterator[None]:
-        loops = asyncio.create_task(relay.run(hub), name="worker-relay")
+        await relay.start(hub)
         try:
             yield
         finally:
             await relay.withdraw()  # first: callers elsewhere fail at once rather than at expiry
-            await cancel_task(loops)
+            await relay.stop()
 
     return ctx
 

@@ -46,6 +46,7 @@ log = structlog.get_logger("gateway.workers")
 GRACE = 2.0  # seconds a caller waits past its call's timeout for the host's own timeout to arrive
 CANCEL_WAIT = 1.0  # seconds a cancelled caller spends telling the host (best effort)
 BACKOFF = 1.0  # seconds between attempts while Redis does not answer
+CANCEL_AGAIN = 0.05  # seconds before a cancellation the client swallowed is sent again
 
 
 class CallBus(PresenceBus, Protocol):
@@ -86,11 +87,19 @@ class _Waiting:
 class ReplicaRelay:
     """The ``WorkerRelay`` of a replica among several: presence, calls out, calls in."""
 
-    def __init__(self, bus: CallBus, *, on_account: AccountListener, timing: PresenceTiming = TIMING) -> None:
-        self._bus = bus
+    def __init__(
+        self,
+        bus: CallBus,
+        *,
+        on_account: AccountListener,
+        timing: PresenceTiming = TIMING,
+        grace: float = GRACE,
+    ) -> None:
+        self._bus, self._grace = bus, grace
         self._presence = Presence(bus, on_account=on_account, timing=timing)
         self._waiting: dict[str, _Waiting] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._loops: list[asyncio.Task[None]] = []
 
     @property
     def replica(self) -> str:
@@ -135,7 +144,7 @@ class ReplicaRelay:
         request = {"id": call_id, "from": self.replica, "account_key": account_key, "lane": lane}
         try:
             await self._bus.send(replica, orjson.dumps({**request, "message": message}), within=seconds)
-            async with asyncio.timeout(seconds + GRACE):
+            async with asyncio.timeout(seconds + self._grace):
                 return await waiting.future
         except TimeoutError:
             raise up.UpstreamTimeoutError(
@@ -147,31 +156,39 @@ class ReplicaRelay:
         finally:
             self._waiting.pop(call_id, None)
 
-    async def run(self, host: RelayHost) -> None:
-        """Presence, the consumer of calls for this replica's workers and the collector of results,
-        until cancelled."""
+    async def start(self, host: RelayHost) -> None:
+        """Start presence, the consumer of calls for this replica's workers and the collector of
+        results (until :meth:`stop`)."""
         await self._bus.open()
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._presence.run(host, on_read=self._check_hosts))
-                group.create_task(self._consume(host))
-                group.create_task(self._collect())
-        finally:
-            for task in list(self._running.values()):
-                task.cancel()
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
-            await self._bus.close()
+        self._loops = [
+            asyncio.create_task(self._presence.run(host, on_read=self._check_hosts), name="relay-presence"),
+            asyncio.create_task(self._consume(host), name="relay-consumer"),
+            asyncio.create_task(self._collect(), name="relay-collector"),
+        ]
+        for loop in self._loops:
+            loop.add_done_callback(_log_failure)
 
     async def withdraw(self) -> None:
         """This replica stops: its accounts are hosted no more (other replicas' callers fail at once)."""
         await self._presence.withdraw()
+
+    async def stop(self) -> None:
+        """End the loops and the calls relayed here. Without :meth:`withdraw` first, this replica's
+        presence is left to expire, as a crashed one's does."""
+        tasks, self._loops = [*self._loops, *self._running.values()], []
+        # Cancelled until they end: redis-py can swallow a cancellation landing while it connects.
+        while pending := [task for task in tasks if not task.done()]:
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=CANCEL_AGAIN)
+        await self._bus.close()
 
     # --- calls out -------------------------------------------------------------------------
 
     async def _cancel(self, replica: str, call_id: str) -> None:
         with contextlib.suppress(StoreUnavailableError, TimeoutError):
             async with asyncio.timeout(CANCEL_WAIT):
-                await self._bus.send(replica, orjson.dumps({"cancel": call_id}), within=GRACE)
+                await self._bus.send(replica, orjson.dumps({"cancel": call_id}), within=self._grace)
 
     async def _collect(self) -> None:
         while True:
@@ -260,6 +277,12 @@ class ReplicaRelay:
             await self._bus.answer(str(request.get("from")), orjson.dumps(reply))
         except StoreUnavailableError:
             log.warning("relayed_result_lost", call=call_id[:40])  # its caller times out
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """A loop that ended other than by :meth:`ReplicaRelay.stop` is a bug: say so loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("worker_relay_loop_failed", loop=task.get_name(), exc_info=task.exception())
 
 
 def _object(raw: bytes) -> dict[str, Any]:
