@@ -152,9 +152,20 @@ class Presence:
             log.info("worker_account_left_replica", account=key, replica=replica)
         for key, entry in seen.items():
             known = self._remote.get(key)
+            # Known before it is announced: the announcement sets off a read through the relay.
+            self._remote[key] = entry
             if (known is None or known[1] != entry[1]) and not host.serves(key):
-                await self._on_account(entry[1], reachable=True, reason="")
-            self._remote[key] = entry  # after: an announcement that failed is made again next time
+                try:
+                    await self._on_account(entry[1], reachable=True, reason="")
+                except StoreUnavailableError:
+                    self._forget(key, known)  # so that the next read announces it again
+                    raise
+
+    def _forget(self, key: str, known: tuple[str, AnnouncedAccount] | None) -> None:
+        if known is None:
+            self._remote.pop(key, None)
+        else:
+            self._remote[key] = known
 
 
 def _encode(account: AnnouncedAccount) -> bytes:
