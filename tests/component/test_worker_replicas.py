@@ -123,7 +123,12 @@ async def open_replica(redis_server: RedisServer) -> AsyncIterator[Opener]:
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(
-            name: str, *, url: str = redis_server.url, timing: PresenceTiming = FAST, start: bool = True
+            name: str,
+            *,
+            url: str = redis_server.url,
+            timing: PresenceTiming = FAST,
+            start: bool = True,
+            wrap: Callable[[Any], Any] = lambda bus: bus,
         ) -> Replica:
             store = RedisStore(url, prefix=prefix)
             await store.open()
@@ -133,7 +138,8 @@ async def open_replica(redis_server: RedisServer) -> AsyncIterator[Opener]:
             async def listener(account: AnnouncedAccount, *, reachable: bool, reason: str) -> None:
                 seen[account.key] = reachable
 
-            relay = ReplicaRelay(store.worker_bus(name), on_account=listener, timing=timing, grace=GRACE)
+            bus = wrap(store.worker_bus(name))
+            relay = ReplicaRelay(bus, on_account=listener, timing=timing, grace=GRACE)
             replica = Replica(store, WorkerHub(on_account=listener, relay=relay), relay, seen)
             stack.push_async_callback(replica.close)
             if start:
@@ -192,6 +198,40 @@ async def test_a_generate_is_run_once_when_its_result_is_lost_or_late(
     result = await b.hub.call(ACCOUNT, read())  # the relay still works, and did not resend
     assert result["body"] == f"nzlxg for {ACCOUNT}"
     assert [c["rpcid"] for c in worker.calls] == ["ogiZ0b", "nzlxg"]
+
+
+class LosingResults:
+    """A replica's bus that loses every result it sends back (a reply lost on the way)."""
+
+    def __init__(self) -> None:
+        self.bus: Any = None
+        self.lost = 0
+
+    def wrap(self, bus: Any) -> LosingResults:
+        self.bus = bus
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bus, name)
+
+    async def answer(self, replica: str, payload: bytes) -> None:
+        self.lost += 1
+
+
+async def test_a_generate_whose_result_is_lost_times_out_and_is_not_sent_again(
+    open_replica: Opener, worker: FakeWorker
+) -> None:
+    losing = LosingResults()
+    a = await open_replica("A", wrap=losing.wrap)
+    b = await open_replica("B")
+    await a.connect(worker)
+    await eventually(lambda: b.seen.get(ACCOUNT) is True)
+    started = time.monotonic()
+    with pytest.raises(up.UpstreamTimeoutError):  # as a local call that got no result
+        await b.hub.call(ACCOUNT, generate(timeout=0.5))
+    assert 0.5 + GRACE <= time.monotonic() - started < 0.5 + GRACE + 1.0
+    assert losing.lost == 1  # the worker answered; the answer never came back
+    assert len(worker.calls) == 1
 
 
 async def test_a_call_taken_too_late_is_dropped_not_run(open_replica: Opener, worker: FakeWorker) -> None:
