@@ -14,44 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 import orjson
 import structlog
 
 from gateway.errors import StoreUnavailableError
-from gateway.upstream.flow.worker_relay import RelayHost
+from gateway.upstream.flow.worker_relay import PresenceBus, RelayHost
 from gateway.upstream.flow.workers import AccountListener, AnnouncedAccount
 
 log = structlog.get_logger("gateway.workers")
 GONE = "no replica's browser worker serves it"
-
-
-class PresenceBus(Protocol):
-    """The shared presence (``store/redis_workers.py``)."""
-
-    @property
-    def replica(self) -> str:
-        """This replica's id."""
-        ...
-
-    async def host(self, announcements: Mapping[str, bytes], *, ttl: float) -> list[str]:
-        """Host (or renew) accounts; those another replica hosts."""
-        ...
-
-    async def unhost(self, accounts: Sequence[str]) -> None:
-        """Stop hosting accounts."""
-        ...
-
-    async def hosts(self) -> dict[str, tuple[str, bytes]]:
-        """Every hosted account: its replica and announcement."""
-        ...
-
-    async def changed(self, seconds: float) -> bool:
-        """True as soon as presence moved, False after ``seconds``."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

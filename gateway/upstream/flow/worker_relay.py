@@ -4,13 +4,15 @@ The hub (``workers.py``) serves its own workers' accounts directly and hands eve
 ``WorkerRelay``. One gateway alone has nothing to relay to (``LocalRelay``: no worker, the same
 ``UpstreamWorkerGoneError`` as before); several replicas on Redis relay through the store
 (``worker_replicas.py`` over ``store/redis_workers.py``). This module holds what both sides share:
-the Protocols, the lanes a call is bounded by, and how an ``UpstreamError`` crosses the hop with
+the Protocols (the relay, the hub it runs calls on, the buses it speaks through), the lanes a
+call is bounded by, and how an ``UpstreamError`` crosses the hop with
 its structure (class, endpoint, Google status and reasons), never its message text as a meaning.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.upstream.flow import errors as up
@@ -63,6 +65,59 @@ class WorkerRelay(Protocol):
 
     def remote(self) -> list[dict[str, object]]:
         """The accounts other replicas' workers serve, by replica (admin, doctor)."""
+        ...
+
+
+class PresenceBus(Protocol):
+    """The shared presence (``store/redis_workers.py``)."""
+
+    @property
+    def replica(self) -> str:
+        """This replica's id."""
+        ...
+
+    async def host(self, announcements: Mapping[str, bytes], *, ttl: float) -> list[str]:
+        """Host (or renew) accounts; those another replica hosts."""
+        ...
+
+    async def unhost(self, accounts: Sequence[str]) -> None:
+        """Stop hosting accounts."""
+        ...
+
+    async def hosts(self) -> dict[str, tuple[str, bytes]]:
+        """Every hosted account: its replica and announcement."""
+        ...
+
+    async def changed(self, seconds: float) -> bool:
+        """True as soon as presence moved, False after ``seconds``."""
+        ...
+
+
+class CallBus(PresenceBus, Protocol):
+    """The shared queues (``store/redis_workers.py``), besides presence."""
+
+    async def open(self) -> None:
+        """Connect what the blocking pops need."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect it."""
+        ...
+
+    async def send(self, replica: str, payload: bytes, *, within: float) -> None:
+        """Queue a call for ``replica``, to run only if taken within ``within`` seconds."""
+        ...
+
+    async def receive(self) -> tuple[bytes, float] | None:
+        """A call queued for this replica and the seconds its caller still waits; None: none yet."""
+        ...
+
+    async def answer(self, replica: str, payload: bytes) -> None:
+        """Queue a result for a caller on ``replica``."""
+        ...
+
+    async def answers(self) -> bytes | None:
+        """A result for a caller here; None: none yet."""
         ...
 
 

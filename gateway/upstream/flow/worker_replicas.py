@@ -25,15 +25,16 @@ import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import structlog
 
 from gateway.errors import StoreUnavailableError
 from gateway.upstream.flow import errors as up
-from gateway.upstream.flow.worker_presence import TIMING, Presence, PresenceBus, PresenceTiming
+from gateway.upstream.flow.worker_presence import TIMING, Presence, PresenceTiming
 from gateway.upstream.flow.worker_relay import (
+    CallBus,
     Lane,
     RelayHost,
     endpoint_of,
@@ -47,34 +48,6 @@ GRACE = 2.0  # seconds a caller waits past its call's timeout for the host's own
 CANCEL_WAIT = 1.0  # seconds a cancelled caller spends telling the host (best effort)
 BACKOFF = 1.0  # seconds between attempts while Redis does not answer
 CANCEL_AGAIN = 0.05  # seconds before a cancellation the client swallowed is sent again
-
-
-class CallBus(PresenceBus, Protocol):
-    """The shared queues (``store/redis_workers.py``), besides presence."""
-
-    async def open(self) -> None:
-        """Connect what the blocking pops need."""
-        ...
-
-    async def close(self) -> None:
-        """Disconnect it."""
-        ...
-
-    async def send(self, replica: str, payload: bytes, *, within: float) -> None:
-        """Queue a call for ``replica``, to run only if taken within ``within`` seconds."""
-        ...
-
-    async def receive(self) -> tuple[bytes, float] | None:
-        """A call queued for this replica and the seconds its caller still waits; None: none yet."""
-        ...
-
-    async def answer(self, replica: str, payload: bytes) -> None:
-        """Queue a result for a caller on ``replica``."""
-        ...
-
-    async def answers(self) -> bytes | None:
-        """A result for a caller here; None: none yet."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +232,11 @@ class ReplicaRelay:
             return
         task = asyncio.create_task(self._run_one(host, request, message, left))
         self._running[call_id] = task
-        task.add_done_callback(lambda _: self._running.pop(call_id, None))
+        task.add_done_callback(lambda done: self._finished(call_id, done))
+
+    def _finished(self, call_id: str, task: asyncio.Task[None]) -> None:
+        self._running.pop(call_id, None)
+        _log_failure(task)
 
     async def _run_one(
         self, host: RelayHost, request: Mapping[str, object], message: dict[str, Any], left: float
@@ -271,6 +248,11 @@ class ReplicaRelay:
             reply: dict[str, object] = {"id": call_id, "result": result}
         except up.UpstreamError as exc:
             reply = {"id": call_id, "error": error_to_wire(exc)}
+        except ConnectionError:  # the worker's socket broke as the call went out: it may have left
+            gone = up.UpstreamWorkerGoneError(
+                f"the worker of {account_key} is gone", endpoint=endpoint_of(message)
+            )
+            reply = {"id": call_id, "error": error_to_wire(gone)}
         except ValueError:  # a lane this version does not know
             reply = {"id": call_id, "error": error_to_wire(up.UpstreamProtocolError("unknown lane"))}
         try:
@@ -280,7 +262,7 @@ class ReplicaRelay:
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
-    """A loop that ended other than by :meth:`ReplicaRelay.stop` is a bug: say so loudly."""
+    """A loop or relayed call that failed other than by an upstream error is a bug: say so loudly."""
     if not task.cancelled() and task.exception() is not None:
         log.error("worker_relay_loop_failed", loop=task.get_name(), exc_info=task.exception())
 
