@@ -25,6 +25,8 @@ from gateway.app_services import (
     captcha_source,
     endpoint_of,
     media_services,
+    relay_ctx,
+    replica_relay,
     say_what_is_missing,
     signing_key,
     task_services,
@@ -99,13 +101,16 @@ def create_app(settings: Settings) -> web.Application:
     metrics.register_collector(PoolCollector(app[keys.POOL]))
     app[keys.AVAILABILITY] = ModelAvailability(app[keys.CATALOG], app[keys.POOL])
     app[keys.LEFTOVERS] = Leftovers()
-    app[keys.WORKERS] = WorkerHub(on_account=_announce_to(app))
+    relay = replica_relay(settings, app[keys.STORE], _announce_to(app))
+    app[keys.WORKERS] = WorkerHub(on_account=_announce_to(app), relay=relay)
     app[keys.CANARY] = ShapeCanary(
         evidence.load(), on_mismatch=lambda rpc: metrics.shape_mismatches.labels(rpc).inc()
     )
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_licences_ctx)
     app.cleanup_ctx.append(_services_ctx)
+    if relay is not None:  # several replicas: workers connected to the others
+        app.cleanup_ctx.append(relay_ctx(relay, app[keys.WORKERS]))
     add_routes(app, base_path=settings.server.base_path)
     add_admin_routes(app)
     add_console_routes(app, guard)  # with the admin API only

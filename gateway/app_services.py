@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
@@ -48,6 +50,8 @@ from gateway.service.webhooks import open_webhooks
 from gateway.store.base import Store
 from gateway.store.task_claims import LocalTaskClaims, TaskClaims
 from gateway.upstream.flow.transport import FlowTransport, TokenSource
+from gateway.upstream.flow.worker_replicas import ReplicaRelay
+from gateway.upstream.flow.workers import AccountListener, WorkerHub
 from gateway.upstream.http import open_client_session
 
 if TYPE_CHECKING:  # imported when the store is Redis only (see _redis_store)
@@ -262,6 +266,33 @@ def say_what_is_missing(settings: Settings, app: web.Application) -> None:
         licences=len(app[keys.LICENCES]),
         missing=missing,
     )
+
+
+def replica_relay(settings: Settings, store: Store, on_account: AccountListener) -> ReplicaRelay | None:
+    """Several replicas on Redis: the relay to browser workers connected to the others (None: one
+    gateway, whose hub serves its own workers only)."""
+    if settings.store.backend != "redis":
+        return None
+    from gateway.store.redis_store import RedisStore  # noqa: PLC0415 (redis-py only when on Redis)
+
+    assert isinstance(store, RedisStore)  # store_for made it from the same settings
+    # The host name says which pod or machine a worker is on; the suffix tells a restart apart.
+    replica = f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    return ReplicaRelay(store.worker_bus(replica), on_account=on_account)
+
+
+def relay_ctx(relay: ReplicaRelay, hub: WorkerHub) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The relay's loops, from after the services (its accounts reach the registry) until before them."""
+
+    async def ctx(_: web.Application) -> AsyncIterator[None]:
+        await relay.start(hub)
+        try:
+            yield
+        finally:
+            await relay.withdraw()  # first: callers elsewhere fail at once rather than at expiry
+            await relay.stop()
+
+    return ctx
 
 
 async def cancel_task(task: asyncio.Task[None]) -> None:

@@ -90,6 +90,7 @@ class ChangeFeed(Protocol):
 
 ACCOUNTS_TOPIC, LICENCES_TOPIC = "accounts", "licences"  # what ``wait_for_change`` is told of
 TASKS_TOPIC = "tasks"  # tasks released or seized by a replica (``store/redis_claims.py``)
+WORKERS_TOPIC = "workers"  # browser workers' presence moved (Redis only: store/redis_workers.py)
 
 
 class LicenceStore(ChangeFeed, Protocol):

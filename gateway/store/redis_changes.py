@@ -15,7 +15,7 @@ import contextlib
 import structlog
 from redis.asyncio import Redis
 
-from gateway.store.base import ACCOUNTS_TOPIC, LICENCES_TOPIC, TASKS_TOPIC
+from gateway.store.base import ACCOUNTS_TOPIC, LICENCES_TOPIC, TASKS_TOPIC, WORKERS_TOPIC
 from gateway.store.redis_facet import DOWN, as_text
 
 log = structlog.get_logger("gateway.store.redis")
@@ -28,7 +28,9 @@ class ChangeListener:
 
     def __init__(self, client: Redis, channel: str) -> None:
         self._client, self._channel = client, channel
-        self._events = {topic: asyncio.Event() for topic in (ACCOUNTS_TOPIC, LICENCES_TOPIC, TASKS_TOPIC)}
+        self._events = {
+            topic: asyncio.Event() for topic in (ACCOUNTS_TOPIC, LICENCES_TOPIC, TASKS_TOPIC, WORKERS_TOPIC)
+        }
         self._task: asyncio.Task[None] | None = None
         self._subscriptions = 0
         self._subscribing = asyncio.Condition()

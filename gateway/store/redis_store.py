@@ -14,6 +14,8 @@ prefix) share one Redis. The layout (``P`` the prefix; a free-form part always l
 - ``P slots:*``, ``P rate:*``, ``P made:*``, channel ``P slots``: account slots shared by the
   replicas (``redis_slots.py``); channel ``P health``: accounts' changed states (``redis_health.py``).
 - ``P own:<task id>``: the replica running a task (``redis_claims.py``).
+- ``P wrk:<account>``, ``P wrks``, ``P rpc:<replica>``, ``P rpl:<replica>``: browser workers'
+  presence and relayed calls (``redis_workers.py``).
 
 Anything written as a whole is written atomically (one command, one Lua script or one ``MULTI``).
 When Redis does not answer, every operation raises ``StoreUnavailableError`` (503, retry soon)
@@ -44,6 +46,7 @@ from gateway.store.redis_slots import TTL as SLOT_TTL
 from gateway.store.redis_slots import RedisSlots
 from gateway.store.redis_tasks import RedisTasks
 from gateway.store.redis_usage import RedisUsage
+from gateway.store.redis_workers import RedisWorkerBus
 
 CONNECT_TIMEOUT = 2.0  # seconds: a Redis that is down is reported as such quickly (503)
 SOCKET_TIMEOUT = 5.0  # seconds for any one reply (the longest script is a batch of upserts)
@@ -127,6 +130,12 @@ class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccoun
         """This replica's claims on the tasks it runs (``store/redis_claims.py``)."""
         return RedisTaskClaims(
             self._redis, self._key, ttl=ttl, document=self._task_document, wait=self.wait_for_change
+        )
+
+    def worker_bus(self, replica: str) -> RedisWorkerBus:
+        """Browser workers' presence and relayed calls for ``replica`` (``store/redis_workers.py``)."""
+        return RedisWorkerBus(
+            lambda: self._redis, url=self._url, key=self._key, changes=lambda: self.changes, replica=replica
         )
 
     async def ping(self) -> bool:

@@ -131,7 +131,13 @@ async def test_health_reports_each_dependency(http: TestClient, licence_key: str
     assert doc["store"] == {"ok": True}
     assert doc["transports"]["rest"]["accounts"] == 1 and doc["transports"]["rest"]["serving"] == 1
     assert doc["captcha"]["provider"] == "anticaptcha" and doc["captcha"]["state"] in ("idle", "ok")
-    assert doc["workers"] == {"connected": 0, "accounts": 0, "in_flight": 0, "captcha_refusals": 0}
+    assert doc["workers"] == {
+        "connected": 0,
+        "accounts": 0,
+        "in_flight": 0,
+        "captcha_refusals": 0,
+        "remote_accounts": 0,
+    }
     assert doc["webhooks"] == {"backlog": 0} and doc["tasks"]["running"] == 0
     image = await http.post(
         "/v1/images/generations", json={"model": "nano_banana", "prompt": "x"}, headers=bearer(licence_key)

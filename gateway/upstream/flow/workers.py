@@ -5,7 +5,9 @@ serves, then runs ``call``s in a signed-in flow.google.com tab and answers ``res
 keeps who serves which account, sends calls and matches results, and fails a gone worker's calls
 at once (``UpstreamWorkerGoneError``) so nobody hangs. It is transport-agnostic: the API layer
 adapts a WebSocket to a channel and a message stream. Accounts coming and going are reported to
-a listener (the composition root wires it to the pool); this module imports no pool.
+a listener (the composition root wires it to the pool); this module imports no pool. A call for an
+account no local worker serves goes to the ``WorkerRelay`` (``worker_relay.py``): nowhere for one
+gateway, the replica hosting its worker when several share Redis; the local path never waits on it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import structlog
 from gateway.obs.tally import count_upstream_call
 from gateway.upstream.flow.batch import CAPTCHA_PLACEHOLDER, BatchCall
 from gateway.upstream.flow.errors import UpstreamProtocolError, UpstreamTimeoutError, UpstreamWorkerGoneError
+from gateway.upstream.flow.worker_relay import Lane, LocalRelay, WorkerRelay, endpoint_of
 
 PROTOCOL = 1
 MAX_REPLY_BYTES = 16 * 1024 * 1024
@@ -69,36 +72,48 @@ class _Worker:
 class WorkerHub:
     """Connected workers, the accounts they serve, and calls in flight."""
 
-    def __init__(self, *, on_account: AccountListener) -> None:
+    def __init__(self, *, on_account: AccountListener, relay: WorkerRelay | None = None) -> None:
         self._on_account = on_account
+        self._relay: WorkerRelay = relay or LocalRelay()
         self._workers: dict[str, _Worker] = {}
         self._by_account: dict[str, _Worker] = {}
+
+    def serves(self, account_key: str) -> bool:
+        """True when a worker connected to this replica serves the account."""
+        return account_key in self._by_account
 
     def project_of(self, account_key: str) -> str | None:
         """The project the account's tab is open on."""
         worker = self._by_account.get(account_key)
-        return worker.accounts[account_key].project_id if worker else None
+        return worker.accounts[account_key].project_id if worker else self._relay.project_of(account_key)
 
     def connected(self) -> list[dict[str, object]]:
-        """Workers and their accounts (for readiness and admin)."""
+        """Workers and their accounts (for readiness and admin): this replica's, then the accounts
+        other replicas' workers serve (``replica`` set, one entry per replica)."""
         return [
-            {
-                "worker_id": w.id,
-                "accounts": sorted(w.accounts),
-                "in_flight": len(w.pending),
-                "captcha_refusals": w.captcha_refusals,
-            }
-            for w in self._workers.values()
+            *(
+                {
+                    "worker_id": w.id,
+                    "accounts": sorted(w.accounts),
+                    "in_flight": len(w.pending),
+                    "captcha_refusals": w.captcha_refusals,
+                }
+                for w in self._workers.values()
+            ),
+            *self._relay.remote(),
         ]
 
     def totals(self) -> dict[str, int]:
-        """Workers, the accounts they serve, calls in flight and refused tokens, summed (health)."""
+        """This replica's workers, the accounts they serve, calls in flight and refused tokens,
+        summed (health); ``remote_accounts``: those only other replicas' workers serve."""
         workers = self._workers.values()
+        remote = {str(key) for entry in self._relay.remote() for key in _listed(entry.get("accounts"))}
         return {
             "connected": len(self._workers),
             "accounts": sum(len(w.accounts) for w in workers),
             "in_flight": sum(len(w.pending) for w in workers),
             "captcha_refusals": sum(w.captcha_refusals for w in workers),
+            "remote_accounts": len(remote - self._by_account.keys()),
         }
 
     def note_captcha_refusal(self, account_key: str) -> None:
@@ -123,31 +138,43 @@ class WorkerHub:
         """Send ``call`` to the worker serving ``account_key``; the worker's ``result`` message.
 
         Generates and reads are bounded separately, by what the worker announced (``max_inflight``)."""
-        worker = self._worker(account_key, f"batch.{call.rpcid}")
-        gate = worker.generates if call.is_generate else worker.reads
-        async with gate:
+        worker = self._by_account.get(account_key)
+        lane = Lane.GENERATE if call.is_generate else Lane.READ
+        if worker is None:
+            message = _call_message(account_key, call)
+            return await self._relay.call(account_key, message, lane=lane, seconds=call.timeout)
+        async with _gate(worker, lane):
             return await self._request(worker, _call_message(account_key, call), call.timeout)
 
     async def probe(self, account_key: str, *, seconds: float = 15.0) -> dict[str, Any]:
         """What the worker sees in the account's tab (presence only: never cookie or token values)."""
-        worker = self._worker(account_key, "probe")
-        message = {
+        message: dict[str, Any] = {
             "type": "call",
             "op": "probe",
             "account_key": account_key,
             "deadline_ms": int(seconds * 1000),
         }
-        result = await self._request(worker, message, seconds)
+        worker = self._by_account.get(account_key)
+        if worker is None:
+            result = await self._relay.call(account_key, message, lane=Lane.PROBE, seconds=seconds)
+        else:
+            result = await self._request(worker, message, seconds)
         probe = result.get("probe")
         if not result.get("ok") or not isinstance(probe, dict):
             raise UpstreamProtocolError("probe: the worker answered no probe", endpoint="probe")
         return probe
 
-    def _worker(self, account_key: str, endpoint: str) -> _Worker:
+    async def run_relayed(
+        self, account_key: str, message: dict[str, Any], *, lane: Lane, seconds: float
+    ) -> dict[str, Any]:
+        """Run a call another replica relayed here, within the ``seconds`` its caller has left and
+        the same bounds as a local call; never relayed on (a worker gone meanwhile is an error)."""
         worker = self._by_account.get(account_key)
         if worker is None:
-            raise UpstreamWorkerGoneError(f"no worker serves {account_key}", endpoint=endpoint)
-        return worker
+            endpoint = endpoint_of(message)
+            raise UpstreamWorkerGoneError(f"no worker serves {account_key} here", endpoint=endpoint)
+        async with _gate(worker, lane):
+            return await self._request(worker, {**message, "deadline_ms": int(seconds * 1000)}, seconds)
 
     async def _request(self, worker: _Worker, message: dict[str, Any], seconds: float) -> dict[str, Any]:
         call_id = f"c-{uuid.uuid4().hex}"
@@ -162,7 +189,7 @@ class WorkerHub:
             await self._cancel(worker, call_id)
             raise UpstreamTimeoutError(
                 f"worker gave no result within {seconds:g}s",
-                endpoint=str(message.get("rpcid") or message.get("op")),
+                endpoint=_endpoint(message),
             ) from None
         except asyncio.CancelledError:
             await self._cancel(worker, call_id)  # only honoured before dispatch: credits may be spent after
@@ -189,6 +216,7 @@ class WorkerHub:
             for account in accepted.values():
                 self._by_account[account.key] = worker
                 await self._on_account(account, reachable=True, reason="")
+                await self._relay.hosted(account, reachable=True)
             await channel.send({"type": "hello_ack", "accepted": sorted(accepted), "rejected": rejected})
         except BaseException:
             await self._goodbye(worker)  # a worker gone before its ack must not stay listed
@@ -215,6 +243,7 @@ class WorkerHub:
             return
         state = str(message.get("state", ""))
         await self._on_account(account, reachable=state == "ready", reason=state)
+        await self._relay.hosted(account, reachable=state == "ready")
 
     async def _goodbye(self, worker: _Worker) -> None:
         self._workers.pop(worker.id, None)
@@ -229,11 +258,26 @@ class WorkerHub:
             if self._by_account.get(key) is worker:
                 del self._by_account[key]
                 await self._on_account(account, reachable=False, reason="its browser worker disconnected")
+                await self._relay.hosted(account, reachable=False)
         log.info("worker_disconnected", worker=worker.id, failed_calls=len(worker.pending))
 
     async def _cancel(self, worker: _Worker, call_id: str) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await worker.channel.send({"type": "cancel", "id": call_id})
+
+
+def _gate(worker: _Worker, lane: Lane) -> contextlib.AbstractAsyncContextManager[object]:
+    if lane is Lane.PROBE:
+        return contextlib.nullcontext()
+    return worker.generates if lane is Lane.GENERATE else worker.reads
+
+
+def _endpoint(message: dict[str, Any]) -> str:
+    return str(message.get("rpcid") or message.get("op"))
+
+
+def _listed(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _limit(value: object, default: int) -> int:
