@@ -55,7 +55,7 @@ def worker_for(gateway: TestClient, simulator: SimHandle) -> ScriptedWorker:
 
 
 def state_on(gateway: TestClient) -> AccountState | None:
-    account = gateway.app[keys.POOL].get(worker_account_id(KEY))
+    account = gateway.app[keys.POOL].table.get(worker_account_id(KEY))
     return account.health.state if account is not None else None
 
 
