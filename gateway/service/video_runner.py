@@ -54,7 +54,7 @@ from gateway.service.poller import VideoPoller
 from gateway.service.refusals import INCIDENT
 from gateway.service.retry import decide
 from gateway.service.video_followups import SOURCE_BOUND
-from gateway.service.video_media import VideoInputs, VideoKeeper
+from gateway.service.video_media import Fetching, VideoInputs, VideoKeeper
 from gateway.service.videos import SIZES
 from gateway.store.base import Store
 from gateway.upstream.flow import errors as up
@@ -379,19 +379,14 @@ class VideoRunner:
 
     async def _download(self, task: _Task, lease: Lease, job: UpstreamMedia) -> None:
         await task.set(stage=TaskStage.DOWNLOADING)
-        creds, transport = credentials_of(lease.account), self._transports[lease.account.kind]
-        for attempt in range(self._settings.link_attempts):
-            try:
-                links = await transport.video_links(creds, job)
-                if links is not None:
-                    owner = task.record.owner
-                    video_id = await self._keeper.keep_video(
-                        transport, links.video, owner=owner, account_id=lease.account.id, job=job
-                    )
-                    poster = await self._keeper.keep_poster(transport, links.poster, owner=owner)
-                    await task.set(results=(video_id,), poster=poster)
-                    return
-            except up.UpstreamError as exc:  # the URL lagged, or expired before we got to it: ask again
-                log.info("video_link_retry", task=task.record.id, error=type(exc).__name__, attempt=attempt)
-            await asyncio.sleep(self._settings.link_delay)
-        raise BadGatewayError("Flow finished the video but did not publish it", code="video_unavailable")
+        settings = self._settings
+        retry = Fetching(settings.link_attempts, settings.link_delay, max_backoff=settings.max_poll_backoff)
+        video_id, poster = await self._keeper.fetch(
+            self._transports[lease.account.kind],
+            credentials_of(lease.account),
+            job,
+            owner=task.record.owner,
+            account_id=lease.account.id,
+            retry=retry,
+        )
+        await task.set(results=(video_id,), poster=poster)
