@@ -29,7 +29,6 @@ from gateway.media.images import extension_for
 from gateway.media.s3_client import FAILURES, S3Client, is_missing, open_s3_client, translated
 from gateway.media.storage import (
     CHUNK_BYTES,
-    FLUSH_BYTES,
     Check,
     Fill,
     StoredMedia,
@@ -37,6 +36,7 @@ from gateway.media.storage import (
     is_media_id,
     mime_of_extension,
     new_media_id,
+    spool,
 )
 
 MIB = 1024 * 1024
@@ -199,23 +199,11 @@ def _parts(size: int, part_size: int) -> list[tuple[int, int]]:
     return [(n, at) for n, at in enumerate(range(0, size, part_size), start=1)]
 
 
-async def _spool(spool: BinaryIO, fill: Fill) -> int:
-    """Write what ``fill`` gives into ``spool`` (a thread hop per ``FLUSH_BYTES``); the size written."""
-    pending: list[bytes] = []
-    size = held = 0
-
-    async def write(piece: bytes) -> None:
-        nonlocal size, held
-        pending.append(piece)
-        size, held = size + len(piece), held + len(piece)
-        if held >= FLUSH_BYTES:
-            data, held = b"".join(pending), 0
-            pending.clear()
-            await asyncio.to_thread(spool.write, data)
-
-    await fill(write)
-    await asyncio.to_thread(spool.write, b"".join(pending))
-    await asyncio.to_thread(spool.flush)
+async def _spool(handle: BinaryIO, fill: Fill) -> int:
+    """Write what ``fill`` gives into ``handle``, flushed; the size written."""
+    size, tail = await spool(handle, fill)
+    await asyncio.to_thread(handle.write, tail)
+    await asyncio.to_thread(handle.flush)
     return size
 
 

@@ -107,6 +107,25 @@ def check_file(handle: BinaryIO, check: Check) -> None:
         check(view)
 
 
+async def spool(handle: BinaryIO, fill: Fill) -> tuple[int, bytes]:
+    """Write what ``fill`` gives into ``handle``, a thread hop per ``FLUSH_BYTES``; the size given and
+    the tail not written yet (the caller writes it with whatever else it does in its last hop)."""
+    pending: list[bytes] = []
+    size = held = 0
+
+    async def write(piece: bytes) -> None:
+        nonlocal size, held
+        pending.append(piece)
+        size, held = size + len(piece), held + len(piece)
+        if held >= FLUSH_BYTES:
+            data, held = b"".join(pending), 0
+            pending.clear()
+            await asyncio.to_thread(handle.write, data)
+
+    await fill(write)
+    return size, b"".join(pending)
+
+
 def new_media_id(prefix: str) -> str:
     """``<prefix>_`` and 26 random lowercase base32 characters (128 bits from one ``urandom`` call)."""
     return f"{prefix}_" + base64.b32encode(os.urandom(16)).decode("ascii").rstrip("=").lower()
@@ -139,21 +158,9 @@ class DiskMediaStore:
             self._shards.add(target.parent)
         tmp = _tmp_of(target)
         handle: BinaryIO = await asyncio.to_thread(tmp.open, "wb")
-        pending: list[bytes] = []
-        size = held = 0
-
-        async def write(piece: bytes) -> None:
-            nonlocal size, held
-            pending.append(piece)
-            size, held = size + len(piece), held + len(piece)
-            if held >= FLUSH_BYTES:
-                data, held = b"".join(pending), 0
-                pending.clear()
-                await asyncio.to_thread(handle.write, data)
-
         try:
-            await fill(write)
-            await asyncio.to_thread(_finish, handle, b"".join(pending), tmp, target, check)
+            size, tail = await spool(handle, fill)
+            await asyncio.to_thread(_finish, handle, tail, tmp, target, check)
         except BaseException:
             handle.close()  # plain syscalls, not a thread hop: this also runs when cancelled
             tmp.unlink(missing_ok=True)

@@ -10,38 +10,15 @@ by structure, so the store imports nothing of the pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.domain import Capability
+from gateway.domain.slots import Limited
 
 # A slot freed on another replica: (account id, capability, leases held there after, every replica).
 FreedListener = Callable[[str, Capability, int], None]
-
-
-class Limited(Protocol):
-    """What a ledger reads of an account: its id and limits (``Account`` matches)."""
-
-    @property
-    def id(self) -> str:
-        """The account's id."""
-        ...
-
-    @property
-    def limits(self) -> Mapping[Capability, int]:
-        """Concurrent leases allowed per capability."""
-        ...
-
-    @property
-    def rpm(self) -> int:
-        """Lease starts allowed per minute (0: no bound)."""
-        ...
-
-    @property
-    def daily(self) -> Mapping[Capability, int]:
-        """Successes allowed per UTC day and capability (0 or absent: no cap)."""
-        ...
 
 
 class Claim(Protocol):

@@ -26,8 +26,16 @@ CANCEL_AGAIN = 0.05  # seconds before a cancellation the client swallowed is sen
 class ChannelListener:
     """Subscribes to ``channel`` and calls ``heard`` with each message's data."""
 
-    def __init__(self, client: Callable[[], Redis], channel: str, heard: Callable[[bytes], None]) -> None:
+    def __init__(
+        self,
+        client: Callable[[], Redis],
+        channel: str,
+        heard: Callable[[bytes], None],
+        *,
+        subscribed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._client, self._channel, self._heard = client, channel, heard
+        self._on_subscribed = subscribed  # after every (re)subscription: what was missed meanwhile
         self._task: asyncio.Task[None] | None = None
         self._subscriptions = 0
         self._subscribing = asyncio.Condition()
@@ -73,6 +81,7 @@ class ChannelListener:
             async with self._subscribing:
                 self._subscriptions += 1
                 self._subscribing.notify_all()
+            self._on_subscribed()
             async for message in pubsub.listen():
                 data = as_bytes(message.get("data"))
                 if data is None:

@@ -22,14 +22,14 @@ import asyncio
 import itertools
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 from redis.asyncio import Redis
 
 from gateway.domain import Capability
+from gateway.domain.slots import Limited
 from gateway.errors import StoreUnavailableError
 from gateway.store.redis_facet import DOWN, RETRY_AFTER, as_text
 from gateway.store.redis_feed import ChannelListener
@@ -37,30 +37,6 @@ from gateway.store.redis_slot_scripts import SlotScripts
 
 log = structlog.get_logger("gateway.store.redis")
 TTL = 30.0  # seconds a lease lives in Redis without a renewal (a dead replica's slots free after it)
-
-
-class Limited(Protocol):
-    """What the ledger reads of an account (the pool's ``Account`` matches)."""
-
-    @property
-    def id(self) -> str:
-        """The account's id."""
-        ...
-
-    @property
-    def limits(self) -> Mapping[Capability, int]:
-        """Concurrent leases allowed per capability."""
-        ...
-
-    @property
-    def rpm(self) -> int:
-        """Lease starts allowed per minute (0: no bound)."""
-        ...
-
-    @property
-    def daily(self) -> Mapping[Capability, int]:
-        """Successes allowed per UTC day and capability."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
