@@ -58,6 +58,7 @@ from gateway.service.doctor import Doctor
 from gateway.service.leftovers import Leftovers
 from gateway.service.licence_book import LicenceBook
 from gateway.service.retention import MediaCleaner, RetentionPolicy
+from gateway.service.signed_urls import SignedUrlWriter
 from gateway.service.worker_enrolment import WorkerEnrolments
 from gateway.store.factory import store_for
 from gateway.upstream.flow import evidence
@@ -218,6 +219,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         keeper = account_state_keeper(settings, app)
         stack.push_async_callback(keeper.flush)  # runs after the loops below are cancelled
         stack.push_async_callback(app[keys.LEFTOVERS].close)  # departed clients' work, before the rest
+        signed_urls = SignedUrlWriter(app[keys.SIGNER], store)  # every replica's sweep spares them
+        stack.push_async_callback(signed_urls.close)  # what is left, once its loop is cancelled
         say_what_is_missing(settings, app)
         cleaner = MediaCleaner(
             media=app[keys.MEDIA],
@@ -232,6 +235,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             keeper.listen(),  # other replicas' account states (returns at once on one machine)
             app[keys.POOL].ledger.run(),  # renews this replica's slots in Redis (the same)
             cleaner.run(interval=settings.media.sweep_interval),
+            signed_urls.run(),
         ):
             stack.push_async_callback(cancel_task, asyncio.create_task(loop))
         yield

@@ -4,15 +4,20 @@ Every ``sweep_interval`` seconds the cleaner lists what is stored and removes, o
 older than ``max_age_hours``, then more while the total is over ``max_total_mb``. It never removes:
 
 - what an unfinished task points to (its inputs, results, poster), read from the store at each sweep;
-- what a URL signed by this process may still open (the signer remembers them until they expire);
-- anything younger than the signed URLs' lifetime (``url_ttl_seconds``): a URL signed before a
-  restart is known to nobody, and most URLs are signed when their media is made.
+- what a signed URL may still open, whichever replica signed it and before any restart: the store
+  records them (``SignedUrlStore``, written behind by ``service/signed_urls.py``), and this
+  process's signer remembers those it has not written yet;
+- anything younger than the signed URLs' lifetime (``url_ttl_seconds``) plus ``FRESH_SECONDS``:
+  most URLs are signed as their media is made, and those are not recorded at all (signing.py).
 
 So the size cap can be exceeded when everything left is protected; that is logged as a warning.
 What it removes goes from the store's media records first, then from the disk (a file whose record
 is gone is found and removed again by the next sweep; a record whose file is gone would never be).
-Known gap: an old media whose URL was signed again shortly before a restart may be removed while
-that URL is still valid (it then answers 404, as for a deleted video).
+When the store does not answer (Redis away), the sweep skips its round: it removes nothing it
+could not check. What remains: a URL signed by another replica in the last write interval (about a
+second, ``signed_urls.WRITE_INTERVAL``), or by a process that died before writing it, is not known
+here yet; its media may be removed if that sweep runs just then (the URL then answers 404, as for
+a deleted video).
 """
 
 from __future__ import annotations
@@ -118,8 +123,10 @@ class MediaCleaner:
         return report
 
     async def protected(self) -> frozenset[str]:
-        """Ids that must stay: used by an unfinished task, or behind a URL that still opens."""
-        ids = set(self._signer.unexpired())
+        """Ids that must stay: used by an unfinished task, or behind a URL that still opens (signed
+        by any replica: the store's record, and this signer's entries not written to it yet)."""
+        ids = set(await self._store.signed_media(self._clock()))
+        ids.update(self._signer.unexpired())  # after the store's read: nothing signed here falls between
         for task in await self._store.unfinished_tasks():
             ids.update(task.inputs)
             ids.update(task.results)
@@ -137,4 +144,5 @@ class MediaCleaner:
             try:
                 await self.sweep()
             except (OSError, ValueError) as exc:  # the disk or the store failed: try again next time
+                # (a store away fails protected(), before anything is removed: the round is skipped)
                 log.warning("media_sweep_failed", error=type(exc).__name__)

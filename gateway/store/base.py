@@ -2,14 +2,15 @@
 
 Backends (``memory``, ``sqlite``; ``redis`` for several replicas) implement it whole. Callers
 depend on the Protocol only, so moving state between backends never touches the layers above.
-Licences, the audit trail, usage and the webhook outbox are facets of their own (``LicenceStore``,
-``AuditStore``, ``UsageStore``, ``OutboxStore``), each implemented per backend in its own module
-(``store/<facet>_memory.py``, ``store/<facet>_sqlite.py``, ``store/redis_<facet>.py``) mixed into
-the backend's class.
+Licences, the audit trail, usage, the webhook outbox and signed URLs are facets of their own
+(``LicenceStore``, ``AuditStore``, ``UsageStore``, ``OutboxStore``, ``SignedUrlStore``), each
+implemented per backend in its own module (``store/<facet>_memory.py``, ``store/<facet>_sqlite.py``,
+``store/redis_<facet>.py``) mixed into the backend's class.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -176,7 +177,20 @@ class OutboxStore(Protocol):
         ...
 
 
-class Store(LicenceStore, AuditStore, UsageStore, OutboxStore, Protocol):
+class SignedUrlStore(Protocol):
+    """Which media signed URLs may still open, whichever replica signed them (the retention sweep
+    spares those): written behind by ``service/signed_urls.py``."""
+
+    async def put_signed_urls(self, expiries: Mapping[str, int]) -> None:
+        """Record media id -> expiry (unix seconds) pairs in one write, keeping an id's later expiry."""
+        ...
+
+    async def signed_media(self, now: float) -> frozenset[str]:
+        """The ids with a URL that still opens at ``now`` (expiry >= now); the expired are forgotten."""
+        ...
+
+
+class Store(LicenceStore, AuditStore, UsageStore, OutboxStore, SignedUrlStore, Protocol):
     """Persistent gateway state (the facets above, and the rest below)."""
 
     async def open(self) -> None:

@@ -8,10 +8,11 @@ from gateway.domain import AccountDefinition, AccountRecord, MediaRecord, TaskRe
 from gateway.store.base import TaskQuery
 from gateway.store.licences_memory import MemoryLicences
 from gateway.store.outbox_memory import MemoryOutbox
+from gateway.store.signed_memory import MemorySignedUrls
 from gateway.store.usage_memory import MemoryUsage
 
 
-class MemoryStore(MemoryLicences, MemoryUsage, MemoryOutbox):
+class MemoryStore(MemoryLicences, MemoryUsage, MemoryOutbox, MemorySignedUrls):
     """Dict-backed implementation of ``Store`` (licences, usage and the outbox in their facets)."""
 
     def __init__(self) -> None:

@@ -16,6 +16,7 @@ prefix) share one Redis. The layout (``P`` the prefix; a free-form part always l
 - ``P own:<task id>``: the replica running a task (``redis_claims.py``).
 - ``P wrk:<account>``, ``P wrks``, ``P rpc:<replica>``, ``P rpl:<replica>``: browser workers'
   presence and relayed calls (``redis_workers.py``).
+- ``P signed``: media behind signed URLs that may still open, scored by expiry (``redis_signed.py``).
 
 Anything written as a whole is written atomically (one command, one Lua script or one ``MULTI``).
 When Redis does not answer, every operation raises ``StoreUnavailableError`` (503, retry soon)
@@ -42,6 +43,7 @@ from gateway.store.redis_licences import RedisLicences
 from gateway.store.redis_outbox import RedisOutbox
 from gateway.store.redis_quota import RedisQuota
 from gateway.store.redis_scripts import Scripts
+from gateway.store.redis_signed import RedisSignedUrls
 from gateway.store.redis_slots import TTL as SLOT_TTL
 from gateway.store.redis_slots import RedisSlots
 from gateway.store.redis_tasks import RedisTasks
@@ -53,7 +55,7 @@ SOCKET_TIMEOUT = 5.0  # seconds for any one reply (the longest script is a batch
 
 
 @guarded
-class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccounts):
+class RedisStore(RedisLicences, RedisUsage, RedisOutbox, RedisTasks, RedisAccounts, RedisSignedUrls):
     """redis-py (asyncio) implementation of ``Store``, one facet per module."""
 
     def __init__(self, url: str, *, prefix: str = "flow:") -> None:

@@ -25,6 +25,7 @@ from gateway.domain import (
 )
 from gateway.store.licences_sqlite import SqliteLicences
 from gateway.store.outbox_sqlite import SqliteOutbox
+from gateway.store.signed_sqlite import SqliteSignedUrls
 from gateway.store.tasks_sqlite import SqliteTasks
 from gateway.store.usage_sqlite import SqliteUsage
 
@@ -109,13 +110,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX usage_reserved ON usage (created_at, id) WHERE outcome = 'reserved';
     """,
+    # Media behind a signed URL that may still open (store/signed_sqlite.py): the retention sweep
+    # spares them, whichever process signed them, across restarts.
+    """
+    CREATE TABLE signed_urls (media_id TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+    CREATE INDEX signed_urls_by_expiry ON signed_urls (expires);
+    """,
 )
 _ACCOUNT_FIELDS = [f.name for f in dataclasses.fields(AccountRecord)]
 _DEFINITION_FIELDS = [f.name for f in dataclasses.fields(AccountDefinition)]
 _DEFINITION_COLUMNS = ["groups_json" if n == "groups" else n for n in _DEFINITION_FIELDS]
 
 
-class SqliteStore(SqliteTasks, SqliteLicences, SqliteUsage, SqliteOutbox):
+class SqliteStore(SqliteTasks, SqliteLicences, SqliteUsage, SqliteOutbox, SqliteSignedUrls):
     """aiosqlite-backed ``Store`` (tasks, licences, usage and the outbox in their facets)."""
 
     def __init__(self, path: str | Path) -> None:
