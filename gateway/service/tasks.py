@@ -177,6 +177,16 @@ class TaskEngine:
 
         A task another replica runs is seized first, only while it is stored as queued (one step in
         the store): that replica's runner can then no longer write ``submitting``, so never submits."""
+        try:
+            return await self._cancel(task_id, reason)
+        except ClaimLostError:  # another replica seized it meanwhile (its own cancel, a delete)
+            raise ConflictError(
+                f"Task '{task_id}' changed while it was being cancelled; read it again.",
+                code="task_not_cancellable",
+                param="id",
+            ) from None
+
+    async def _cancel(self, task_id: str, reason: str) -> TaskRecord:
         record = await self.inspect(task_id)
         seized = task_id not in self._running and await self._claims.seize(task_id, stage=TaskStage.QUEUED)
         runner = self._running.get(task_id)

@@ -322,3 +322,20 @@ async def test_a_finished_task_deleted_through_one_replica_is_gone_on_the_other(
     await b.engine.delete("video_1", owner="lic", kind=Kind.VIDEO)
     with pytest.raises(NotFoundError):  # a kept no copy of it to answer from
         await a.engine.get("video_1", owner="lic", kind=Kind.VIDEO)
+
+
+async def test_a_cancel_losing_the_task_to_another_replica_meanwhile_is_a_conflict(
+    replicas: Replicas,
+) -> None:
+    flow = FakeFlow()
+    a, b = await replicas(flow), await replicas(flow)
+    await a.engine.start()
+    await a.engine.create(video("video_1"))
+    await until(lambda: a.runner.runs == [("video_1", TaskStage.QUEUED)], "a runs it")
+    claims = b.store.task_claims(ttl=30.0)
+    assert await claims.seize("video_1", stage=TaskStage.QUEUED)  # b's own cancel got there first
+    with pytest.raises(ConflictError) as refused:  # a 409 to read again, not a 500
+        await a.engine.cancel("video_1", reason="changed my mind")
+    assert refused.value.code == "task_not_cancellable"
+    assert await stage_of(a.store, "video_1") == (TaskStatus.QUEUED, TaskStage.QUEUED)  # a wrote nothing
+    assert flow.submits == {}
