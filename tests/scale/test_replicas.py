@@ -127,3 +127,32 @@ async def test_redis_away_fails_fast_then_service_resumes(
             assert (await c.post(0, "/v1/images/generations", IMAGE))[0] == 200
     finally:
         redis.stop()
+
+
+async def test_a_rolling_restart_hands_running_videos_over_at_once(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """SIGTERM (a rolling update, a scale-down): the stopping replica hands its tasks over as it goes.
+    The claims would only expire after a minute here, so the hand-over alone can finish the video."""
+    shape = Shape(replicas=2, claim_ttl=60.0)
+    async with cluster(tmp_path, redis_server.url, unique_prefix(), shape) as c:
+        status, body = await c.post(0, "/flow/v1/videos", VIDEO)
+        assert status == 200, body
+
+        async def submitted() -> bool:
+            return await c.calls("video.submit") == 1
+
+        await until(submitted, seconds=30)
+        stopping = time.monotonic()
+        await c.replicas[0].stop()  # SIGTERM, then waits for the process to exit
+        assert c.replicas[0].proc is not None and c.replicas[0].proc.returncode == 0, c.log_of(0)
+
+        async def done() -> dict[str, Any] | None:
+            status, doc = await c.get(1, f"/flow/v1/videos/{body['id']}")
+            assert status == 200, doc
+            return doc if doc["status"] in ("completed", "failed") else None
+
+        doc = await until(done, seconds=30, every=0.2)
+        assert doc["status"] == "completed", (doc, c.log_of(1)[-2000:])
+        assert time.monotonic() - stopping < shape.claim_ttl  # handed over, not expired
+        assert await c.calls("video.submit") == 1
