@@ -8,8 +8,9 @@ passes untouched.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
 
 from gateway.domain import Capability
 from gateway.errors import GatewayError, NoCapacityError, PermissionDeniedError, ServiceUnavailableError
@@ -124,23 +125,36 @@ def check(pool: AccountPool, want: LeaseRequest) -> None:
         raise client_error(exc) from None
 
 
-@asynccontextmanager
-async def lease(pool: AccountPool, want: LeaseRequest) -> AsyncIterator[Lease]:
+class _Refusing:
+    """An acquisition whose pool refusal is said as the client's error; the lease itself passes
+    through untouched. A slotted class, not an ``@asynccontextmanager`` over an ``AsyncExitStack``:
+    a video holds its lease for minutes, thousands at once, and the generator's frame and the stack
+    cost about 1.3 KB per held lease (M6's memory per video stream), this about 50 bytes."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: AbstractAsyncContextManager[Lease]) -> None:
+        self._inner = inner
+
+    async def __aenter__(self) -> Lease:
+        try:
+            return await self._inner.__aenter__()
+        except NoEligibleAccountError as exc:
+            raise client_error(exc) from None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        return await self._inner.__aexit__(kind, exc, tb)
+
+
+def lease(pool: AccountPool, want: LeaseRequest) -> AbstractAsyncContextManager[Lease]:
     """``pool.lease(want)``, its refusal said as the client's error."""
-    async with AsyncExitStack() as stack:
-        try:
-            held = await stack.enter_async_context(pool.lease(want))
-        except NoEligibleAccountError as exc:
-            raise client_error(exc) from None
-        yield held
+    return _Refusing(pool.lease(want))
 
 
-@asynccontextmanager
-async def lease_on(pool: AccountPool, account_id: str, capability: Capability) -> AsyncIterator[Lease]:
+def lease_on(
+    pool: AccountPool, account_id: str, capability: Capability
+) -> AbstractAsyncContextManager[Lease]:
     """``pool.lease_on(account_id, capability)``, its refusal said as the client's error."""
-    async with AsyncExitStack() as stack:
-        try:
-            held = await stack.enter_async_context(pool.lease_on(account_id, capability))
-        except NoEligibleAccountError as exc:
-            raise client_error(exc) from None
-        yield held
+    return _Refusing(pool.lease_on(account_id, capability))
