@@ -17,7 +17,7 @@ from collections.abc import Callable
 import structlog
 
 from gateway.media.signing import UrlSigner
-from gateway.store.base import SignedUrlStore
+from gateway.store.base import STORE_FAILURES, SignedUrlStore
 
 log = structlog.get_logger("gateway.service.signed_urls")
 WRITE_INTERVAL = 1.0  # seconds: the window in which another replica's sweep does not know a URL
@@ -65,7 +65,7 @@ class SignedUrlWriter:
             try:
                 await self.flush()
                 delay = self._interval
-            except Exception:  # the store failed (Redis away, a locked file): keep the batch, retry
+            except STORE_FAILURES:  # Redis away, a locked file: keep the batch, retry
                 log.exception("signed_urls_write_failed", held=len(self._held))
                 delay = min(max(delay, 0.05) * 2, WRITE_RETRY_MAX)
 
@@ -73,5 +73,5 @@ class SignedUrlWriter:
         """Write what is left (at shutdown, after :meth:`run` is cancelled)."""
         try:
             await self.flush()
-        except Exception:  # the store is away at shutdown: nothing more can be done
+        except STORE_FAILURES:  # the store is away at shutdown: nothing more can be done
             log.exception("signed_urls_unwritten_at_shutdown", held=len(self._held))

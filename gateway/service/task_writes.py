@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 import structlog
 
 from gateway.domain import TaskRecord
+from gateway.store.base import STORE_FAILURES
 from gateway.store.task_claims import ClaimLostError, TaskClaims
 
 log = structlog.get_logger("gateway.service.tasks")
@@ -101,6 +102,6 @@ class TaskWrites:
             try:
                 await self.flush()
                 delay = self._delay
-            except Exception:  # the store failed: keep them (reads still see them), try again later
+            except STORE_FAILURES:  # keep them (reads still see them), try again later
                 log.exception("task_write_failed", tasks=len(self._unwritten))
                 delay = min(delay * 2, WRITE_RETRY_MAX)

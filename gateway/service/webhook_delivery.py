@@ -32,7 +32,7 @@ from gateway.errors import InvalidRequestError
 from gateway.media.fetch import RefusedAddressError
 from gateway.service.webhook_sign import signed_headers
 from gateway.service.webhook_urls import WebhookUrlGuard
-from gateway.store.base import OutboxStore
+from gateway.store.base import STORE_FAILURES, OutboxStore
 
 log = structlog.get_logger("gateway.service.webhook_delivery")
 # The signing key of a licence's deliveries (its own secret, else the gateway's).
@@ -156,7 +156,7 @@ class WebhookDispatcher:
             self._wake.clear()
             try:
                 await self.sweep()
-            except Exception:  # the store failed: the outbox is still there next time
+            except STORE_FAILURES:  # the outbox is still there next time
                 log.exception("webhook_sweep_failed")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._policy.poll_interval):
@@ -178,7 +178,7 @@ class WebhookDispatcher:
     async def _attempt(self, delivery: WebhookDelivery) -> None:
         try:
             await self._store.put_delivery(await self._outcome(delivery))
-        except Exception:  # a store or key lookup failure: the claim lapses and it is tried again
+        except STORE_FAILURES:  # the claim lapses and it is tried again
             log.exception("webhook_attempt_crashed", delivery=delivery.id)
 
     async def _outcome(self, delivery: WebhookDelivery) -> WebhookDelivery:

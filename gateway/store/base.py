@@ -10,6 +10,7 @@ implemented per backend in its own module (``store/<facet>_memory.py``, ``store/
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -88,6 +89,11 @@ class ChangeFeed(Protocol):
         changed elsewhere. Callers still compare revisions: a wake is a hint, never the change."""
         ...
 
+
+# What any backend raises when it cannot do a store operation now: SQLite's own errors (a locked
+# or full database), and ``OSError`` (a disk; Redis away, as ``StoreUnavailableError``, is one).
+# Loops that write behind catch these, keep what they hold and try again; anything else is a bug.
+STORE_FAILURES: tuple[type[Exception], ...] = (OSError, sqlite3.Error)
 
 ACCOUNTS_TOPIC, LICENCES_TOPIC = "accounts", "licences"  # what ``wait_for_change`` is told of
 TASKS_TOPIC = "tasks"  # tasks released or seized by a replica (``store/redis_claims.py``)

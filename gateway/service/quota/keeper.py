@@ -54,5 +54,5 @@ class Keeper:
                 await self._round()
             except StoreUnavailableError:
                 log.warning("usage_holds_not_kept")  # Redis away: the next round tries again
-            except Exception:  # a bug: logged; the loop goes on
+            except ValueError:  # a hold written by another version, unreadable here: the next round
                 log.exception("usage_holds_keep_failed")

@@ -14,7 +14,7 @@ import asyncio
 import structlog
 
 from gateway.domain import UsageRecord
-from gateway.store.base import UsageStore
+from gateway.store.base import STORE_FAILURES, UsageStore
 
 log = structlog.get_logger("gateway.service.quota")
 WRITE_DELAY = 0.25  # seconds: long enough to batch a burst, short enough that reports are current
@@ -66,6 +66,6 @@ class UsageLedger:
             try:
                 await self.flush()
                 delay = self._delay
-            except Exception:  # the store failed: keep the records, try again later
+            except STORE_FAILURES:  # keep the records, try again later
                 log.exception("usage_write_failed", records=len(self._unwritten))
                 delay = min(max(delay, 0.05) * 2, WRITE_RETRY_MAX)

@@ -96,6 +96,6 @@ class Settler:
                 await self._apply(work_id, settlement, nonce)
             except StoreUnavailableError:
                 raise
-            except Exception:  # a bug: logged, and dropped rather than retried for ever
+            except ValueError:  # a hold or record it cannot read: dropped, not retried for ever
                 log.exception("usage_settlement_failed", work=work_id)
             del self._waiting[work_id]
