@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -21,25 +21,12 @@ from gateway.store.base import Store
 from gateway.store.memory import MemoryStore
 from gateway.store.redis_store import RedisStore
 from gateway.store.sqlite import open_sqlite_store
-from tests.support.redis_server import RedisServer, open_redis_store, start_server, unique_prefix
+from tests.support.redis_server import RedisServer, start_server, unique_prefix
 
 DAY = 86400.0
 NOW = 100 * DAY
 TTL = 3600  # seconds a signed URL opens
 POLICY = RetentionPolicy(max_age=7 * DAY, max_total=0, min_age=DAY)  # 20-day-old media is expired
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "redis":  # a real redis-server (tests/support/redis_server.py)
-        async with open_redis_store(request) as redis:
-            yield redis
-        return
-    async with open_sqlite_store(tmp_path / "s.sqlite3") as sqlite:
-        yield sqlite
 
 
 async def test_the_later_expiry_is_kept_and_expired_ids_are_forgotten(store: Store) -> None:

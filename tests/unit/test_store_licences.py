@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from gateway.domain import AuditEntry, LicenceDefinition
 from gateway.store.base import Store
-from gateway.store.memory import MemoryStore
 from gateway.store.sqlite import open_sqlite_store
-from tests.support.redis_server import open_redis_store
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "redis":  # a real redis-server (tests/support/redis_server.py)
-        async with open_redis_store(request) as redis:
-            yield redis
-        return
-    async with open_sqlite_store(tmp_path / "s.sqlite3") as sqlite:
-        yield sqlite
-
 
 FULL = LicenceDefinition(
     id="lic_full",

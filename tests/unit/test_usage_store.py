@@ -3,31 +3,12 @@ the same answer), and the reserved records read at every start."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from gateway.domain import UsageOutcome, UsageRecord
 from gateway.store.base import Store, UsageQuery, UsageTotal
-from gateway.store.memory import MemoryStore
-from gateway.store.sqlite import open_sqlite_store
-from tests.support.redis_server import open_redis_store
 
 DAY1, DAY2 = 1_764_547_200.0, 1_764_633_600.0  # 2025-12-01 and 2025-12-02, 00:00 UTC
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "redis":  # a real redis-server (tests/support/redis_server.py)
-        async with open_redis_store(request) as redis:
-            yield redis
-        return
-    async with open_sqlite_store(tmp_path / "s.sqlite3") as sqlite:
-        yield sqlite
 
 
 def usage(record_id: str, at: float, **fields: object) -> UsageRecord:
