@@ -145,6 +145,7 @@ async def create_a_licence(page: Any) -> str:
     await expect(dialog).to_be_hidden()
     row = page.get_by_role("row").filter(has_text="Team B")
     await expect(row).to_contain_text("500 of 500")  # nothing spent yet
+    await expect(page.get_by_test_id("issued-key")).to_have_count(0)  # the closed dialog is removed
     assert key not in await page.content()  # shown once: gone with its dialog
     await shot(page, "licences")
     return key
